@@ -1,0 +1,41 @@
+# One task runner. `make run` and `make test` work on a fresh machine with python3.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8080
+
+.PHONY: install run test test-fast lint bench build clean
+
+$(STAMP): pyproject.toml setup.py constraints.txt $(wildcard native/*.pyx native/*.pxd)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt "setuptools>=75" wheel Cython numpy
+	$(BIN)/python -m pip install -q -c constraints.txt --no-build-isolation -e ".[dev]"
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/veilcam demo --data-dir .demo-data --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: install
+	$(BIN)/ruff check daemon native tests bench board setup.py
+	$(BIN)/ruff format --check daemon native tests bench board setup.py
+	$(BIN)/cython-lint native
+	$(BIN)/mypy daemon
+
+bench: install
+	$(BIN)/python bench/core.py
+
+build: install
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
+
+clean:
+	rm -rf build dist *.egg-info native/*.c native/*.so .pytest_cache

@@ -1,0 +1,98 @@
+"""Draw the demo store's replay pictures: fridge shelves and an empty shop aisle.
+
+Made by the project (no third-party images), deterministic, no people in them.
+Run: python board/demo/make_samples.py  (writes daemon/demo_assets/{fridge,floor}/*.jpg)
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
+
+W, H = 1280, 720
+OUT = Path(__file__).resolve().parents[2] / "daemon" / "demo_assets"
+COLOURS = [
+    (200, 30, 40),
+    (30, 110, 200),
+    (240, 200, 40),
+    (40, 160, 80),
+    (240, 120, 20),
+    (120, 60, 160),
+    (230, 230, 230),
+    (90, 50, 30),
+]
+
+
+def fridge(rng: random.Random, fill: float) -> Image.Image:
+    img = Image.new("RGB", (W, H), (28, 32, 38))
+    d = ImageDraw.Draw(img)
+    d.rectangle([60, 30, W - 60, H - 30], fill=(210, 218, 224))  # lit interior
+    shelves = [170, 330, 490, 650]
+    for y in shelves:
+        d.rectangle([60, y, W - 60, y + 12], fill=(150, 160, 170))
+    for top, bottom in zip([40, *[s + 12 for s in shelves[:-1]]], shelves, strict=True):
+        x = 80
+        while x < W - 130:
+            w = rng.choice([52, 60, 70, 90])
+            if rng.random() < fill:
+                h = rng.randint((bottom - top) * 6 // 10, bottom - top - 8)
+                colour = rng.choice(COLOURS)
+                if w < 65:  # bottle: neck and cap
+                    d.rounded_rectangle([x, bottom - h + 25, x + w, bottom], 10, fill=colour)
+                    d.rectangle(
+                        [x + w // 3, bottom - h, x + 2 * w // 3, bottom - h + 28], fill=colour
+                    )
+                    d.rectangle(
+                        [x + w // 3, bottom - h, x + 2 * w // 3, bottom - h + 8],
+                        fill=(250, 250, 250),
+                    )
+                else:  # carton with a label
+                    d.rectangle([x, bottom - h, x + w, bottom], fill=colour)
+                    d.rectangle(
+                        [x + 6, bottom - h * 2 // 3, x + w - 6, bottom - h // 3],
+                        fill=(245, 245, 240),
+                    )
+            x += w + rng.randint(6, 14)
+    return img.filter(ImageFilter.GaussianBlur(0.8))
+
+
+def aisle(rng: random.Random) -> Image.Image:
+    img = Image.new("RGB", (W, H), (236, 234, 228))
+    d = ImageDraw.Draw(img)
+    d.polygon([(0, H), (W, H), (W // 2 + 90, H // 2), (W // 2 - 90, H // 2)], fill=(196, 190, 178))
+    for side in (-1, 1):
+        edge = W // 2 + side * 90
+        outer = 0 if side < 0 else W
+        d.polygon(
+            [(outer, 60), (edge, H // 2 - 140), (edge, H // 2), (outer, H)], fill=(120, 128, 140)
+        )
+        for k in range(1, 6):
+            t = k / 6
+            y_out, y_in = 60 + t * (H - 60), H // 2 - 140 + t * 140
+            d.line([(outer, y_out), (edge, y_in)], fill=(90, 96, 104), width=4)
+            for j in range(14):
+                u0, u1 = j / 14, (j + 0.7) / 14
+                x0, x1 = outer + (edge - outer) * u0, outer + (edge - outer) * u1
+                ya = y_out + (y_in - y_out) * u0
+                d.rectangle(
+                    [min(x0, x1), ya - 30 * (1 - u0) - 4, max(x0, x1), ya - 2],
+                    fill=rng.choice(COLOURS),
+                )
+    d.rectangle([W // 2 - 200, 10, W // 2 + 200, 50], fill=(30, 90, 160))
+    return img.filter(ImageFilter.GaussianBlur(0.7))
+
+
+def main() -> None:
+    rng = random.Random(20261123)
+    (OUT / "fridge").mkdir(parents=True, exist_ok=True)
+    (OUT / "floor").mkdir(parents=True, exist_ok=True)
+    for i, fill in enumerate((0.95, 0.8, 0.6, 0.4)):
+        fridge(rng, fill).save(OUT / "fridge" / f"shelf-{i + 1}.jpg", quality=82)
+    for i in range(3):
+        aisle(rng).save(OUT / "floor" / f"aisle-{i + 1}.jpg", quality=82)
+
+
+if __name__ == "__main__":
+    main()

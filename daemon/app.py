@@ -1,0 +1,244 @@
+"""The supervisor: builds the application context, starts services in order, stops them in reverse.
+
+Each long-running service is a coroutine run under a watch: if it fails it is
+reported in health and restarted with back-off while the others keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import veilcam_native
+
+from . import __version__, audit
+from .capture import Camera, Pipeline
+from .clock import Clock, SystemClock
+from .config import Config
+from .events import Hub
+from .health import Health
+from .redact import FailClosedRedactor, Redactor
+from .retention import parse_duration
+from .sdnotify import Notifier
+from .sensors.reader import SensorReader
+from .sensors.service import DoorEvent, SensorIngest
+from .sources import make_source
+from .store import Store, records
+from .store.reaper import Reaper
+from .stream import Stream
+from .triggers import Triggers
+
+log = logging.getLogger(__name__)
+
+BACKOFF_MIN, BACKOFF_MAX = 1.0, 60.0
+STABLE_AFTER = 60.0  # a service that ran this long restarts from the shortest back-off
+
+
+@dataclass
+class App:
+    """The one application context, passed down to whatever needs it."""
+
+    config: Config
+    clock: Clock
+    health: Health
+    store: Store
+    doors: Hub[DoorEvent]
+    pipeline: Pipeline
+    ingest: SensorIngest | None = None
+    reader: SensorReader | None = None
+    streams: dict[str, Stream] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.config.data_dir)
+
+    def live_status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "version": __version__,
+            "kernels": veilcam_native.IMPLEMENTATION,
+            "health": self.health.snapshot(),
+            "overall": self.health.overall(),
+            "captures_this_run": self.pipeline.captures,
+            "restarts": dict(self.restarts),
+        }
+        if self.ingest is not None:
+            out["sensor_line"] = dict(self.ingest.stats)
+            out["sensor_line"]["lost_by_sequence"] = self.ingest.tracker.lost
+        out["streams"] = (
+            {
+                name: {**vars(s.stats), "analyser_drops": s.frames.dropped()}
+                for name, s in self.streams.items()
+            }
+            if self.streams
+            else {}
+        )
+        return out
+
+
+async def supervise(
+    name: str,
+    factory: Callable[[], Awaitable[Any]],
+    health: Health,
+    clock: Clock,
+    restarts: dict[str, int],
+) -> None:
+    delay = BACKOFF_MIN
+    while True:
+        started = clock.monotonic()
+        try:
+            await factory()
+            log.info("service %s finished", name)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed service is restarted, not fatal
+            if clock.monotonic() - started > STABLE_AFTER:
+                delay = BACKOFF_MIN
+            restarts[name] = restarts.get(name, 0) + 1
+            log.error("service %s failed: %s; restarting in %.0fs", name, exc, delay, exc_info=exc)
+            health.set(f"service:{name}", "error", f"failed ({exc}); restarting in {delay:.0f}s")
+            await clock.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX)
+            health.set(f"service:{name}", "ok", "restarted")
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _build_pipeline(config: Config, store: Store, health: Health, redactor: Redactor) -> Pipeline:
+    cameras = {c.name: Camera(c, make_source(c), health) for c in config.cameras}
+    return Pipeline(cameras, redactor, store, health)
+
+
+async def _persist_health(app: App, interval: float) -> None:
+    while True:
+        await _write_health(app)
+        await app.clock.sleep(interval)
+
+
+async def _write_health(app: App, final: bool = False) -> None:
+    now = app.clock.now()
+    rows = [
+        (name, "stopped" if final else s["state"], str(s["message"]), float(s["since"]), now)
+        for name, s in app.health.snapshot().items()
+    ]
+    await app.store.db.write(records.put_health, rows)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    redactor: Redactor | None = None,
+    notifier: Notifier | None = None,
+    extra: list[tuple[str, Callable[[App], Awaitable[Any]]]] | None = None,
+) -> Any:
+    """Start every service in order; on exit, stop them in reverse. Yields the App."""
+    clock = clock or SystemClock()
+    health = Health(clock)
+    notifier = notifier or Notifier()
+    log.info("veilcam %s starting; kernels: %s", __version__, veilcam_native.IMPLEMENTATION)
+    if veilcam_native.IMPORT_ERROR:
+        log.warning(
+            "native kernels not loaded (%s); running the Python twins", veilcam_native.IMPORT_ERROR
+        )
+    async with contextlib.AsyncExitStack() as stack:
+        store = await stack.enter_async_context(
+            Store(Path(config.data_dir), config.retention, clock)
+        )
+        pipeline = _build_pipeline(config, store, health, redactor or FailClosedRedactor())
+        stack.callback(pipeline.close)
+        app = App(config, clock, health, store, Hub(), pipeline)
+        await store.audit(audit.Entry("system", "daemon.start", detail=__version__))
+
+        def start(name: str, factory: Callable[[], Awaitable[Any]]) -> None:
+            task = asyncio.create_task(
+                supervise(name, factory, health, clock, app.restarts), name=f"service:{name}"
+            )
+            stack.push_async_callback(_cancel, task)
+
+        # Registered after the services, so it runs after they are stopped: a final snapshot.
+        stack.push_async_callback(_write_health, app, True)
+        start(
+            "health", lambda: _persist_health(app, parse_duration(config.storage.health_interval))
+        )
+        reaper = Reaper(
+            store,
+            clock,
+            health,
+            interval=parse_duration(config.storage.reaper_interval),
+            min_free_bytes=config.storage.min_free_mb * 2**20,
+        )
+        start("reaper", reaper.run)
+        if config.sensors is not None:
+            sc = config.sensors
+            app.ingest = SensorIngest(store, clock, health, app.doors)
+            start("sensor_ingest", app.ingest.run)
+            app.reader = SensorReader(
+                sc.port,
+                sc.baudrate,
+                app.ingest,
+                clock=clock,
+                health=health,
+                sample_period_ms=sc.sample_period_ms,
+                reconnect_max=parse_duration(sc.reconnect_max),
+            )
+            start("sensor_reader", app.reader.run)
+        if config.cameras:
+            triggers = Triggers(pipeline, config.cameras, app.doors, clock)
+            start("triggers", triggers.run)
+        for cam in config.cameras:
+            if cam.stream is not None:
+                stream = Stream(pipeline.cameras[cam.name], cam.stream, pipeline, clock)
+                app.streams[cam.name] = stream
+                start(f"stream:{cam.name}", stream.run)
+        from .control import ControlServer
+        from .handlers import control_handlers
+
+        control = ControlServer(app.data_dir, control_handlers(app), store.audit)
+        start("control", control.run)
+        for name, make in extra or []:
+            start(name, lambda make=make: make(app))
+        stack.push_async_callback(
+            store.audit, audit.Entry("system", "daemon.stop", detail=__version__)
+        )
+        notifier.notify("READY=1", "STATUS=running")
+        if notifier.watchdog_interval:
+            start("watchdog", lambda: _watchdog(notifier, clock))
+        try:
+            yield app
+        finally:
+            notifier.notify("STOPPING=1")
+            log.info("veilcam stopping")
+
+
+async def _watchdog(notifier: Notifier, clock: Clock) -> None:
+    assert notifier.watchdog_interval is not None
+    while True:
+        notifier.notify("WATCHDOG=1")
+        await clock.sleep(notifier.watchdog_interval)
+
+
+async def run_until_signal(config: Config, **kwargs: Any) -> None:
+    """The daemon's main: run until SIGTERM or SIGINT, then unwind."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running(config, **kwargs):
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

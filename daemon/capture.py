@@ -1,0 +1,151 @@
+"""One capture: grab -> redact -> JPEG without metadata -> encrypt -> store.
+
+The raw frame exists only in this module's locals and the executor call that
+redacts it. If redaction fails, times out, or the frame is too large, the stored
+picture is a blank frame with the reason: never the original.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .config import CameraConfig
+from .errors import SourceError
+from .health import Health
+from .imaging import encode_jpeg
+from .redact import Redacted, Redactor, blanked
+from .retention import parse_duration
+from .sources import Source
+from .sources.base import Frame
+from .store import Picture, Store
+
+log = logging.getLogger(__name__)
+
+REDACT_TIMEOUT = 20.0
+
+
+class Camera:
+    """A source plus its own one-thread executor, so device calls never overlap."""
+
+    def __init__(self, cfg: CameraConfig, source: Source, health: Health) -> None:
+        self.cfg = cfg
+        self.source = source
+        self.health = health
+        self.component = f"camera:{cfg.name}"
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cam-{cfg.name}")
+        self._timeout = parse_duration(cfg.grab_timeout)
+        self.grabs = 0
+        self.failures = 0
+
+    async def grab(self) -> Frame:
+        loop = asyncio.get_running_loop()
+        try:
+            frame = await asyncio.wait_for(
+                loop.run_in_executor(self._pool, self.source.grab), self._timeout
+            )
+        except TimeoutError:
+            self.failures += 1
+            self.health.set(self.component, "error", f"no frame within {self._timeout:g}s")
+            raise SourceError(
+                f"camera {self.cfg.name}: no frame within {self._timeout:g}s"
+            ) from None
+        except SourceError as exc:
+            self.failures += 1
+            self.health.set(self.component, "error", str(exc))
+            raise
+        self.grabs += 1
+        if (st := self.health.get(self.component)) is None or st.state != "ok":
+            self.health.set(self.component, "ok", f"delivering frames from {frame.origin}")
+        return frame
+
+    def close(self) -> None:
+        self._pool.submit(self.source.close)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def redact_frame(redactor: Redactor, pixels: np.ndarray, cfg: CameraConfig) -> Redacted:
+    """Blocking; runs in the CPU executor. Any error becomes a blank frame with the reason."""
+    h, w = pixels.shape[:2]
+    if h * w > cfg.max_pixels:
+        return blanked(pixels, f"frame of {w}x{h} exceeds the {cfg.max_pixels}-pixel limit")
+    try:
+        result = redactor.redact(pixels)
+    except Exception as exc:  # noqa: BLE001 - fail closed on anything
+        return blanked(pixels, f"redaction failed: {type(exc).__name__}: {exc}")
+    if result.pixels is pixels or np.shares_memory(result.pixels, pixels):
+        return blanked(pixels, "redactor handed back the original frame")
+    return result
+
+
+class Pipeline:
+    """Captures for every camera; owned by the supervisor."""
+
+    def __init__(
+        self, cameras: dict[str, Camera], redactor: Redactor, store: Store, health: Health
+    ) -> None:
+        self.cameras = cameras
+        self.redactor = redactor
+        self.store = store
+        self.health = health
+        # Two workers: a redaction that hangs past its timeout must not block the blank frame.
+        self._cpu = ThreadPoolExecutor(max_workers=2, thread_name_prefix="redact")
+        self.captures = 0
+        self.blanked = 0
+
+    def close(self) -> None:
+        self._cpu.shutdown(wait=True, cancel_futures=True)
+        for cam in self.cameras.values():
+            cam.close()
+
+    async def redact(self, cam: Camera, pixels: np.ndarray) -> Redacted:
+        loop = asyncio.get_running_loop()
+        try:
+            result = await asyncio.wait_for(
+                loop.run_in_executor(self._cpu, redact_frame, self.redactor, pixels, cam.cfg),
+                REDACT_TIMEOUT,
+            )
+        except TimeoutError:
+            result = await loop.run_in_executor(
+                self._cpu, blanked, pixels, f"redaction timed out after {REDACT_TIMEOUT:g}s"
+            )
+        if result.blank_reason:
+            self.health.set("redaction", "warning", f"pictures blanked: {result.blank_reason}")
+        return result
+
+    async def store_redacted(self, cam: Camera, redacted: Redacted, trigger: str) -> str:
+        loop = asyncio.get_running_loop()
+        jpeg = await loop.run_in_executor(
+            self._cpu, encode_jpeg, redacted.pixels, cam.cfg.jpeg_quality
+        )
+        h, w = redacted.pixels.shape[:2]
+        media_id = await self.store.add_picture(
+            Picture(
+                camera=cam.cfg.name,
+                kind=cam.cfg.purpose,
+                trigger=trigger,
+                jpeg=jpeg,
+                width=w,
+                height=h,
+                redaction=redacted.summary(),
+                blank_reason=redacted.blank_reason,
+            )
+        )
+        self.captures += 1
+        self.blanked += redacted.blank_reason is not None
+        return media_id
+
+    async def capture(self, camera: str, trigger: str) -> str:
+        """Grab, redact, store; return the media id. Raises SourceError if no frame came."""
+        cam = self.cameras[camera]
+        frame = await cam.grab()
+        redacted = await self.redact(cam, frame.pixels)
+        del frame  # the raw frame goes no further than this line
+        media_id = await self.store_redacted(cam, redacted, trigger)
+        log.info(
+            "captured %s on %s (%s): %s", camera, trigger, redacted.summary()["status"], media_id
+        )
+        return media_id

@@ -1,0 +1,218 @@
+"""The ``veilcam`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from . import __version__
+from .config import Config, load, with_data_dir
+from .errors import VeilcamError
+
+log = logging.getLogger("veilcam")
+
+DEFAULT_CONFIG = "/etc/veilcam/veilcam.toml"
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    if getattr(args, "data_dir", None):
+        return Path(args.data_dir)
+    return Path(load(args.config).data_dir)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return with_data_dir(load(args.config), args.data_dir)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load(args.file)
+    print(
+        f"{args.file}: ok ({len(config.cameras)} cameras, "
+        f"sensor line {'on ' + config.sensors.port if config.sensors else 'off'})"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .app import run_until_signal
+    from .web.server import serve
+
+    config = _config(args)
+    web = config.web
+    extra = [("web", lambda app: serve(app, web.host, web.port))] if web else []
+    asyncio.run(run_until_signal(config, extra=extra))
+    return 0
+
+
+def cmd_sim_sensors(args: argparse.Namespace) -> int:
+    from .sensors.simulator import BoardSimulator, FaultRates
+
+    async def main(log_file: IO[str] | None) -> None:
+        sim = BoardSimulator(
+            Path(args.link) if args.link else None,
+            seed=args.seed,
+            speed=args.speed,
+            faults=FaultRates.parse(args.faults),
+            log_file=log_file,
+            door_interval=args.door_interval,
+        )
+        port = await sim.start()
+        print(port, flush=True)
+        try:
+            await sim.run(args.duration)
+            await asyncio.sleep(0.5)
+        finally:
+            sim.close()
+
+    log_file = open(args.log, "a") if args.log else None  # noqa: SIM115
+    try:
+        asyncio.run(main(log_file))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if log_file:
+            log_file.close()
+    return 0
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    from .control import call
+
+    reply = asyncio.run(call(_data_dir(args), {"command": "capture", "camera": args.camera}))
+    print(reply["media_id"])
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .control import call
+    from .status import read_offline
+
+    data_dir = _data_dir(args)
+    out: dict[str, Any] = read_offline(data_dir)
+    try:
+        out["live"] = asyncio.run(call(data_dir, {"command": "status"}, reply_within=5))["live"]
+        out["daemon"] = "running"
+        out["health"] = out["live"]["health"]
+    except VeilcamError:
+        out["daemon"] = "not running"
+    if args.json:
+        print(json.dumps(out, indent=2, sort_keys=True))
+        return 0
+    print(f"daemon: {out['daemon']}   overall: {out['overall']}")
+    for key in ("temperature_readings", "door_events", "captures", "media_files", "faults"):
+        print(f"  {key.replace('_', ' '):22} {out[key]}")
+    for name, h in out["health"].items():
+        print(f"  {h['state']:8} {name}: {h['message']}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+
+    problems, summary = verify(_data_dir(args))
+    for line in summary:
+        print(line)
+    for line in problems:
+        print("PROBLEM:", line, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    asyncio.run(
+        run_demo(
+            Path(args.data_dir).resolve(),
+            port=args.port,
+            duration=args.duration,
+            seed=args.seed,
+            faults=args.faults,
+            speed=args.speed,
+        )
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="veilcam", description=__doc__)
+    p.add_argument("--version", action="version", version=f"veilcam {__version__}")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def data_cmd(name: str, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument(
+            "--config", default=DEFAULT_CONFIG, help="config file (default %(default)s)"
+        )
+        sp.add_argument("--data-dir", help="appliance data directory (default: from the config)")
+        return sp
+
+    sp = sub.add_parser("check-config", help="validate a config file and exit")
+    sp.add_argument("file")
+    sp.set_defaults(func=cmd_check_config)
+
+    data_cmd("run", "run the appliance daemon until SIGTERM").set_defaults(func=cmd_run)
+
+    sp = data_cmd("capture", "take a picture now through the running daemon")
+    sp.add_argument("camera")
+    sp.set_defaults(func=cmd_capture)
+
+    sp = data_cmd("status", "counts, health and faults of an appliance")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_status)
+
+    data_cmd("verify", "check database integrity, media files and the audit chain").set_defaults(
+        func=cmd_verify
+    )
+
+    sp = sub.add_parser("sim-sensors", help="simulated fridge sensor board on a pseudo-terminal")
+    sp.add_argument("--link", help="make this path a symlink to the board's port")
+    sp.add_argument("--seed", type=int)
+    sp.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    sp.add_argument("--faults", default="", help="e.g. noise=0.05,bad_checksum=0.02,unplug=0.01")
+    sp.add_argument(
+        "--door-interval", type=float, default=90.0, help="mean seconds between openings"
+    )
+    sp.add_argument("--log", help="append every line sent to this JSON-lines file")
+    sp.add_argument("--duration", type=float, help="stop after this many seconds")
+    sp.set_defaults(func=cmd_sim_sensors)
+
+    sp = sub.add_parser(
+        "demo", help="run the demo store: simulated board, replay cameras, status page"
+    )
+    sp.add_argument("--data-dir", default=".demo-data")
+    sp.add_argument("--port", type=int, default=8080)
+    sp.add_argument("--duration", type=float, help="exit 0 after this many seconds")
+    sp.add_argument("--seed", type=int)
+    sp.add_argument("--speed", type=float, default=1.0)
+    sp.add_argument("--faults", default="noise=0.002,bad_checksum=0.002")
+    sp.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except VeilcamError as exc:
+        print(f"veilcam {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"veilcam {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

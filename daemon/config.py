@@ -1,0 +1,212 @@
+"""The appliance's configuration: one TOML file, one typed schema.
+
+Unknown keys are rejected, every error names the key path and gives a hint, and
+retention limits above the product's caps are refused (see ``retention``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+from .errors import ConfigError
+from .retention import CLASSES, DURATION_PATTERN, check_limit, parse_duration
+
+Duration = Annotated[str, msgspec.Meta(pattern=DURATION_PATTERN)]
+# TOML has no null, so a trigger is switched off by the word "off".
+OFF_PATTERN = DURATION_PATTERN[:1] + r"(off|" + DURATION_PATTERN[1:-1] + r")$"
+DurationOrOff = Annotated[str, msgspec.Meta(pattern=OFF_PATTERN)]
+Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    pass
+
+
+class RetentionConfig(_Strict):
+    fridge_stills: Duration = "30d"
+    floor_stills: Duration = "72h"
+    face_evidence: Duration = "72h"
+    visitor_templates: Duration = "24h"
+    watchlist: Duration = "365d"
+    audit_log: Duration = "183d"
+    sensor_records: Duration = "400d"
+    requests: Duration = "1095d"
+
+    def seconds(self, name: str) -> float:
+        return parse_duration(getattr(self, name))
+
+
+class StorageConfig(_Strict):
+    # Below this much free space the oldest pictures are deleted first.
+    min_free_mb: Annotated[int, msgspec.Meta(ge=0)] = 512
+    reaper_interval: Duration = "60s"
+    health_interval: Duration = "5s"
+
+
+class SensorConfig(_Strict):
+    port: str = "/dev/ttyVC0"
+    baudrate: Annotated[int, msgspec.Meta(gt=0)] = 115200
+    reconnect_max: Duration = "30s"
+    # Set the board's clock and sampling period after every (re)connection.
+    sample_period_ms: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] = 1000
+
+
+class ReplaySourceConfig(_Strict, tag="replay", tag_field="kind"):
+    path: str
+    loop: bool = True
+
+
+class V4L2SourceConfig(_Strict, tag="v4l2", tag_field="kind"):
+    device: str = "/dev/video0"
+    width: Annotated[int, msgspec.Meta(gt=0, le=7680)] = 1280
+    height: Annotated[int, msgspec.Meta(gt=0, le=4320)] = 720
+    fps: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    pixel_format: Literal["MJPEG", "YUYV"] = "MJPEG"
+
+
+class AVSourceConfig(_Strict, tag="av", tag_field="kind"):
+    url: str  # rtsp://... or a video file path
+    timeout: Duration = "10s"
+
+
+SourceConfig = ReplaySourceConfig | V4L2SourceConfig | AVSourceConfig
+
+
+class TriggerConfig(_Strict):
+    doors: list[str] = []  # door ids that trigger this camera; empty means every door
+    door_open_delay: DurationOrOff = "2s"  # "off": no capture on opening
+    door_close_settle: DurationOrOff = "3s"  # "off": no capture on closing
+    times: list[TimeOfDay] = []  # local times of day, "HH:MM"
+
+
+class StreamConfig(_Strict):
+    fps: Annotated[float, msgspec.Meta(gt=0, le=30)] = 5.0
+    still_interval: Duration = "60s"
+    analyser_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+
+
+class CameraConfig(_Strict):
+    name: Name
+    purpose: Literal["fridge", "floor"]
+    source: SourceConfig
+    triggers: TriggerConfig = TriggerConfig()
+    stream: StreamConfig | None = None
+    jpeg_quality: Annotated[int, msgspec.Meta(ge=30, le=95)] = 85
+    # Larger frames are refused (fail closed) rather than risking memory or time limits.
+    max_pixels: Annotated[int, msgspec.Meta(gt=0, le=7680 * 4320)] = 3840 * 2160
+    grab_timeout: Duration = "10s"
+
+
+class WebConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
+
+
+class Config(_Strict):
+    site: Name = "store"
+    data_dir: str = "/var/lib/veilcam"
+    sensors: SensorConfig | None = None
+    cameras: list[CameraConfig] = []
+    retention: RetentionConfig = RetentionConfig()
+    storage: StorageConfig = StorageConfig()
+    web: WebConfig | None = None
+
+    def camera(self, name: str) -> CameraConfig:
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        known = ", ".join(c.name for c in self.cameras) or "none configured"
+        raise ConfigError(f"no camera named {name!r} (cameras: {known})")
+
+
+_AT = re.compile(r"^(?P<msg>.*) - at `\$(?P<path>[^`]*)`$", re.S)
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<key>[^`]+)`$")
+_MISSING = re.compile(r"^Object missing required field `(?P<key>[^`]+)`$")
+
+
+def _friendly(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    match = _AT.match(text)
+    msg, path = (match["msg"], match["path"].lstrip(".")) if match else (text, "")
+    if m := _UNKNOWN.match(msg):
+        path = f"{path}.{m['key']}" if path else m["key"]
+        msg = "unknown key; check its spelling and the section it is in (see docs/config.md)"
+    elif m := _MISSING.match(msg):
+        key = m["key"]
+        path = f"{path}.{key}" if path else key
+        msg = "required key is missing"
+        if key == "kind":
+            msg += "; one of 'replay', 'v4l2', 'av'"
+    elif "matching regex" in msg and "smhd" in msg:
+        msg = "not a duration; write e.g. '30d', '72h', '15m' or '10s'"
+        if "off|" in text:
+            msg += ", or 'off'"
+    elif msg.startswith("Invalid value") and path.endswith("source.kind"):
+        msg += "; kind must be one of 'replay', 'v4l2', 'av'"
+    return f"{path or '(top level)'}: {msg}"
+
+
+def _check(config: Config) -> None:
+    for name in CLASSES:
+        why = check_limit(name, config.retention.seconds(name))
+        if why:
+            raise ConfigError(f"retention.{name}: {why}")
+    names = [c.name for c in config.cameras]
+    for i, cam in enumerate(config.cameras):
+        if names.count(cam.name) > 1:
+            raise ConfigError(f"cameras[{i}].name: {cam.name!r} is used twice; names must differ")
+        if cam.stream and parse_duration(cam.stream.still_interval) < 1:
+            raise ConfigError(f"cameras[{i}].stream.still_interval: must be at least 1s")
+    if parse_duration(config.storage.reaper_interval) < 1:
+        raise ConfigError("storage.reaper_interval: must be at least 1s")
+
+
+def loads(text: str | bytes, *, source: str = "<config>") -> Config:
+    """Parse and validate TOML text; raise ConfigError naming the key."""
+    try:
+        config = msgspec.toml.decode(text, type=Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {_friendly(exc)}") from exc
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
+    try:
+        _check(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+    return config
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from exc
+    config = loads(text, source=str(path))
+    # Relative paths in the file are relative to the file, not to where the daemon started.
+    base = path.resolve().parent
+    return msgspec.structs.replace(
+        config,
+        data_dir=str(base / config.data_dir),
+        cameras=[_resolve_camera(c, base) for c in config.cameras],
+    )
+
+
+def _resolve_camera(cam: CameraConfig, base: Path) -> CameraConfig:
+    if isinstance(cam.source, ReplaySourceConfig):
+        src = msgspec.structs.replace(cam.source, path=str(base / cam.source.path))
+        return msgspec.structs.replace(cam, source=src)
+    return cam
+
+
+def optional_duration(text: str) -> float | None:
+    return None if text.strip() == "off" else parse_duration(text)
+
+
+def with_data_dir(config: Config, data_dir: str | None) -> Config:
+    return config if data_dir is None else msgspec.structs.replace(config, data_dir=data_dir)

@@ -1,0 +1,121 @@
+"""The daemon's local control socket: one JSON request line in, one JSON reply line out.
+
+It lives in the data directory (mode 0660), so only the appliance's own user and
+group can use it; the peer's uid is read from the socket and written to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import pwd
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from . import audit
+from .errors import ControlError, VeilcamError
+
+log = logging.getLogger(__name__)
+
+SOCKET_NAME = "control.sock"
+MAX_REQUEST = 4096
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def socket_path(data_dir: Path) -> Path:
+    return Path(data_dir) / SOCKET_NAME
+
+
+def _peer_user(writer: asyncio.StreamWriter) -> str:
+    sock = writer.get_extra_info("socket")
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _, uid, _ = struct.unpack("3i", creds)
+        return "cli:" + pwd.getpwuid(uid).pw_name
+    except (OSError, KeyError):
+        return "cli:unknown"
+
+
+class ControlServer:
+    def __init__(
+        self,
+        data_dir: Path,
+        handlers: dict[str, Handler],
+        record: Callable[[audit.Entry], Awaitable[Any]],
+    ) -> None:
+        self.path = socket_path(data_dir)
+        self.handlers = handlers
+        self.record = record
+
+    async def run(self) -> None:
+        self.path.unlink(missing_ok=True)
+        server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+        os.chmod(self.path, 0o660)
+        try:
+            async with server:
+                await server.serve_forever()
+        finally:
+            self.path.unlink(missing_ok=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        actor = _peer_user(writer)
+        try:
+            line = await asyncio.wait_for(reader.readline(), 5)
+            reply = await self._handle(line, actor)
+        except (TimeoutError, ConnectionError):
+            reply = {"ok": False, "error": "request not received in time"}
+        writer.write(json.dumps(reply).encode() + b"\n")
+        try:
+            await writer.drain()
+        except ConnectionError:
+            pass
+        writer.close()
+
+    async def _handle(self, line: bytes, actor: str) -> dict[str, Any]:
+        if len(line) > MAX_REQUEST:
+            return {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"}
+        try:
+            request = json.loads(line)
+            command = request["command"]
+            handler = self.handlers[command]
+        except (ValueError, KeyError, TypeError):
+            known = ", ".join(sorted(self.handlers))
+            return {"ok": False, "error": f'not a request; send {{"command": one of {known}}}'}
+        await self.record(
+            audit.Entry(actor, "control." + command, str(request.get("camera") or ""))
+        )
+        try:
+            return {"ok": True, **await handler(request)}
+        except VeilcamError as exc:
+            return {"ok": False, "error": str(exc)}
+
+
+async def call(
+    data_dir: Path, request: dict[str, Any], reply_within: float = 60.0
+) -> dict[str, Any]:
+    path = socket_path(data_dir)
+    try:
+        reader, writer = await asyncio.open_unix_connection(str(path))
+    except (FileNotFoundError, ConnectionRefusedError) as exc:
+        raise ControlError(
+            f"no veilcam daemon is running for {data_dir} ({path}: {exc.strerror}); "
+            "start it with `veilcam run` or `veilcam demo`"
+        ) from exc
+    try:
+        writer.write(json.dumps(request).encode() + b"\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), reply_within)
+    finally:
+        writer.close()
+    if not line:
+        raise ControlError("the daemon closed the connection without replying")
+    reply: dict[str, Any] = json.loads(line)
+    if not reply.get("ok"):
+        raise ControlError(reply.get("error", "the daemon refused the request"))
+    return reply

@@ -1,0 +1,122 @@
+"""The demo store: simulated sensor board, replay cameras over the shipped pictures, the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from importlib import resources
+from pathlib import Path
+
+from .app import running
+from .config import Config, load
+from .sensors.simulator import BoardSimulator, FaultRates
+from .web.server import serve
+
+log = logging.getLogger(__name__)
+
+DEMO_CONFIG = """\
+# Written by `veilcam demo`; edit and run `veilcam run --config {config}` to use it as is.
+site = "demo-store"
+data_dir = "."
+
+[sensors]
+port = "ttyVC0"
+sample_period_ms = 1000
+
+[[cameras]]
+name = "fridge-1"
+purpose = "fridge"
+source = {{ kind = "replay", path = "{fridge}" }}
+[cameras.triggers]
+doors = ["1"]
+door_open_delay = "2s"
+door_close_settle = "3s"
+
+[[cameras]]
+name = "floor-1"
+purpose = "floor"
+source = {{ kind = "replay", path = "{floor}" }}
+[cameras.triggers]
+doors = []
+door_open_delay = "off"
+door_close_settle = "off"
+[cameras.stream]
+fps = 2
+still_interval = "20s"
+
+[retention]
+floor_stills = "72h"
+
+[storage]
+min_free_mb = 256
+reaper_interval = "60s"
+
+[web]
+host = "127.0.0.1"
+port = {port}
+"""
+
+
+def assets() -> Path:
+    return Path(str(resources.files("veilcam") / "demo_assets"))
+
+
+def write_config(data_dir: Path, port: int) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "demo.toml"
+    text = DEMO_CONFIG.format(
+        config=path, fridge=assets() / "fridge", floor=assets() / "floor", port=port
+    )
+    path.write_text(text)
+    return path
+
+
+async def run_demo(
+    data_dir: Path,
+    *,
+    port: int,
+    duration: float | None,
+    seed: int | None,
+    faults: str,
+    speed: float,
+) -> None:
+    config: Config = load(write_config(data_dir, port))
+    assert config.sensors is not None
+    sim_log = (data_dir / "sim.log").open("a")
+    sim = BoardSimulator(
+        Path(config.sensors.port),
+        seed=seed,
+        speed=speed,
+        faults=FaultRates.parse(faults),
+        log_file=sim_log,
+        door_interval=45.0,
+    )
+    await sim.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    web = config.web
+    extra = [("web", lambda app: serve(app, web.host, web.port))] if web else []
+    try:
+        async with running(config, extra=extra):
+            if web:
+                print(
+                    f"veilcam demo: status page on http://{web.host}:{web.port}/  "
+                    f"data in {data_dir}  (Ctrl-C stops)",
+                    flush=True,
+                )
+            board = asyncio.create_task(sim.run())
+            try:
+                await asyncio.wait_for(stop.wait(), duration)
+            except TimeoutError:
+                pass
+            board.cancel()
+            await asyncio.gather(board, return_exceptions=True)
+            await asyncio.sleep(0.5)  # let the reader take what the board already sent
+    finally:
+        sim.close()
+        sim_log.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

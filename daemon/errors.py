@@ -1,0 +1,41 @@
+"""One exception base; each subclass also inherits the builtin it specialises."""
+
+
+class VeilcamError(Exception):
+    """Base of every error veilcam raises on purpose."""
+
+
+class ConfigError(VeilcamError, ValueError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class ProtocolError(VeilcamError, ValueError):
+    """A sensor line that cannot be accepted; ``kind`` is the counted fault class."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class SensorLinkError(VeilcamError, OSError):
+    """The serial link to the sensor board is unavailable."""
+
+
+class SourceError(VeilcamError, OSError):
+    """A camera source could not deliver a frame."""
+
+
+class StoreError(VeilcamError, RuntimeError):
+    """The database or the media store refused an operation."""
+
+
+class MediaIntegrityError(StoreError):
+    """An encrypted media file is missing, truncated or was altered."""
+
+
+class RedactionError(VeilcamError, RuntimeError):
+    """Redaction could not run; the capture must fail closed."""
+
+
+class ControlError(VeilcamError, OSError):
+    """The running daemon could not be reached or refused a command."""

@@ -1,0 +1,25 @@
+"""Control-socket commands, each a small function of the App."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import ControlError
+
+if TYPE_CHECKING:
+    from .app import App
+    from .control import Handler
+
+
+def control_handlers(app: App) -> dict[str, Handler]:
+    async def capture(request: dict[str, Any]) -> dict[str, Any]:
+        camera = request.get("camera")
+        if camera not in app.pipeline.cameras:
+            known = ", ".join(app.pipeline.cameras) or "none configured"
+            raise ControlError(f"no camera named {camera!r} (cameras: {known})")
+        return {"media_id": await app.pipeline.capture(camera, "manual")}
+
+    async def status(request: dict[str, Any]) -> dict[str, Any]:
+        return {"live": app.live_status()}
+
+    return {"capture": capture, "status": status}

@@ -1,0 +1,138 @@
+"""Async reader of the sensor line over pyserial: exclusive open, reconnect with back-off.
+
+The port is watched with the event loop's ``add_reader``, so reading never
+blocks the loop. An outage is logged once (through the health state), not on
+every retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import serial
+
+from ..clock import Clock
+from ..errors import ProtocolError, SensorLinkError
+from ..health import Health
+from .protocol import Configure, LineSplitter, Message, SetClock, format_line, parse_line
+
+log = logging.getLogger(__name__)
+
+SILENCE = 30.0  # seconds without a byte before the link is reported silent
+COMPONENT = "sensor_link"
+
+Sink = Callable[[Message | ProtocolError], None]
+
+
+def open_port(port: str, baudrate: int) -> serial.Serial:
+    try:
+        # exclusive: a second process (a stray console, an old daemon) must not share the line
+        return serial.Serial(port, baudrate, timeout=0, write_timeout=1, exclusive=True)
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise SensorLinkError(f"cannot open {port}: {exc}") from exc
+
+
+class SensorReader:
+    def __init__(
+        self,
+        port: str,
+        baudrate: int,
+        sink: Sink,
+        *,
+        clock: Clock,
+        health: Health,
+        sample_period_ms: int = 1000,
+        reconnect_max: float = 30.0,
+        opener: Callable[[str, int], Any] = open_port,
+    ) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self.sink = sink
+        self.clock = clock
+        self.health = health
+        self.sample_period_ms = sample_period_ms
+        self.reconnect_max = reconnect_max
+        self._open = opener
+        self._host_seq = 0
+        self.connections = 0
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = 0.25
+        while True:
+            try:
+                link = await loop.run_in_executor(None, self._open, self.port, self.baudrate)
+            except SensorLinkError as exc:
+                self.health.set(COMPONENT, "error", f"{exc}; retrying")
+                await self.clock.sleep(delay)
+                delay = min(delay * 2, self.reconnect_max)
+                continue
+            delay = 0.25
+            self.connections += 1
+            self.health.set(COMPONENT, "ok", f"connected to {self.port}")
+            splitter = LineSplitter()
+            try:
+                await self._session(link, splitter)
+            except SensorLinkError as exc:
+                self.health.set(COMPONENT, "error", f"{exc}; reconnecting")
+            finally:
+                link.close()
+                partial = splitter.reset()
+                if partial.strip():
+                    self.sink(ProtocolError("partial", f"line cut by disconnect: {partial[:40]!r}"))
+
+    def _send(self, link: Any, msg: SetClock | Configure) -> None:
+        try:
+            link.write(format_line(msg))
+        except (serial.SerialException, OSError) as exc:
+            raise SensorLinkError(f"{self.port}: write failed: {exc}") from exc
+
+    def _next_seq(self) -> int:
+        self._host_seq = (self._host_seq + 1) % 65536
+        return self._host_seq
+
+    async def _session(self, link: Any, splitter: LineSplitter) -> None:
+        loop = asyncio.get_running_loop()
+        # Tell the board the time and the sampling period after every (re)connection.
+        self._send(link, SetClock(self._next_seq(), 0, int(self.clock.now() * 1000)))
+        self._send(link, Configure(self._next_seq(), 0, self.sample_period_ms))
+        ready = asyncio.Event()
+        fd = link.fileno()
+        loop.add_reader(fd, ready.set)
+        try:
+            while True:
+                try:
+                    await asyncio.wait_for(ready.wait(), SILENCE)
+                except TimeoutError:
+                    self.health.set(
+                        COMPONENT, "warning", f"no data from {self.port} for {SILENCE:.0f}s"
+                    )
+                    continue
+                ready.clear()
+                try:
+                    data = link.read(4096)
+                except (serial.SerialException, OSError) as exc:
+                    raise SensorLinkError(f"{self.port} went away: {exc}") from exc
+                if not data:
+                    continue
+                if (st := self.health.get(COMPONENT)) and st.state != "ok":
+                    self.health.set(COMPONENT, "ok", f"connected to {self.port}")
+                for item in splitter.feed(data):
+                    if isinstance(item, ProtocolError):
+                        self.sink(item)
+                        continue
+                    start = item.find(b"$VC")
+                    if start > 0:  # noise glued before a line: count it, keep the line
+                        self.sink(
+                            ProtocolError("noise", f"noise before line: {item[:start][:20]!r}")
+                        )
+                        item = item[start:]
+                    try:
+                        self.sink(parse_line(item))
+                    except ProtocolError as exc:
+                        self.sink(exc)
+        finally:
+            loop.remove_reader(fd)

@@ -1,0 +1,339 @@
+"""A simulated fridge sensor board speaking the sensor line over a pseudo-terminal.
+
+The daemon reads it through pyserial exactly as it reads real hardware. The
+board holds its output until the host has set its clock (``$VCS``) after each
+(re)connection, like the firmware, and writes every line it emits, good or
+deliberately broken, to a JSON-lines log that tests compare the database with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import termios
+import tty
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import ProtocolError
+from .protocol import (
+    Configure,
+    Door,
+    Heartbeat,
+    LineSplitter,
+    Message,
+    SetClock,
+    Temperature,
+    format_line,
+    parse_line,
+)
+
+log = logging.getLogger(__name__)
+
+FIRMWARE = "vcsim-1.0"
+AMBIENT = 21.0
+
+
+@dataclass
+class FaultRates:
+    """Probabilities per emitted line (noise, checksum, split, prefix) or per second."""
+
+    noise: float = 0.0  # a garbage line between two lines
+    noise_prefix: float = 0.0  # garbage glued in front of a valid line
+    bad_checksum: float = 0.0  # one character of a line flipped
+    split: float = 0.0  # a line written in two parts with a pause between
+    unplug: float = 0.0  # per second: the cable is pulled, then put back
+    reset: float = 0.0  # per second: the board reboots (sequence and uptime restart)
+    disconnect: float = 0.0  # per reading: the probe reads -127 °C
+
+    @classmethod
+    def parse(cls, spec: str) -> FaultRates:
+        """'noise=0.05,bad_checksum=0.02' -> FaultRates."""
+        rates = cls()
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            name, _, value = part.partition("=")
+            if not hasattr(rates, name):
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(vars(rates))}")
+            try:
+                setattr(rates, name, float(value))
+            except ValueError:
+                raise ValueError(f"fault {name}: {value!r} is not a number") from None
+        return rates
+
+
+@dataclass
+class Cabinet:
+    """One probe's thermal model: thermostat-driven compressor, heat in through walls and door."""
+
+    probe: str
+    low: float  # compressor stops below
+    high: float  # compressor starts above
+    cooling: float  # °C/s while the compressor runs
+    temp: float = field(default=0.0)
+    compressor: bool = False
+
+    def __post_init__(self) -> None:
+        if self.temp == 0.0:
+            self.temp = (self.low + self.high) / 2
+
+    def step(self, dt: float, door_open: bool, rng: random.Random) -> None:
+        leak = 0.0006 + (0.012 if door_open else 0.0)
+        self.temp += (AMBIENT - self.temp) * leak * dt - (
+            self.cooling if self.compressor else 0
+        ) * dt
+        if self.temp > self.high:
+            self.compressor = True
+        elif self.temp < self.low:
+            self.compressor = False
+
+    def reading(self, rng: random.Random) -> int:
+        return round((self.temp + rng.gauss(0, 0.03)) * 100)
+
+
+class Pty:
+    """The board's end of a pseudo-terminal; ``link`` is a stable symlink to the port."""
+
+    def __init__(self, link: Path | None) -> None:
+        self.link = link
+        self.master = -1
+        self._slave = -1
+        self.port = ""
+
+    def open(self) -> str:
+        self.master, self._slave = os.openpty()
+        tty.setraw(self._slave, termios.TCSANOW)  # no echo, no CR/LF translation
+        os.set_blocking(self.master, False)
+        self.port = os.ttyname(self._slave)
+        if self.link is not None:
+            tmp = self.link.with_name(self.link.name + ".new")
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(self.port)
+            os.replace(tmp, self.link)
+        return self.link.as_posix() if self.link else self.port
+
+    def close(self) -> None:
+        for fd in (self.master, self._slave):
+            if fd >= 0:
+                os.close(fd)
+        self.master = self._slave = -1
+        if self.link is not None:
+            self.link.unlink(missing_ok=True)
+
+
+class BoardSimulator:
+    def __init__(
+        self,
+        link: Path | None = None,
+        *,
+        seed: int | None = None,
+        speed: float = 1.0,
+        faults: FaultRates | None = None,
+        log_file: IO[str] | None = None,
+        door_interval: float = 90.0,
+        doors: tuple[str, ...] = ("1",),
+        heartbeat: float = 10.0,
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.speed = speed
+        self.faults = faults or FaultRates()
+        self.log_file = log_file
+        self.door_interval = door_interval
+        self.heartbeat = heartbeat
+        self.cabinets = [
+            Cabinet("1", low=2.5, high=5.0, cooling=0.02),
+            Cabinet("2", low=-20.0, high=-17.0, cooling=0.03),
+        ]
+        self.door_ids = doors
+        self.pty = Pty(link)
+        self.period_ms = 1000
+        self.seq = 0
+        self.boot_at = 0.0  # simulated seconds
+        self.sim_t = 0.0
+        self.door_open: dict[str, float | None] = dict.fromkeys(doors)  # closes at
+        self.next_door = self.rng.expovariate(1 / door_interval)
+        self.attached = asyncio.Event()
+        self._host = LineSplitter()
+        self.host_clock: SetClock | None = None
+        self._first_reading = True
+        self._door_changes: list[tuple[str, bool]] = []
+
+    # -- log and wire -----------------------------------------------------------
+
+    def _log(self, kind: str, **fields: Any) -> None:
+        if self.log_file is not None:
+            self.log_file.write(
+                json.dumps({"kind": kind, "sim_t": round(self.sim_t, 3), **fields}) + "\n"
+            )
+            self.log_file.flush()
+
+    def _write(self, data: bytes) -> bool:
+        try:
+            return os.write(self.pty.master, data) == len(data)
+        except BlockingIOError:
+            return False  # nobody reading and the pty buffer is full
+
+    async def _emit(self, msg: Message) -> None:
+        line = format_line(msg)
+        mtype = line[3:4].decode()
+        fault = getattr(msg, "fault", None)
+        f, r = self.faults, self.rng.random
+        if r() < f.noise:
+            junk = bytes(
+                self.rng.choice(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,.#") for _ in range(12)
+            )
+            if self._write(junk + b"\r\n"):
+                self._log("noise", line=junk.decode())
+        if r() < f.bad_checksum:
+            pos = self.rng.randrange(4, len(line) - 5)
+            broken = line[:pos] + bytes([line[pos] ^ 0x01]) + line[pos + 1 :]
+            if self._write(broken):
+                self._log(
+                    "bad_checksum", line=broken.decode("ascii", "replace").strip(), type=mtype
+                )
+            return
+        if r() < f.noise_prefix:
+            line = b"~x!" + line
+            kind = "sent_with_noise"
+        else:
+            kind = "sent"
+        if r() < f.split:
+            cut = self.rng.randrange(2, len(line) - 2)
+            ok = self._write(line[:cut])
+            await asyncio.sleep(self.rng.uniform(0.005, 0.05))
+            ok = self._write(line[cut:]) and ok
+            split = True
+        else:
+            ok, split = self._write(line), False
+        entry = {"line": line.decode().strip(), "type": mtype, "seq": msg.seq, "split": split}
+        if isinstance(msg, Temperature):
+            entry |= {"probe": msg.probe, "centi_c": msg.centi_c, "fault": fault}
+        elif isinstance(msg, Door):
+            entry |= {"door": msg.door, "open": msg.open}
+        self._log(kind if ok else "dropped", **entry)
+
+    def _next(self) -> tuple[int, int]:
+        seq, self.seq = self.seq, (self.seq + 1) % 65536
+        return seq, int((self.sim_t - self.boot_at) * 1000)
+
+    # -- host commands ----------------------------------------------------------
+
+    def _on_host_data(self) -> None:
+        try:
+            data = os.read(self.pty.master, 1024)
+        except (BlockingIOError, OSError):
+            return
+        for item in self._host.feed(data):
+            if isinstance(item, ProtocolError):
+                continue
+            try:
+                msg = parse_line(item)
+            except ProtocolError as exc:
+                self._log("host_error", error=str(exc))
+                continue
+            if isinstance(msg, SetClock):
+                self.host_clock = msg
+                self.attached.set()
+                self._log("host", type="S", unix_ms=msg.unix_ms)
+            elif isinstance(msg, Configure):
+                self.period_ms = max(100, msg.period_ms)
+                self._log("host", type="C", period_ms=msg.period_ms)
+
+    def _plug(self) -> str:
+        port = self.pty.open()
+        self.attached.clear()
+        asyncio.get_running_loop().add_reader(self.pty.master, self._on_host_data)
+        return port
+
+    def _unplug(self) -> None:
+        if self.pty.master >= 0:
+            asyncio.get_running_loop().remove_reader(self.pty.master)
+        self.pty.close()
+
+    # -- the board's life -------------------------------------------------------
+
+    async def start(self) -> str:
+        """Open the port; return the path the daemon should read."""
+        port = self._plug()
+        self._log("plug", port=port)
+        return port
+
+    async def run(self, duration: float | None = None) -> None:
+        """Emit readings until ``duration`` real seconds have passed (or forever)."""
+        loop = asyncio.get_running_loop()
+        if self.pty.master < 0:
+            await self.start()
+        end = None if duration is None else loop.time() + duration
+        next_sample = next_beat = 0.0
+        tick = 0.05
+        try:
+            while end is None or loop.time() < end:
+                await asyncio.sleep(tick)
+                dt = tick * self.speed
+                self.sim_t += dt
+                self._doors_step()
+                for cab in self.cabinets:
+                    cab.step(dt, any(v is not None for v in self.door_open.values()), self.rng)
+                if self.rng.random() < self.faults.unplug * tick:
+                    await self._unplug_for(self.rng.uniform(0.5, 2.0))
+                    continue
+                if self.rng.random() < self.faults.reset * tick:
+                    self._reset()
+                if not self.attached.is_set():
+                    continue
+                for door, is_open in self._door_changes:
+                    await self._emit(Door(*self._next(), door, is_open))
+                self._door_changes.clear()
+                if self.sim_t >= next_beat:
+                    await self._emit(
+                        Heartbeat(*self._next(), FIRMWARE, len(self.cabinets), len(self.door_ids))
+                    )
+                    next_beat = self.sim_t + self.heartbeat
+                if self.sim_t >= next_sample:
+                    for cab in self.cabinets:
+                        await self._emit(self._reading(cab))
+                    self._first_reading = False
+                    next_sample = self.sim_t + self.period_ms / 1000
+        finally:
+            self._log("stop")
+
+    def close(self) -> None:
+        """Pull the cable for good (after the reader has drained what was sent)."""
+        self._unplug()
+
+    def _doors_step(self) -> None:
+        for door, closes in self.door_open.items():
+            if closes is not None and self.sim_t >= closes:
+                self.door_open[door] = None
+                self._door_changes.append((door, False))
+        if self.sim_t >= self.next_door:
+            door = self.rng.choice(self.door_ids)
+            if self.door_open[door] is None:
+                self.door_open[door] = self.sim_t + self.rng.uniform(3, 25)
+                self._door_changes.append((door, True))
+            self.next_door = self.sim_t + self.rng.expovariate(1 / self.door_interval)
+
+    def _reading(self, cab: Cabinet) -> Temperature:
+        seq, up = self._next()
+        if self._first_reading:
+            # A DS18B20 read before its first conversion finishes says 85.00 °C.
+            return Temperature(seq, up, cab.probe, None, "power_on_value")
+        if self.rng.random() < self.faults.disconnect:
+            return Temperature(seq, up, cab.probe, None, "probe_disconnected")
+        return Temperature(seq, up, cab.probe, cab.reading(self.rng), None)
+
+    def _reset(self) -> None:
+        self.seq = 0
+        self.boot_at = self.sim_t
+        self._first_reading = True
+        self._log("reset")
+
+    async def _unplug_for(self, seconds: float) -> None:
+        self._unplug()
+        self._log("unplug")
+        await asyncio.sleep(seconds)
+        port = self._plug()
+        self._log("plug", port=port)

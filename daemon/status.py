@@ -1,0 +1,47 @@
+"""The appliance's state as `veilcam status` and the status page show it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from .store import records
+from .store.database import connect
+from .store.media import SUFFIX
+
+
+def _media_files(data_dir: Path) -> int:
+    root = data_dir / "media"
+    return sum(1 for _ in root.glob(f"*/*{SUFFIX}")) if root.is_dir() else 0
+
+
+def collect(db: Database, data_dir: Path) -> dict[str, Any]:
+    """Blocking; run on a reader thread. Counts come from committed rows only."""
+    out: dict[str, Any] = records.counts(db)
+    out["media_files"] = _media_files(data_dir)
+    out["faults_by_kind"] = records.fault_counts(db)
+    out["health"] = records.get_health(db)
+    out["latest_temperatures"] = [
+        dict(t, received=dt.datetime.fromtimestamp(t["received_at"]).strftime("%H:%M:%S"))
+        for t in records.latest_temperatures(db)
+    ]
+    states = {h["state"] for h in out["health"].values()}
+    out["overall"] = next((s for s in ("error", "warning") if s in states), "ok")
+    return out
+
+
+def read_offline(data_dir: Path) -> dict[str, Any]:
+    """Status straight from the files, whether or not a daemon is running."""
+    from .store import db_path
+
+    path = db_path(data_dir)
+    if not path.exists():
+        raise FileNotFoundError(f"no veilcam database in {data_dir} (expected {path.name})")
+    conn = connect(path)
+    try:
+        return collect(Database(conn), data_dir)
+    finally:
+        conn.close()

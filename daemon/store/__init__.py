@@ -1,0 +1,3 @@
+from .store import Picture, Store, db_path
+
+__all__ = ["Picture", "Store", "db_path"]

@@ -1,0 +1,98 @@
+"""Row-level operations, each a plain function run in the writer thread or a reader."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlite_utils import Database
+
+COUNTED_TABLES = {
+    "temperature_readings": "temperature_readings",
+    "door_events": "door_events",
+    "captures": "media",
+    "faults": "sensor_faults",
+}
+
+
+def insert_temperatures(db: Database, rows: Sequence[tuple[Any, ...]]) -> int:
+    """rows: (received_at, seq, uptime_ms, probe, centi_c, expires_at)."""
+    db.conn.executemany(
+        "INSERT INTO temperature_readings"
+        " (received_at, seq, uptime_ms, probe, centi_c, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
+
+
+def insert_doors(db: Database, rows: Sequence[tuple[Any, ...]]) -> int:
+    """rows: (received_at, seq, uptime_ms, door, state, expires_at)."""
+    db.conn.executemany(
+        "INSERT INTO door_events (received_at, seq, uptime_ms, door, state, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return len(rows)
+
+
+def insert_faults(db: Database, rows: Sequence[tuple[Any, ...]]) -> int:
+    """rows: (at, kind, detail, expires_at)."""
+    db.conn.executemany(
+        "INSERT INTO sensor_faults (at, kind, detail, expires_at) VALUES (?, ?, ?, ?)", rows
+    )
+    return len(rows)
+
+
+def insert_media(db: Database, row: dict[str, Any]) -> None:
+    row = dict(row, redaction=json.dumps(row["redaction"], sort_keys=True))
+    db["media"].insert(row)
+
+
+def media_ids(db: Database) -> set[str]:
+    return {r[0] for r in db.conn.execute("SELECT id FROM media")}
+
+
+def get_media(db: Database, media_id: str) -> dict[str, Any] | None:
+    row = db.conn.execute("SELECT * FROM media WHERE id = ?", (media_id,)).fetchone()
+    if row is None:
+        return None
+    out = dict(row)
+    out["redaction"] = json.loads(out["redaction"])
+    return out
+
+
+def counts(db: Database) -> dict[str, int]:
+    return {
+        name: db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        for name, table in COUNTED_TABLES.items()
+    }
+
+
+def fault_counts(db: Database) -> dict[str, int]:
+    return dict(db.conn.execute("SELECT kind, count(*) FROM sensor_faults GROUP BY kind"))
+
+
+def put_health(db: Database, rows: Sequence[tuple[str, str, str, float, float]]) -> None:
+    db.conn.execute("DELETE FROM health")
+    db.conn.executemany(
+        "INSERT INTO health (component, state, message, since, updated_at) VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def get_health(db: Database) -> dict[str, dict[str, Any]]:
+    return {
+        r["component"]: {k: r[k] for k in ("state", "message", "since", "updated_at")}
+        for r in db.conn.execute("SELECT * FROM health ORDER BY component")
+    }
+
+
+def latest_temperatures(db: Database) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in db.conn.execute(
+            "SELECT probe, centi_c, max(received_at) AS received_at"
+            " FROM temperature_readings GROUP BY probe ORDER BY probe"
+        )
+    ]

@@ -1,0 +1,122 @@
+"""The appliance's storage: database, encrypted media, audit, all under one data directory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import audit
+from ..clock import Clock
+from ..config import RetentionConfig
+from ..errors import StoreError
+from ..retention import MEDIA_CLASS
+from . import records
+from .database import Database
+from .media import MediaStore, load_or_create_key, new_media_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A redacted, encoded picture ready to store; never a raw frame."""
+
+    camera: str
+    kind: str  # fridge | floor | evidence
+    trigger: str
+    jpeg: bytes
+    width: int
+    height: int
+    redaction: dict[str, Any] = field(default_factory=dict)
+    blank_reason: str | None = None
+
+
+def db_path(data_dir: Path) -> Path:
+    return data_dir / "veilcam.db"
+
+
+class Store:
+    def __init__(self, data_dir: Path, retention: RetentionConfig, clock: Clock) -> None:
+        self.data_dir = Path(data_dir)
+        self.retention = retention
+        self.clock = clock
+        self.db = Database(db_path(self.data_dir))
+        self.media: MediaStore | None = None
+        self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="media-io")
+
+    async def __aenter__(self) -> Store:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._io, self._prepare_dirs)
+        await self.db.start()
+        try:
+            known = await self.db.read(records.media_ids)
+            swept = await loop.run_in_executor(self._io, self._media().sweep_orphans, known)
+        except BaseException:
+            await self.db.close()
+            raise
+        if swept:
+            log.warning("removed %d media files that had no committed row", swept)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.db.close()
+        self._io.shutdown(wait=True)
+
+    def _prepare_dirs(self) -> None:
+        self.data_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+        key = load_or_create_key(self.data_dir / "keys" / "media.key")
+        self.media = MediaStore(self.data_dir / "media", key)
+
+    def _media(self) -> MediaStore:
+        if self.media is None:
+            raise StoreError("store is not open")
+        return self.media
+
+    def expires(self, retention_class: str, at: float) -> float:
+        return at + self.retention.seconds(retention_class)
+
+    async def add_picture(self, pic: Picture) -> str:
+        """Write the encrypted file, then commit its row; the file never outlives a failed row."""
+        loop = asyncio.get_running_loop()
+        media_id = new_media_id()
+        now = self.clock.now()
+        size = await loop.run_in_executor(self._io, self._media().write, media_id, pic.jpeg)
+        row = {
+            "id": media_id,
+            "camera": pic.camera,
+            "kind": pic.kind,
+            "trigger": pic.trigger,
+            "created_at": now,
+            "expires_at": self.expires(MEDIA_CLASS[pic.kind], now),
+            "legal_hold": None,
+            "width": pic.width,
+            "height": pic.height,
+            "bytes": size,
+            "redaction": pic.redaction,
+            "blank_reason": pic.blank_reason,
+        }
+        try:
+            await self.db.write(records.insert_media, row)
+        except BaseException:
+            await loop.run_in_executor(self._io, self._media().delete, [media_id])
+            raise
+        return media_id
+
+    async def read_picture(self, media_id: str) -> bytes:
+        """Decrypted JPEG bytes. Callers outside the daemon's own checks must audit first."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._io, self._media().read, media_id
+        )
+
+    async def delete_media_files(self, media_ids: list[str]) -> int:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._io, self._media().delete, media_ids
+        )
+
+    async def audit(self, entry: audit.Entry) -> str:
+        now = self.clock.now()
+        return await self.db.write(audit.append, entry, now, self.expires("audit_log", now))

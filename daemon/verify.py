@@ -1,0 +1,52 @@
+"""`veilcam verify`: is everything committed intact? (database, media files, audit chain)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from . import audit
+from .errors import MediaIntegrityError
+from .store import db_path
+from .store.database import connect
+from .store.media import MediaStore, load_or_create_key
+
+
+def verify(data_dir: Path) -> tuple[list[str], list[str]]:
+    """Return (problems, summary lines). Read-only apart from creating nothing that is missing."""
+    path = db_path(data_dir)
+    if not path.exists():
+        return [f"no veilcam database in {data_dir}"], []
+    key_path = data_dir / "keys" / "media.key"
+    if not key_path.exists():
+        return [f"{key_path} is missing: pictures cannot be decrypted"], []
+    problems: list[str] = []
+    conn = connect(path)
+    try:
+        db = Database(conn)
+        check = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        if check != ["ok"]:
+            problems += [f"integrity_check: {c}" for c in check]
+        media = MediaStore(data_dir / "media", load_or_create_key(key_path))
+        rows = [r[0] for r in conn.execute("SELECT id FROM media")]
+        for media_id in rows:
+            try:
+                media.read(media_id)
+            except MediaIntegrityError as exc:
+                problems.append(str(exc))
+        files, temps = media.list_ids()
+        orphans = files - set(rows)
+        if orphans:
+            problems.append(f"{len(orphans)} media files have no row (swept at the next start)")
+        ok, chain = audit.verify(db)
+        if not ok:
+            problems.append(f"audit log: {chain}")
+        summary = [
+            f"database: integrity {'ok' if check == ['ok'] else 'FAILED'}",
+            f"pictures: {len(rows)} rows, {len(files)} files, {len(temps)} temporary files",
+            f"audit log: {chain}",
+        ]
+    finally:
+        conn.close()
+    return problems, summary

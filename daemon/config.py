@@ -156,10 +156,11 @@ def _check(config: Config) -> None:
         why = check_limit(name, config.retention.seconds(name))
         if why:
             raise ConfigError(f"retention.{name}: {why}")
-    names = [c.name for c in config.cameras]
+    seen: set[str] = set()
     for i, cam in enumerate(config.cameras):
-        if names.count(cam.name) > 1:
+        if cam.name in seen:
             raise ConfigError(f"cameras[{i}].name: {cam.name!r} is used twice; names must differ")
+        seen.add(cam.name)
         if cam.stream and parse_duration(cam.stream.still_interval) < 1:
             raise ConfigError(f"cameras[{i}].stream.still_interval: must be at least 1s")
     if parse_duration(config.storage.reaper_interval) < 1:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 FIRMWARE = "vcsim-1.0"
 AMBIENT = 21.0
+BOOT_TIME = 2.0  # simulated seconds a board runs at least between two resets
 
 
 @dataclass
@@ -280,7 +281,7 @@ class BoardSimulator:
                 if self.rng.random() < self.faults.unplug * tick:
                     await self._unplug_for(self.rng.uniform(0.5, 2.0))
                     continue
-                if self.rng.random() < self.faults.reset * tick:
+                if self.rng.random() < self.faults.reset * tick and self.sim_t - self.boot_at > BOOT_TIME:
                     self._reset()
                 if not self.attached.is_set():
                     continue

@@ -1,0 +1,68 @@
+import re
+import sqlite3
+
+import pytest
+
+from veilcam.retention import CLASSES
+from veilcam.store.schema import MIGRATIONS, migrate
+
+
+@pytest.fixture
+def conn() -> sqlite3.Connection:
+    c = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(c)
+    return c
+
+
+def test_schema_caps_match_the_retention_classes() -> None:
+    sql = "\n".join(MIGRATIONS)
+    fridge = int(CLASSES["fridge_stills"].cap)  # type: ignore[arg-type]
+    floor = int(CLASSES["floor_stills"].cap)  # type: ignore[arg-type]
+    assert f"kind != 'fridge' OR expires_at <= created_at + {fridge}" in sql
+    assert f"kind != 'floor' OR expires_at <= created_at + {floor}" in sql
+    ev = CLASSES["face_evidence"]
+    assert re.search(rf"legal_hold IS NULL THEN {int(ev.cap)} ELSE {int(ev.hold_cap)} END", sql)  # type: ignore[arg-type]
+    assert f"expires_at <= at + {int(CLASSES['audit_log'].cap)}" in sql  # type: ignore[arg-type]
+
+
+def _media(conn: sqlite3.Connection, kind: str, life: float, hold: str | None = None) -> None:
+    conn.execute(
+        "INSERT INTO media (id, camera, kind, trigger, created_at, expires_at, legal_hold, width,"
+        " height, bytes, redaction) VALUES (hex(randomblob(16)), 'c', ?, 't', 1000, ?, ?, 1, 1, 1, '{}')",
+        (kind, 1000 + life, hold),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "cap"),
+    [("fridge", CLASSES["fridge_stills"].cap), ("floor", CLASSES["floor_stills"].cap),
+     ("evidence", CLASSES["face_evidence"].cap)],
+)
+def test_database_refuses_rows_that_outlive_their_cap(conn: sqlite3.Connection, kind: str, cap: float) -> None:
+    _media(conn, kind, cap)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        _media(conn, kind, cap + 1)
+
+
+def test_evidence_may_live_longer_only_under_a_legal_hold(conn: sqlite3.Connection) -> None:
+    _media(conn, "evidence", 10 * 86400, hold="case-17")
+    with pytest.raises(sqlite3.IntegrityError):
+        _media(conn, "evidence", 10 * 86400)
+    with pytest.raises(sqlite3.IntegrityError):
+        _media(conn, "fridge", 86400, hold="case-17")
+
+
+def test_audit_rows_cannot_outlive_six_months(conn: sqlite3.Connection) -> None:
+    cap = CLASSES["audit_log"].cap
+    ins = "INSERT INTO audit_log (at, actor, action, prev_hash, hash, expires_at) VALUES (0, 'a', 'x', '', ?, ?)"
+    conn.execute(ins, ("h1", cap))
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(ins, ("h2", cap + 1))
+
+
+def test_temperature_range_is_checked(conn: sqlite3.Connection) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO temperature_readings (received_at, seq, uptime_ms, probe, centi_c, expires_at)"
+            " VALUES (0, 0, 0, '1', 8501 * 2, 10)"
+        )

@@ -91,13 +91,16 @@ class Pipeline:
         self.redactor = redactor
         self.store = store
         self.health = health
-        # Two workers: a redaction that hangs past its timeout must not block the blank frame.
         self._cpu = ThreadPoolExecutor(max_workers=2, thread_name_prefix="redact")
+        # Blanking has its own worker: redactions hung past their timeout may hold every
+        # CPU worker, and failing closed must still complete.
+        self._blank = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blank")
         self.captures = 0
         self.blanked = 0
 
     def close(self) -> None:
         self._cpu.shutdown(wait=True, cancel_futures=True)
+        self._blank.shutdown(wait=True, cancel_futures=True)
         for cam in self.cameras.values():
             cam.close()
 
@@ -110,7 +113,7 @@ class Pipeline:
             )
         except TimeoutError:
             result = await loop.run_in_executor(
-                self._cpu, blanked, pixels, f"redaction timed out after {REDACT_TIMEOUT:g}s"
+                self._blank, blanked, pixels, f"redaction timed out after {REDACT_TIMEOUT:g}s"
             )
         if result.blank_reason:
             self.health.set("redaction", "warning", f"pictures blanked: {result.blank_reason}")

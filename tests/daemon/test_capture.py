@@ -1,0 +1,175 @@
+"""Fail closed: whatever goes wrong, what is stored is never the original frame."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from veilcam import capture as capture_mod
+from veilcam.capture import Camera, Pipeline
+from veilcam.config import CameraConfig, ReplaySourceConfig
+from veilcam.errors import SourceError
+from veilcam.health import Health
+from veilcam.redact import FailClosedRedactor, Redacted
+from veilcam.sources.base import Frame
+from veilcam.store import Store
+
+
+class FixedSource:
+    name = "fixed"
+
+    def __init__(self, pixels: np.ndarray) -> None:
+        self.pixels = pixels
+        self.fail: Exception | None = None
+
+    def open(self) -> None: ...
+
+    def grab(self) -> Frame:
+        if self.fail:
+            raise self.fail
+        return Frame(self.pixels.copy(), "fixed")
+
+    def close(self) -> None: ...
+
+
+class Broken:
+    def redact(self, pixels: np.ndarray) -> Redacted:
+        raise RuntimeError("model file corrupt")
+
+
+class Slow:
+    def redact(self, pixels: np.ndarray) -> Redacted:
+        time.sleep(1.0)
+        return Redacted(np.zeros_like(pixels))
+
+
+class Leaky:
+    def redact(self, pixels: np.ndarray) -> Redacted:
+        return Redacted(pixels[:, :])  # a view of the original: must be caught
+
+
+class Real:
+    """Stands in for a working detector: fills a box and says so."""
+
+    def redact(self, pixels: np.ndarray) -> Redacted:
+        out = pixels.copy()
+        out[10:60, 10:60] = 0
+        return Redacted(out, {"face": 1}, ["test-model"])
+
+
+def cam_cfg(**kw: object) -> CameraConfig:
+    return CameraConfig(name="cam", purpose="fridge", source=ReplaySourceConfig(path="."), **kw)  # type: ignore[arg-type]
+
+
+def make(store: Store, health: Health, scene: np.ndarray, redactor: object, **kw: object) -> tuple[Pipeline, FixedSource]:
+    src = FixedSource(scene)
+    cam = Camera(cam_cfg(**kw), src, health)
+    return Pipeline({"cam": cam}, redactor, store, health), src  # type: ignore[arg-type]
+
+
+def decode(jpeg: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")).astype(int)
+
+
+def assert_nothing_of(original: np.ndarray, stored: np.ndarray) -> None:
+    # A blank frame is uniform grey plus text: its correlation with the scene is nil.
+    assert stored.shape[:2] == original.shape[:2]
+    a = original.astype(float).ravel() - original.mean()
+    b = stored.astype(float).ravel() - stored.mean()
+    corr = abs(a @ b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9)
+    assert corr < 0.05
+
+
+def assert_no_raw_bytes_on_disk(data_dir: Path, original: np.ndarray) -> None:
+    needle = original[100, 100:140].tobytes()  # 120 bytes of random pixels
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            assert needle not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize(
+    ("redactor", "reason"),
+    [
+        (FailClosedRedactor(), "no person detector"),
+        (Broken(), "redaction failed: RuntimeError: model file corrupt"),
+        (Leaky(), "handed back the original frame"),
+    ],
+)
+async def test_failure_stores_a_blank_frame_with_the_reason(
+    store: Store, health: Health, scene: np.ndarray, redactor: object, reason: str, data_dir: Path
+) -> None:
+    pipeline, _ = make(store, health, scene, redactor)
+    try:
+        media_id = await pipeline.capture("cam", "manual")
+    finally:
+        pipeline.close()
+    row = await store.db.read(lambda db: db.conn.execute("SELECT * FROM media").fetchone())
+    assert row["id"] == media_id and reason in row["blank_reason"]
+    assert '"status": "blanked"' in row["redaction"]
+    assert_nothing_of(scene, decode(await store.read_picture(media_id)))
+    assert_no_raw_bytes_on_disk(data_dir, scene)
+    status = health.get("redaction")
+    assert status is not None and status.state == "warning" and reason in status.message
+
+
+async def test_timeout_stores_a_blank_frame(store: Store, health: Health, scene: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capture_mod, "REDACT_TIMEOUT", 0.2)
+    pipeline, _ = make(store, health, scene, Slow())
+    try:
+        media_id = await pipeline.capture("cam", "manual")
+    finally:
+        pipeline.close()
+    row = await store.db.read(lambda db: db.conn.execute("SELECT blank_reason FROM media").fetchone())
+    assert "timed out" in row[0]
+    assert_nothing_of(scene, decode(await store.read_picture(media_id)))
+
+
+async def test_frame_over_the_size_limit_is_blanked(store: Store, health: Health, scene: np.ndarray) -> None:
+    pipeline, _ = make(store, health, scene, Real(), max_pixels=1000)
+    try:
+        await pipeline.capture("cam", "manual")
+    finally:
+        pipeline.close()
+    row = await store.db.read(lambda db: db.conn.execute("SELECT blank_reason FROM media").fetchone())
+    assert "exceeds the 1000-pixel limit" in row[0]
+
+
+async def test_redacted_picture_is_stored_without_metadata(store: Store, health: Health, scene: np.ndarray, data_dir: Path) -> None:
+    pipeline, _ = make(store, health, scene, Real())
+    try:
+        media_id = await pipeline.capture("cam", "door_open:1")
+    finally:
+        pipeline.close()
+    jpeg = await store.read_picture(media_id)
+    img = Image.open(io.BytesIO(jpeg))
+    assert img.format == "JPEG" and not img.getexif() and "icc_profile" not in img.info
+    # no APP1 (EXIF/XMP), APP2 (ICC) or COM segments anywhere in the file
+    for marker in (b"\xff\xe1", b"\xff\xe2", b"\xff\xfe", b"Exif", b"http://ns.adobe.com/xap"):
+        assert marker not in jpeg[:2000]
+    pixels = decode(jpeg)
+    assert pixels[20:50, 20:50].max() < 40  # the redacted box
+    row = await store.db.read(lambda db: db.conn.execute("SELECT * FROM media").fetchone())
+    assert row["blank_reason"] is None and row["trigger"] == "door_open:1" and row["kind"] == "fridge"
+    assert '"face": 1' in row["redaction"] and "test-model" in row["redaction"]
+    assert_no_raw_bytes_on_disk(data_dir, scene)
+
+
+async def test_camera_failure_is_reported_and_stores_nothing(store: Store, health: Health, scene: np.ndarray) -> None:
+    pipeline, src = make(store, health, scene, Real())
+    src.fail = SourceError("/dev/video0: camera stopped delivering frames")
+    try:
+        with pytest.raises(SourceError):
+            await pipeline.capture("cam", "manual")
+        status = health.get("camera:cam")
+        assert status is not None and status.state == "error" and "/dev/video0" in status.message
+        src.fail = None
+        await pipeline.capture("cam", "manual")
+        assert health.get("camera:cam").state == "ok"  # type: ignore[union-attr]
+    finally:
+        pipeline.close()
+    assert await store.db.read(lambda db: db.conn.execute("SELECT count(*) FROM media").fetchone()[0]) == 1

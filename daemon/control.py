@@ -52,15 +52,18 @@ class ControlServer:
         self.path = socket_path(data_dir)
         self.handlers = handlers
         self.record = record
+        self.listening = asyncio.Event()
 
     async def run(self) -> None:
         self.path.unlink(missing_ok=True)
         server = await asyncio.start_unix_server(self._serve, path=str(self.path))
         os.chmod(self.path, 0o660)
+        self.listening.set()
         try:
             async with server:
                 await server.serve_forever()
         finally:
+            self.listening.clear()
             self.path.unlink(missing_ok=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -85,6 +88,8 @@ class ControlServer:
             command = request["command"]
             handler = self.handlers[command]
         except (ValueError, KeyError, TypeError):
+            detail = line[:120].decode("utf-8", "replace")
+            await self.record(audit.Entry(actor, "control.refused", detail=detail))
             known = ", ".join(sorted(self.handlers))
             return {"ok": False, "error": f'not a request; send {{"command": one of {known}}}'}
         await self.record(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,16 +49,22 @@ class Store:
         self.db = Database(db_path(self.data_dir))
         self.media: MediaStore | None = None
         self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="media-io")
+        self._lock_fd: int | None = None
 
     async def __aenter__(self) -> Store:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._io, self._prepare_dirs)
-        await self.db.start()
+        try:
+            await self.db.start()
+        except BaseException:
+            self._unlock()
+            raise
         try:
             known = await self.db.read(records.media_ids)
             swept = await loop.run_in_executor(self._io, self._media().sweep_orphans, known)
         except BaseException:
             await self.db.close()
+            self._unlock()
             raise
         if swept:
             log.warning("removed %d media files that had no committed row", swept)
@@ -65,9 +73,24 @@ class Store:
     async def __aexit__(self, *exc: object) -> None:
         await self.db.close()
         self._io.shutdown(wait=True)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _prepare_dirs(self) -> None:
         self.data_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+        # One daemon per data directory: a second one would sweep the first one's new files.
+        # The kernel drops the lock when the process dies, even by SIGKILL.
+        fd = os.open(self.data_dir / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(f"another veilcam daemon is using {self.data_dir}") from None
+        self._lock_fd = fd
         key = load_or_create_key(self.data_dir / "keys" / "media.key")
         self.media = MediaStore(self.data_dir / "media", key)
 

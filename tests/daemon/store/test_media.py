@@ -79,3 +79,16 @@ def test_sweep_removes_orphans_and_temporaries(media: MediaStore) -> None:
     tmp.write_bytes(b"half written")
     assert media.sweep_orphans({keep}) == 2
     assert media.list_ids() == ({keep}, [])
+
+
+async def test_one_daemon_per_data_dir(tmp_path: Path) -> None:
+    from veilcam.clock import FakeClock
+    from veilcam.config import RetentionConfig
+    from veilcam.store import Store
+
+    async with Store(tmp_path, RetentionConfig(), FakeClock()):
+        with pytest.raises(StoreError, match="another veilcam daemon is using"):
+            async with Store(tmp_path, RetentionConfig(), FakeClock()):
+                pass
+    async with Store(tmp_path, RetentionConfig(), FakeClock()):  # released on exit
+        pass

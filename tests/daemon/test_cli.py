@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from veilcam.cli import build_parser, main
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "veilcam", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_check_config_ok_and_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[retention]\nfloor_stills = "24h"\n')
+    assert main(["check-config", str(good)]) == 0
+    assert "ok (0 cameras, sensor line off)" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[retention]\nfridge_stills = "45d"\n')
+    assert main(["check-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "retention.fridge_stills: 45d exceeds the 30d cap" in err
+
+
+def test_status_of_an_empty_dir_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--data-dir", str(tmp_path)]) == 2
+    assert "no veilcam database in" in capsys.readouterr().err
+
+
+def test_capture_without_daemon(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["capture", "fridge-1", "--data-dir", str(tmp_path)]) == 2
+    assert "no veilcam daemon is running" in capsys.readouterr().err
+
+
+def test_data_commands_take_data_dir() -> None:
+    parser = build_parser()
+    for command in ("run", "capture", "status", "verify", "demo"):
+        extra = ["cam"] if command == "capture" else []
+        args = parser.parse_args([command, *extra, "--data-dir", "/x"])
+        assert args.data_dir == "/x"
+
+
+def test_sim_sensors_prints_its_port_and_logs(tmp_path: Path) -> None:
+    link = tmp_path / "tty"
+    log = tmp_path / "sim.log"
+    proc = run("sim-sensors", "--link", str(link), "--duration", "0.5", "--log", str(log), "--seed", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(link)
+    kinds = [json.loads(line)["kind"] for line in log.read_text().splitlines()]
+    assert kinds[0] == "plug" and kinds[-1] == "stop"
+    assert not link.exists()  # cable pulled on exit
+
+
+def test_bad_fault_spec(tmp_path: Path) -> None:
+    proc = run("sim-sensors", "--faults", "gremlins=1", "--duration", "0.1")
+    assert proc.returncode != 0 and "unknown fault 'gremlins'" in proc.stderr

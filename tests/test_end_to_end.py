@@ -1,0 +1,165 @@
+"""The daemon as a user runs it: subprocesses, a real pty, a real SQLite file, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ASSETS = Path(__file__).resolve().parents[1] / "daemon" / "demo_assets"
+
+
+def veilcam(*args: str, **kw: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "veilcam", *args], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def status_json(data_dir: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "veilcam", "status", "--data-dir", str(data_dir), "--json"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(out.stdout)
+
+
+def test_demo_matches_the_simulators_log(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    proc = veilcam("demo", "--duration", "60", "--data-dir", str(data), "--port", str(free_port()), "--seed", "5")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-3000:]
+    status = status_json(data)
+    log = [json.loads(line) for line in (data / "sim.log").read_text().splitlines()]
+    sent = [e for e in log if e["kind"] in ("sent", "sent_with_noise")]
+    temps = sum(e["type"] == "T" and not e["fault"] for e in sent)
+    doors = [e for e in sent if e["type"] == "D"]
+    bad = sum(e["kind"] in ("noise", "bad_checksum", "sent_with_noise") for e in log)
+    probe_faults = sum(e["type"] == "T" and bool(e["fault"]) for e in sent)
+    assert temps >= 100
+    assert status["temperature_readings"] == temps
+    assert status["door_events"] == len(doors)
+    assert status["faults"] == bad + probe_faults
+    assert status["media_files"] == status["captures"] > 0
+    assert status["health"]["sensor_link"]["state"] == "stopped"
+    # fridge pictures follow the doors (the last may be cut by the end of the demo)
+    conn = sqlite3.connect(data / "veilcam.db")
+    triggers = Counter(r[0].split(":")[0] for r in conn.execute("SELECT trigger FROM media WHERE camera = 'fridge-1'"))
+    opens = sum(e["open"] for e in doors)
+    assert opens - 1 <= triggers["door_open"] <= opens
+    assert conn.execute("SELECT count(*) FROM media WHERE camera = 'floor-1' AND trigger = 'stream'").fetchone()[0] >= 2
+    # no picture is the raw scene while no detector is installed
+    assert conn.execute("SELECT count(*) FROM media WHERE blank_reason IS NULL").fetchone()[0] == 0
+    conn.close()
+    verify = subprocess.run([sys.executable, "-m", "veilcam", "verify", "--data-dir", str(data)],
+                            capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stderr
+
+
+KILL_CONFIG = """
+data_dir = "{data}"
+[sensors]
+port = "{tty}"
+sample_period_ms = 100
+[[cameras]]
+name = "fridge-1"
+purpose = "fridge"
+source = {{ kind = "replay", path = "{assets}/fridge" }}
+triggers = {{ door_open_delay = "0s", door_close_settle = "0s" }}
+[[cameras]]
+name = "floor-1"
+purpose = "floor"
+source = {{ kind = "replay", path = "{assets}/floor" }}
+triggers = {{ door_open_delay = "off", door_close_settle = "off" }}
+stream = {{ fps = 10, still_interval = "1s" }}
+[storage]
+min_free_mb = 0
+health_interval = "1s"
+"""
+
+
+def snapshot(db: Path) -> tuple[set[str], int, int]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        ids = {r[0] for r in conn.execute("SELECT id FROM media")}
+        temps = conn.execute("SELECT count(*) FROM temperature_readings").fetchone()[0]
+        audit = conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    finally:
+        conn.close()
+    return ids, temps, audit
+
+
+def wait_for_socket(data: Path, proc: subprocess.Popen[str]) -> None:
+    for _ in range(200):
+        # a killed daemon leaves its socket file behind: only a connection proves readiness
+        with socket.socket(socket.AF_UNIX) as s:
+            try:
+                s.connect(str(data / "control.sock"))
+                return
+            except OSError:
+                pass
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.05)
+    raise AssertionError("daemon never opened its control socket")
+
+
+def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) -> None:
+    data, tty = tmp_path / "data", tmp_path / "tty"
+    cfg = tmp_path / "veilcam.toml"
+    cfg.write_text(KILL_CONFIG.format(data=data, tty=tty, assets=ASSETS))
+    sim = veilcam("sim-sensors", "--link", str(tty), "--speed", "5", "--door-interval", "2", "--seed", "9")
+    try:
+        assert sim.stdout is not None and sim.stdout.readline().strip() == str(tty)
+        snapshots = []
+        for pause in (3.0, 1.3, 2.1):  # kill at different moments of the write pattern
+            daemon = veilcam("run", "--config", str(cfg))
+            wait_for_socket(data, daemon)
+            capturers = [
+                subprocess.Popen([sys.executable, "-m", "veilcam", "capture", "fridge-1", "--config", str(cfg)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for _ in range(6)
+            ]
+            time.sleep(pause)
+            snapshots.append(snapshot(data / "veilcam.db"))
+            daemon.send_signal(signal.SIGKILL)
+            daemon.communicate(timeout=10)
+            for c in capturers:
+                c.wait(timeout=30)
+            if len(snapshots) > 1:  # what the previous life committed survived its kill
+                assert snapshots[-2][0] <= snapshots[-1][0]
+                assert snapshots[-1][1] > snapshots[-2][1], [(len(a), b, c) for a, b, c in snapshots]
+        ids, temps, audits = snapshots[-1]
+        assert len(ids) >= 10 and temps >= 100
+        # restart: the orphan sweep runs, the daemon carries on, then stops cleanly
+        daemon = veilcam("run", "--config", str(cfg))
+        wait_for_socket(data, daemon)
+        time.sleep(1.5)
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+        assert daemon.returncode == 0, err[-3000:]
+    finally:
+        sim.send_signal(signal.SIGINT)
+        sim.communicate(timeout=10)
+    after_ids, after_temps, after_audits = snapshot(data / "veilcam.db")
+    assert ids <= after_ids, "a committed picture disappeared"
+    assert after_temps >= temps and after_audits >= audits
+    verify = subprocess.run([sys.executable, "-m", "veilcam", "verify", "--data-dir", str(data)],
+                            capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "database: integrity ok" in verify.stdout and "0 temporary files" in verify.stdout
+    files = {p.stem for p in (data / "media").glob("*/*.vcm")}
+    assert files == after_ids

@@ -214,7 +214,8 @@ async def running(
             store.audit, audit.Entry("system", "daemon.stop", detail=__version__)
         )
         # Ready means commands work: wait until the control socket listens.
-        await asyncio.wait_for(control.listening.wait(), 10)
+        async with asyncio.timeout(10):
+            await control.listening.wait()
         notifier.notify("READY=1", "STATUS=running")
         if notifier.watchdog_interval:
             start("watchdog", lambda: _watchdog(notifier, clock))

@@ -44,9 +44,8 @@ class Camera:
     async def grab(self) -> Frame:
         loop = asyncio.get_running_loop()
         try:
-            frame = await asyncio.wait_for(
-                loop.run_in_executor(self._pool, self.source.grab), self._timeout
-            )
+            async with asyncio.timeout(self._timeout):
+                frame = await loop.run_in_executor(self._pool, self.source.grab)
         except TimeoutError:
             self.failures += 1
             self.health.set(self.component, "error", f"no frame within {self._timeout:g}s")
@@ -107,10 +106,10 @@ class Pipeline:
     async def redact(self, cam: Camera, pixels: np.ndarray) -> Redacted:
         loop = asyncio.get_running_loop()
         try:
-            result = await asyncio.wait_for(
-                loop.run_in_executor(self._cpu, redact_frame, self.redactor, pixels, cam.cfg),
-                REDACT_TIMEOUT,
-            )
+            async with asyncio.timeout(REDACT_TIMEOUT):
+                result = await loop.run_in_executor(
+                    self._cpu, redact_frame, self.redactor, pixels, cam.cfg
+                )
         except TimeoutError:
             result = await loop.run_in_executor(
                 self._blank, blanked, pixels, f"redaction timed out after {REDACT_TIMEOUT:g}s"

@@ -69,7 +69,8 @@ class ControlServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         actor = _peer_user(writer)
         try:
-            line = await asyncio.wait_for(reader.readline(), 5)
+            async with asyncio.timeout(5):
+                line = await reader.readline()
             reply = await self._handle(line, actor)
         except (TimeoutError, ConnectionError):
             reply = {"ok": False, "error": "request not received in time"}
@@ -115,7 +116,8 @@ async def call(
     try:
         writer.write(json.dumps(request).encode() + b"\n")
         await writer.drain()
-        line = await asyncio.wait_for(reader.readline(), reply_within)
+        async with asyncio.timeout(reply_within):
+            line = await reader.readline()
     finally:
         writer.close()
     if not line:

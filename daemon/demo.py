@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from importlib import resources
@@ -108,10 +109,9 @@ async def run_demo(
                     flush=True,
                 )
             board = asyncio.create_task(sim.run())
-            try:
-                await asyncio.wait_for(stop.wait(), duration)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(duration):
+                    await stop.wait()
             board.cancel()
             await asyncio.gather(board, return_exceptions=True)
             await asyncio.sleep(0.5)  # let the reader take what the board already sent

@@ -105,7 +105,8 @@ class SensorReader:
         try:
             while True:
                 try:
-                    await asyncio.wait_for(ready.wait(), SILENCE)
+                    async with asyncio.timeout(SILENCE):
+                        await ready.wait()
                 except TimeoutError:
                     self.health.set(
                         COMPONENT, "warning", f"no data from {self.port} for {SILENCE:.0f}s"

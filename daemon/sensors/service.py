@@ -9,6 +9,7 @@ and retried; only beyond ``MAX_BACKLOG`` rows is the oldest dropped, counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ class SensorIngest:
         self._doors: list[tuple[Any, ...]] = []
         self._faults: list[tuple[Any, ...]] = []
         self._wake = asyncio.Event()
+        self._in_flight: asyncio.Future[None] | None = None
+        self._in_flight_rows = 0
 
     def __call__(self, item: Message | ProtocolError) -> None:
         now = self.clock.now()
@@ -95,28 +98,40 @@ class SensorIngest:
 
     @property
     def backlog(self) -> int:
-        return len(self._temps) + len(self._doors) + len(self._faults)
+        """Rows accepted but not yet committed (buffered or in the writer)."""
+        in_flight = self._in_flight_rows if self._in_flight and not self._in_flight.done() else 0
+        return len(self._temps) + len(self._doors) + len(self._faults) + in_flight
 
     async def run(self) -> None:
         try:
             while True:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL)
-                except TimeoutError:
-                    pass
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(FLUSH_INTERVAL):
+                        await self._wake.wait()
                 self._wake.clear()
                 await self.flush()
         finally:
-            # Shutting down: commit what was accepted before the writer closes.
-            await asyncio.shield(self.flush())
+            # Shutting down: let the write in progress land, then commit the rest.
+            if self._in_flight is not None and not self._in_flight.done():
+                try:
+                    await self._in_flight
+                except StoreError as exc:
+                    log.error("%d sensor records not stored at shutdown: %s",
+                              self._in_flight_rows, exc)
+            await self.flush()
 
     async def flush(self) -> None:
-        if not self.backlog:
+        if not (self._temps or self._doors or self._faults):
             return
         temps, doors, faults = self._temps, self._doors, self._faults
         self._temps, self._doors, self._faults = [], [], []
+        # Shielded: cancelling the ingest must not orphan a batch half-way to the database.
+        self._in_flight = asyncio.ensure_future(
+            self.store.db.write(_insert_batch, temps, doors, faults)
+        )
+        self._in_flight_rows = len(temps) + len(doors) + len(faults)
         try:
-            await self.store.db.write(_insert_batch, temps, doors, faults)
+            await asyncio.shield(self._in_flight)
         except StoreError as exc:
             # Keep the batch (oldest first) and try again next tick.
             self._temps, self._doors, self._faults = (

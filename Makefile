@@ -28,7 +28,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check daemon native tests bench board setup.py
 	$(BIN)/ruff format --check daemon native tests bench board setup.py
-	$(BIN)/cython-lint native
+	PATH=$(BIN):$$PATH $(BIN)/cython-lint native
 	$(BIN)/mypy daemon
 
 bench: install

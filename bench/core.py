@@ -36,12 +36,27 @@ from veilcam.store import Store
 RESULTS: list[dict[str, object]] = []
 
 
-def report(bench: str, case: str, ours: float, unit: str, anchor: str, anchor_value: float,
-           target: str, ok: bool) -> None:
-    row = {"bench": bench, "case": case, "ours": round(ours, 3), "unit": unit, "anchor": anchor,
-           "anchor_value": round(anchor_value, 3),
-           "ratio": round(ours / anchor_value, 3) if anchor_value else None,
-           "target": target, "met": ok}
+def report(
+    bench: str,
+    case: str,
+    ours: float,
+    unit: str,
+    anchor: str,
+    anchor_value: float,
+    target: str,
+    ok: bool,
+) -> None:
+    row = {
+        "bench": bench,
+        "case": case,
+        "ours": round(ours, 3),
+        "unit": unit,
+        "anchor": anchor,
+        "anchor_value": round(anchor_value, 3),
+        "ratio": round(ours / anchor_value, 3) if anchor_value else None,
+        "target": target,
+        "met": ok,
+    }
     RESULTS.append(row)
 
 
@@ -80,8 +95,16 @@ def bench_parse() -> None:
 
     t_ours, t_anchor = best_of(ours), best_of(anchor)
     rate = len(data) / t_ours
-    report("sensor_parse", "native checksum", rate, "lines/s", "bytes.split", len(data) / t_anchor,
-           ">= 100000 lines/s", rate >= 100_000)
+    report(
+        "sensor_parse",
+        "native checksum",
+        rate,
+        "lines/s",
+        "bytes.split",
+        len(data) / t_anchor,
+        ">= 100000 lines/s",
+        rate >= 100_000,
+    )
     from veilcam_native import _checksum_py
 
     native = protocol.xor8
@@ -91,8 +114,16 @@ def bench_parse() -> None:
     finally:
         protocol.xor8 = native
     twin_rate = len(data) / t_twin
-    report("sensor_parse", "python twin (VEILCAM_NO_EXTENSIONS)", twin_rate, "lines/s",
-           "bytes.split", len(data) / t_anchor, ">= 100000 lines/s", twin_rate >= 100_000)
+    report(
+        "sensor_parse",
+        "python twin (VEILCAM_NO_EXTENSIONS)",
+        twin_rate,
+        "lines/s",
+        "bytes.split",
+        len(data) / t_anchor,
+        ">= 100000 lines/s",
+        twin_rate >= 100_000,
+    )
 
 
 async def worst_stall(seconds: float, work=None) -> tuple[float, object]:  # type: ignore[no-untyped-def]
@@ -137,7 +168,7 @@ async def bench_ingest(seconds: float) -> None:
                     peak_backlog = max(peak_backlog, ingest.backlog)
                     pause = start + (i + batch) / offered - loop.time() if offered else 0.0
                     await asyncio.sleep(max(0.0, pause))
-                while ingest.backlog:
+                while ingest.backlog:  # noqa: ASYNC110 - polling a counter, 1 ms resolution
                     await asyncio.sleep(0.001)
                 return loop.time() - start
 
@@ -147,15 +178,41 @@ async def bench_ingest(seconds: float) -> None:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
             stored = await store.db.read(
-                lambda db: db.conn.execute("SELECT count(*) FROM temperature_readings").fetchone()[0])
+                lambda db: db.conn.execute("SELECT count(*) FROM temperature_readings").fetchone()[
+                    0
+                ]
+            )
     assert stored == 2 * len(data), (stored, len(data), ingest.stats)
-    report("sqlite_ingest", f"peak backlog at 10,000 readings/s for {seconds:g}s", sustained_backlog,
-           "rows", "rows arriving per 0.1 s flush", rate / 10, "backlog stays ~ one flush",
-           sustained_backlog <= 3 * rate / 10)
-    report("sqlite_ingest", "event loop worst stall while ingesting 10,000/s", stall, "ms",
-           "idle loop worst stall", idle_stall, "< 20 ms", stall < 20)
-    report("sqlite_ingest", "unthrottled parse + commit throughput", len(data) / elapsed,
-           "readings/s", "target rate", rate, ">= 10000 readings/s", len(data) / elapsed >= rate)
+    report(
+        "sqlite_ingest",
+        f"peak backlog at 10,000 readings/s for {seconds:g}s",
+        sustained_backlog,
+        "rows",
+        "rows arriving per 0.1 s flush",
+        rate / 10,
+        "backlog stays ~ one flush",
+        sustained_backlog <= 3 * rate / 10,
+    )
+    report(
+        "sqlite_ingest",
+        "event loop worst stall while ingesting 10,000/s",
+        stall,
+        "ms",
+        "idle loop worst stall",
+        idle_stall,
+        "< 20 ms",
+        stall < 20,
+    )
+    report(
+        "sqlite_ingest",
+        "unthrottled parse + commit throughput",
+        len(data) / elapsed,
+        "readings/s",
+        "target rate",
+        rate,
+        ">= 10000 readings/s",
+        len(data) / elapsed >= rate,
+    )
 
 
 def rss_mb(pid: int) -> float:
@@ -167,7 +224,12 @@ def rss_mb(pid: int) -> float:
 
 def bench_memory(minutes: float) -> None:
     anchor = subprocess.Popen(
-        [sys.executable, "-c", "import veilcam.app, veilcam.web.server, veilcam.demo, time; time.sleep(5)"])
+        [
+            sys.executable,
+            "-c",
+            "import veilcam.app, veilcam.web.server, veilcam.demo, time; time.sleep(5)",
+        ]
+    )
     time.sleep(3)
     anchor_rss = rss_mb(anchor.pid)
     anchor.wait()
@@ -178,9 +240,23 @@ def bench_memory(minutes: float) -> None:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         demo = subprocess.Popen(
-            [sys.executable, "-m", "veilcam", "--log-level", "WARNING", "demo", "--data-dir", tmp,
-             "--port", str(port), "--duration", str(minutes * 60 + 5)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "veilcam",
+                "--log-level",
+                "WARNING",
+                "demo",
+                "--data-dir",
+                tmp,
+                "--port",
+                str(port),
+                "--duration",
+                str(minutes * 60 + 5),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         samples = []
         end = time.monotonic() + minutes * 60
         while time.monotonic() < end:
@@ -188,12 +264,22 @@ def bench_memory(minutes: float) -> None:
             samples.append(rss_mb(demo.pid))
         demo.wait(timeout=60)
     final = samples[-1]
-    report("daemon_memory", f"demo RSS after {minutes:g} min (peak {max(samples):.1f} MB)", final, "MB",
-           "python + daemon imports", anchor_rss, "< 150 MB", final < 150)
+    report(
+        "daemon_memory",
+        f"demo RSS after {minutes:g} min (peak {max(samples):.1f} MB)",
+        final,
+        "MB",
+        "python + daemon imports",
+        anchor_rss,
+        "< 150 MB",
+        final < 150,
+    )
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--quick", action="store_true", help="1-minute memory run, shorter ingest")
     p.add_argument("--only", choices=["parse", "ingest", "memory"])
@@ -210,8 +296,11 @@ def main() -> int:
             print(json.dumps(row))
         else:
             mark = "ok  " if row["met"] else "MISS"
-            print(f"{mark} {row['bench']:14} {row['case']:48} {row['ours']:>12} {row['unit']:10} "
-                  f"vs {row['anchor']} {row['anchor_value']} (ratio {row['ratio']}); target {row['target']}")
+            print(
+                f"{mark} {row['bench']:14} {row['case']:48} {row['ours']:>12} {row['unit']:10} "
+                f"vs {row['anchor']} {row['anchor_value']} (ratio {row['ratio']}); "
+                f"target {row['target']}"
+            )
     return 0
 
 

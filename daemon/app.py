@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,8 +130,8 @@ async def _persist_health(app: App, interval: float) -> None:
 async def _write_health(app: App, final: bool = False) -> None:
     now = app.clock.now()
     rows = [
-        (name, "stopped" if final else s["state"], str(s["message"]), float(s["since"]), now)
-        for name, s in app.health.snapshot().items()
+        (name, "stopped" if final else s.state, s.message, s.since, now)
+        for name, s in app.health.statuses().items()
     ]
     await app.store.db.write(records.put_health, rows)
 
@@ -142,7 +143,7 @@ async def running(
     clock: Clock | None = None,
     redactor: Redactor | None = None,
     notifier: Notifier | None = None,
-    extra: list[tuple[str, Callable[[App], Awaitable[Any]]]] | None = None,
+    extra: Sequence[tuple[str, Callable[[App], Awaitable[Any]]]] = (),
 ) -> Any:
     """Start every service in order; on exit, stop them in reverse. Yields the App."""
     clock = clock or SystemClock()
@@ -208,8 +209,8 @@ async def running(
 
         control = ControlServer(app.data_dir, control_handlers(app), store.audit)
         start("control", control.run)
-        for name, make in extra or []:
-            start(name, lambda make=make: make(app))
+        for name, make in extra:
+            start(name, functools.partial(make, app))
         stack.push_async_callback(
             store.audit, audit.Entry("system", "daemon.stop", detail=__version__)
         )

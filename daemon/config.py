@@ -27,7 +27,7 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
     pass
 
 
-class RetentionConfig(_Strict):
+class RetentionConfig(_Strict, frozen=True):
     fridge_stills: Duration = "30d"
     floor_stills: Duration = "72h"
     face_evidence: Duration = "72h"
@@ -41,14 +41,14 @@ class RetentionConfig(_Strict):
         return parse_duration(getattr(self, name))
 
 
-class StorageConfig(_Strict):
+class StorageConfig(_Strict, frozen=True):
     # Below this much free space the oldest pictures are deleted first.
     min_free_mb: Annotated[int, msgspec.Meta(ge=0)] = 512
     reaper_interval: Duration = "60s"
     health_interval: Duration = "5s"
 
 
-class SensorConfig(_Strict):
+class SensorConfig(_Strict, frozen=True):
     port: str = "/dev/ttyVC0"
     baudrate: Annotated[int, msgspec.Meta(gt=0)] = 115200
     reconnect_max: Duration = "30s"
@@ -56,12 +56,12 @@ class SensorConfig(_Strict):
     sample_period_ms: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] = 1000
 
 
-class ReplaySourceConfig(_Strict, tag="replay", tag_field="kind"):
+class ReplaySourceConfig(_Strict, tag="replay", tag_field="kind", frozen=True):
     path: str
     loop: bool = True
 
 
-class V4L2SourceConfig(_Strict, tag="v4l2", tag_field="kind"):
+class V4L2SourceConfig(_Strict, tag="v4l2", tag_field="kind", frozen=True):
     device: str = "/dev/video0"
     width: Annotated[int, msgspec.Meta(gt=0, le=7680)] = 1280
     height: Annotated[int, msgspec.Meta(gt=0, le=4320)] = 720
@@ -69,7 +69,7 @@ class V4L2SourceConfig(_Strict, tag="v4l2", tag_field="kind"):
     pixel_format: Literal["MJPEG", "YUYV"] = "MJPEG"
 
 
-class AVSourceConfig(_Strict, tag="av", tag_field="kind"):
+class AVSourceConfig(_Strict, tag="av", tag_field="kind", frozen=True):
     url: str  # rtsp://... or a video file path
     timeout: Duration = "10s"
 
@@ -77,20 +77,20 @@ class AVSourceConfig(_Strict, tag="av", tag_field="kind"):
 SourceConfig = ReplaySourceConfig | V4L2SourceConfig | AVSourceConfig
 
 
-class TriggerConfig(_Strict):
+class TriggerConfig(_Strict, frozen=True):
     doors: list[str] = []  # door ids that trigger this camera; empty means every door
     door_open_delay: DurationOrOff = "2s"  # "off": no capture on opening
     door_close_settle: DurationOrOff = "3s"  # "off": no capture on closing
     times: list[TimeOfDay] = []  # local times of day, "HH:MM"
 
 
-class StreamConfig(_Strict):
+class StreamConfig(_Strict, frozen=True):
     fps: Annotated[float, msgspec.Meta(gt=0, le=30)] = 5.0
     still_interval: Duration = "60s"
     analyser_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
 
 
-class CameraConfig(_Strict):
+class CameraConfig(_Strict, frozen=True):
     name: Name
     purpose: Literal["fridge", "floor"]
     source: SourceConfig
@@ -102,12 +102,12 @@ class CameraConfig(_Strict):
     grab_timeout: Duration = "10s"
 
 
-class WebConfig(_Strict):
+class WebConfig(_Strict, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
 
 
-class Config(_Strict):
+class Config(_Strict, frozen=True):
     site: Name = "store"
     data_dir: str = "/var/lib/veilcam"
     sensors: SensorConfig | None = None

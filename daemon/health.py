@@ -48,8 +48,11 @@ class Health:
         states = {s.state for s in self._parts.values()}
         for worst in ("error", "warning"):
             if worst in states:
-                return worst  # type: ignore[return-value]
+                return worst
         return "ok"
+
+    def statuses(self) -> dict[str, Status]:
+        return dict(sorted(self._parts.items()))
 
     def snapshot(self) -> dict[str, dict[str, object]]:
         return {

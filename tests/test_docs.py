@@ -4,7 +4,6 @@ from pathlib import Path
 
 import msgspec
 import pytest
-
 from veilcam import config
 from veilcam.cli import build_parser
 
@@ -20,9 +19,19 @@ def keys(struct: type, prefix: str = "") -> list[str]:
     return out
 
 
-STRUCTS = [config.Config, config.RetentionConfig, config.StorageConfig, config.SensorConfig,
-           config.ReplaySourceConfig, config.V4L2SourceConfig, config.AVSourceConfig,
-           config.TriggerConfig, config.StreamConfig, config.CameraConfig, config.WebConfig]
+STRUCTS = [
+    config.Config,
+    config.RetentionConfig,
+    config.StorageConfig,
+    config.SensorConfig,
+    config.ReplaySourceConfig,
+    config.V4L2SourceConfig,
+    config.AVSourceConfig,
+    config.TriggerConfig,
+    config.StreamConfig,
+    config.CameraConfig,
+    config.WebConfig,
+]
 
 
 @pytest.mark.parametrize("struct", STRUCTS, ids=lambda s: s.__name__)

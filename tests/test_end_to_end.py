@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -22,8 +21,13 @@ ASSETS = Path(__file__).resolve().parents[1] / "daemon" / "demo_assets"
 
 
 def veilcam(*args: str, **kw: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "veilcam", *args], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "veilcam", *args],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
+    )
 
 
 def free_port() -> int:
@@ -33,14 +37,29 @@ def free_port() -> int:
 
 
 def status_json(data_dir: Path) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-m", "veilcam", "status", "--data-dir", str(data_dir), "--json"],
-                         capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "veilcam", "status", "--data-dir", str(data_dir), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
 def test_demo_matches_the_simulators_log(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    proc = veilcam("demo", "--duration", "60", "--data-dir", str(data), "--port", str(free_port()), "--seed", "5")
+    proc = veilcam(
+        "demo",
+        "--duration",
+        "60",
+        "--data-dir",
+        str(data),
+        "--port",
+        str(free_port()),
+        "--seed",
+        "5",
+    )
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err[-3000:]
     status = status_json(data)
@@ -58,15 +77,27 @@ def test_demo_matches_the_simulators_log(tmp_path: Path) -> None:
     assert status["health"]["sensor_link"]["state"] == "stopped"
     # fridge pictures follow the doors (the last may be cut by the end of the demo)
     conn = sqlite3.connect(data / "veilcam.db")
-    triggers = Counter(r[0].split(":")[0] for r in conn.execute("SELECT trigger FROM media WHERE camera = 'fridge-1'"))
+    triggers = Counter(
+        r[0].split(":")[0]
+        for r in conn.execute("SELECT trigger FROM media WHERE camera = 'fridge-1'")
+    )
     opens = sum(e["open"] for e in doors)
     assert opens - 1 <= triggers["door_open"] <= opens
-    assert conn.execute("SELECT count(*) FROM media WHERE camera = 'floor-1' AND trigger = 'stream'").fetchone()[0] >= 2
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM media WHERE camera = 'floor-1' AND trigger = 'stream'"
+        ).fetchone()[0]
+        >= 2
+    )
     # no picture is the raw scene while no detector is installed
     assert conn.execute("SELECT count(*) FROM media WHERE blank_reason IS NULL").fetchone()[0] == 0
     conn.close()
-    verify = subprocess.run([sys.executable, "-m", "veilcam", "verify", "--data-dir", str(data)],
-                            capture_output=True, text=True, timeout=60)
+    verify = subprocess.run(
+        [sys.executable, "-m", "veilcam", "verify", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert verify.returncode == 0, verify.stderr
 
 
@@ -121,7 +152,9 @@ def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) ->
     data, tty = tmp_path / "data", tmp_path / "tty"
     cfg = tmp_path / "veilcam.toml"
     cfg.write_text(KILL_CONFIG.format(data=data, tty=tty, assets=ASSETS))
-    sim = veilcam("sim-sensors", "--link", str(tty), "--speed", "5", "--door-interval", "2", "--seed", "9")
+    sim = veilcam(
+        "sim-sensors", "--link", str(tty), "--speed", "5", "--door-interval", "2", "--seed", "9"
+    )
     try:
         assert sim.stdout is not None and sim.stdout.readline().strip() == str(tty)
         snapshots = []
@@ -129,8 +162,11 @@ def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) ->
             daemon = veilcam("run", "--config", str(cfg))
             wait_for_socket(data, daemon)
             capturers = [
-                subprocess.Popen([sys.executable, "-m", "veilcam", "capture", "fridge-1", "--config", str(cfg)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                subprocess.Popen(
+                    [sys.executable, "-m", "veilcam", "capture", "fridge-1", "--config", str(cfg)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 for _ in range(6)
             ]
             time.sleep(pause)
@@ -141,7 +177,9 @@ def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) ->
                 c.wait(timeout=30)
             if len(snapshots) > 1:  # what the previous life committed survived its kill
                 assert snapshots[-2][0] <= snapshots[-1][0]
-                assert snapshots[-1][1] > snapshots[-2][1], [(len(a), b, c) for a, b, c in snapshots]
+                assert snapshots[-1][1] > snapshots[-2][1], [
+                    (len(a), b, c) for a, b, c in snapshots
+                ]
         ids, temps, audits = snapshots[-1]
         assert len(ids) >= 10 and temps >= 100
         # restart: the orphan sweep runs, the daemon carries on, then stops cleanly
@@ -157,8 +195,12 @@ def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) ->
     after_ids, after_temps, after_audits = snapshot(data / "veilcam.db")
     assert ids <= after_ids, "a committed picture disappeared"
     assert after_temps >= temps and after_audits >= audits
-    verify = subprocess.run([sys.executable, "-m", "veilcam", "verify", "--data-dir", str(data)],
-                            capture_output=True, text=True, timeout=60)
+    verify = subprocess.run(
+        [sys.executable, "-m", "veilcam", "verify", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "database: integrity ok" in verify.stdout and "0 temporary files" in verify.stdout
     files = {p.stem for p in (data / "media").glob("*/*.vcm")}

@@ -23,14 +23,22 @@ def unit_copy(tmp_path: Path) -> Path:
 
 
 def test_unit_verifies(tmp_path: Path) -> None:
-    out = subprocess.run([ANALYZE, "verify", str(unit_copy(tmp_path))], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [ANALYZE, "verify", str(unit_copy(tmp_path))], capture_output=True, text=True, timeout=60
+    )
     problems = [ln for ln in out.stderr.splitlines() if "veilcam.service" in ln]
     assert out.returncode == 0 and not problems, out.stderr
 
 
 def test_unit_is_hardened(tmp_path: Path) -> None:
-    out = subprocess.run([ANALYZE, "security", "--offline=true", str(unit_copy(tmp_path))],
-                         capture_output=True, text=True, timeout=60)
-    match = re.search(r"Overall exposure level for veilcam.service: (\d+\.\d+)", out.stdout + out.stderr)
+    out = subprocess.run(
+        [ANALYZE, "security", "--offline=true", str(unit_copy(tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    match = re.search(
+        r"Overall exposure level for veilcam.service: (\d+\.\d+)", out.stdout + out.stderr
+    )
     assert match, out.stdout + out.stderr
     assert float(match.group(1)) <= 2.5, out.stdout

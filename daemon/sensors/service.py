@@ -116,8 +116,9 @@ class SensorIngest:
                 try:
                     await self._in_flight
                 except StoreError as exc:
-                    log.error("%d sensor records not stored at shutdown: %s",
-                              self._in_flight_rows, exc)
+                    log.error(
+                        "%d sensor records not stored at shutdown: %s", self._in_flight_rows, exc
+                    )
             await self.flush()
 
     async def flush(self) -> None:

@@ -281,7 +281,10 @@ class BoardSimulator:
                 if self.rng.random() < self.faults.unplug * tick:
                     await self._unplug_for(self.rng.uniform(0.5, 2.0))
                     continue
-                if self.rng.random() < self.faults.reset * tick and self.sim_t - self.boot_at > BOOT_TIME:
+                if (
+                    self.rng.random() < self.faults.reset * tick
+                    and self.sim_t - self.boot_at > BOOT_TIME
+                ):
                     self._reset()
                 if not self.attached.is_set():
                     continue

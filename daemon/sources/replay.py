@@ -20,8 +20,8 @@ def decode_image(path: Path) -> np.ndarray:
     """Decode to RGB with EXIF orientation applied; clear error for anything unreadable."""
     try:
         with Image.open(path) as img:
-            img = ImageOps.exif_transpose(img)
-            return np.asarray(img.convert("RGB"))
+            upright = ImageOps.exif_transpose(img)
+            return np.asarray(upright.convert("RGB"))
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise SourceError(f"{path}: not a readable image ({exc})") from exc
 

@@ -46,7 +46,7 @@ def insert_faults(db: Database, rows: Sequence[tuple[Any, ...]]) -> int:
 
 def insert_media(db: Database, row: dict[str, Any]) -> None:
     row = dict(row, redaction=json.dumps(row["redaction"], sort_keys=True))
-    db["media"].insert(row)
+    db.table("media").insert(row)
 
 
 def media_ids(db: Database) -> set[str]:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from veilcam import app as app_mod
 from veilcam.app import running, supervise
 from veilcam.clock import SystemClock
@@ -26,13 +25,15 @@ DEMO_ASSETS = Path(__file__).resolve().parents[2] / "daemon" / "demo_assets"
 def config_for(data_dir: Path, extra: str = "") -> Any:
     return loads(
         f'data_dir = "{data_dir}"\n'
-        "[storage]\nhealth_interval = \"1s\"\n"
-        "[[cameras]]\nname = \"fridge-1\"\npurpose = \"fridge\"\n"
+        '[storage]\nhealth_interval = "1s"\n'
+        '[[cameras]]\nname = "fridge-1"\npurpose = "fridge"\n'
         f'source = {{ kind = "replay", path = "{DEMO_ASSETS / "fridge"}" }}\n' + extra
     )
 
 
-async def test_failing_service_is_restarted_with_backoff_and_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_failing_service_is_restarted_with_backoff_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(app_mod, "BACKOFF_MIN", 0.05)
     health = Health(SystemClock())
     runs = 0
@@ -56,7 +57,9 @@ async def test_failing_service_is_restarted_with_backoff_and_reported(monkeypatc
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def test_services_start_and_stop_and_others_keep_running(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_services_start_and_stop_and_others_keep_running(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(app_mod, "BACKOFF_MIN", 0.05)
     events: list[str] = []
 
@@ -77,7 +80,9 @@ async def test_services_start_and_stop_and_others_keep_running(data_dir: Path, m
     async def broken(app: Any) -> None:
         raise OSError("device gone")
 
-    async with running(config_for(data_dir), extra=[("first", first), ("second", second), ("broken", broken)]) as app:
+    async with running(
+        config_for(data_dir), extra=[("first", first), ("second", second), ("broken", broken)]
+    ) as app:
         await asyncio.sleep(0.3)
         assert app.restarts.get("broken", 0) >= 2
         assert events == ["first start", "second start"]
@@ -96,7 +101,9 @@ async def test_control_socket_refuses_unknown_things_and_audits(data_dir: Path) 
         status = await call(data_dir, {"command": "status"})
         assert status["live"]["kernels"] == "native"
     conn = sqlite3.connect(data_dir / "veilcam.db")
-    actions = [(r[0], r[1]) for r in conn.execute("SELECT actor, action FROM audit_log ORDER BY id")]
+    actions = [
+        (r[0], r[1]) for r in conn.execute("SELECT actor, action FROM audit_log ORDER BY id")
+    ]
     conn.close()
     assert actions[0] == ("system", "daemon.start")
     assert {"control.capture", "control.refused", "control.status"} <= {a for _, a in actions}

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from veilcam import capture as capture_mod
 from veilcam.capture import Camera, Pipeline
 from veilcam.config import CameraConfig, ReplaySourceConfig
@@ -66,7 +65,9 @@ def cam_cfg(**kw: object) -> CameraConfig:
     return CameraConfig(name="cam", purpose="fridge", source=ReplaySourceConfig(path="."), **kw)  # type: ignore[arg-type]
 
 
-def make(store: Store, health: Health, scene: np.ndarray, redactor: object, **kw: object) -> tuple[Pipeline, FixedSource]:
+def make(
+    store: Store, health: Health, scene: np.ndarray, redactor: object, **kw: object
+) -> tuple[Pipeline, FixedSource]:
     src = FixedSource(scene)
     cam = Camera(cam_cfg(**kw), src, health)
     return Pipeline({"cam": cam}, redactor, store, health), src  # type: ignore[arg-type]
@@ -117,29 +118,39 @@ async def test_failure_stores_a_blank_frame_with_the_reason(
     assert status is not None and status.state == "warning" and reason in status.message
 
 
-async def test_timeout_stores_a_blank_frame(store: Store, health: Health, scene: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_timeout_stores_a_blank_frame(
+    store: Store, health: Health, scene: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(capture_mod, "REDACT_TIMEOUT", 0.2)
     pipeline, _ = make(store, health, scene, Slow())
     try:
         media_id = await pipeline.capture("cam", "manual")
     finally:
         pipeline.close()
-    row = await store.db.read(lambda db: db.conn.execute("SELECT blank_reason FROM media").fetchone())
+    row = await store.db.read(
+        lambda db: db.conn.execute("SELECT blank_reason FROM media").fetchone()
+    )
     assert "timed out" in row[0]
     assert_nothing_of(scene, decode(await store.read_picture(media_id)))
 
 
-async def test_frame_over_the_size_limit_is_blanked(store: Store, health: Health, scene: np.ndarray) -> None:
+async def test_frame_over_the_size_limit_is_blanked(
+    store: Store, health: Health, scene: np.ndarray
+) -> None:
     pipeline, _ = make(store, health, scene, Real(), max_pixels=1000)
     try:
         await pipeline.capture("cam", "manual")
     finally:
         pipeline.close()
-    row = await store.db.read(lambda db: db.conn.execute("SELECT blank_reason FROM media").fetchone())
+    row = await store.db.read(
+        lambda db: db.conn.execute("SELECT blank_reason FROM media").fetchone()
+    )
     assert "exceeds the 1000-pixel limit" in row[0]
 
 
-async def test_redacted_picture_is_stored_without_metadata(store: Store, health: Health, scene: np.ndarray, data_dir: Path) -> None:
+async def test_redacted_picture_is_stored_without_metadata(
+    store: Store, health: Health, scene: np.ndarray, data_dir: Path
+) -> None:
     pipeline, _ = make(store, health, scene, Real())
     try:
         media_id = await pipeline.capture("cam", "door_open:1")
@@ -154,12 +165,16 @@ async def test_redacted_picture_is_stored_without_metadata(store: Store, health:
     pixels = decode(jpeg)
     assert pixels[20:50, 20:50].max() < 40  # the redacted box
     row = await store.db.read(lambda db: db.conn.execute("SELECT * FROM media").fetchone())
-    assert row["blank_reason"] is None and row["trigger"] == "door_open:1" and row["kind"] == "fridge"
+    assert (
+        row["blank_reason"] is None and row["trigger"] == "door_open:1" and row["kind"] == "fridge"
+    )
     assert '"face": 1' in row["redaction"] and "test-model" in row["redaction"]
     assert_no_raw_bytes_on_disk(data_dir, scene)
 
 
-async def test_camera_failure_is_reported_and_stores_nothing(store: Store, health: Health, scene: np.ndarray) -> None:
+async def test_camera_failure_is_reported_and_stores_nothing(
+    store: Store, health: Health, scene: np.ndarray
+) -> None:
     pipeline, src = make(store, health, scene, Real())
     src.fail = SourceError("/dev/video0: camera stopped delivering frames")
     try:
@@ -172,4 +187,7 @@ async def test_camera_failure_is_reported_and_stores_nothing(store: Store, healt
         assert health.get("camera:cam").state == "ok"  # type: ignore[union-attr]
     finally:
         pipeline.close()
-    assert await store.db.read(lambda db: db.conn.execute("SELECT count(*) FROM media").fetchone()[0]) == 1
+    assert (
+        await store.db.read(lambda db: db.conn.execute("SELECT count(*) FROM media").fetchone()[0])
+        == 1
+    )

@@ -4,12 +4,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from veilcam.cli import build_parser, main
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "veilcam", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "veilcam", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_check_config_ok_and_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -24,7 +25,9 @@ def test_check_config_ok_and_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "retention.fridge_stills: 45d exceeds the 30d cap" in err
 
 
-def test_status_of_an_empty_dir_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_of_an_empty_dir_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["status", "--data-dir", str(tmp_path)]) == 2
     assert "no veilcam database in" in capsys.readouterr().err
 
@@ -45,7 +48,9 @@ def test_data_commands_take_data_dir() -> None:
 def test_sim_sensors_prints_its_port_and_logs(tmp_path: Path) -> None:
     link = tmp_path / "tty"
     log = tmp_path / "sim.log"
-    proc = run("sim-sensors", "--link", str(link), "--duration", "0.5", "--log", str(log), "--seed", "1")
+    proc = run(
+        "sim-sensors", "--link", str(link), "--duration", "0.5", "--log", str(log), "--seed", "1"
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(link)
     kinds = [json.loads(line)["kind"] for line in log.read_text().splitlines()]

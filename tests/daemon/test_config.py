@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-
 from veilcam import config
 from veilcam.errors import ConfigError
 from veilcam.retention import CLASSES, format_duration

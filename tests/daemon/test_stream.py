@@ -2,8 +2,6 @@ import asyncio
 import time
 
 import numpy as np
-
-from tests.daemon.test_capture import FixedSource, Real, Slow
 from veilcam.capture import Camera, Pipeline
 from veilcam.clock import SystemClock
 from veilcam.config import CameraConfig, ReplaySourceConfig, StreamConfig
@@ -11,16 +9,24 @@ from veilcam.health import Health
 from veilcam.store import Store
 from veilcam.stream import Stream
 
+from tests.daemon.test_capture import FixedSource, Real, Slow
 
-def stream_for(store: Store, health: Health, scene: np.ndarray, redactor: object, **cfg: object) -> tuple[Stream, Pipeline]:
+
+def stream_for(
+    store: Store, health: Health, scene: np.ndarray, redactor: object, **cfg: object
+) -> tuple[Stream, Pipeline]:
     scfg = StreamConfig(**cfg)  # type: ignore[arg-type]
-    cam_cfg = CameraConfig(name="floor", purpose="floor", source=ReplaySourceConfig(path="."), stream=scfg)
+    cam_cfg = CameraConfig(
+        name="floor", purpose="floor", source=ReplaySourceConfig(path="."), stream=scfg
+    )
     cam = Camera(cam_cfg, FixedSource(scene), health)
     pipeline = Pipeline({"floor": cam}, redactor, store, health)  # type: ignore[arg-type]
     return Stream(cam, scfg, pipeline, SystemClock()), pipeline
 
 
-async def test_slow_redaction_drops_frames_instead_of_blocking_capture(store: Store, health: Health, scene: np.ndarray) -> None:
+async def test_slow_redaction_drops_frames_instead_of_blocking_capture(
+    store: Store, health: Health, scene: np.ndarray
+) -> None:
     class Sluggish(Real):
         def redact(self, pixels):  # type: ignore[no-untyped-def]
             time.sleep(0.15)
@@ -38,12 +44,20 @@ async def test_slow_redaction_drops_frames_instead_of_blocking_capture(store: St
     # every grabbed frame is processed, dropped, or still in the mailbox / being redacted
     assert 0 <= s.grabbed - s.dropped - s.processed <= 2
     assert s.stills >= 1
-    stills = await store.db.read(lambda db: db.conn.execute("SELECT count(*) FROM media WHERE trigger = 'stream'").fetchone()[0])
+    stills = await store.db.read(
+        lambda db: db.conn.execute(
+            "SELECT count(*) FROM media WHERE trigger = 'stream'"
+        ).fetchone()[0]
+    )
     assert stills == s.stills
 
 
-async def test_slow_analyser_loses_frames_counted_and_bounded(store: Store, health: Health, scene: np.ndarray) -> None:
-    stream, pipeline = stream_for(store, health, scene, Real(), fps=20, still_interval="60s", analyser_queue=2)
+async def test_slow_analyser_loses_frames_counted_and_bounded(
+    store: Store, health: Health, scene: np.ndarray
+) -> None:
+    stream, pipeline = stream_for(
+        store, health, scene, Real(), fps=20, still_interval="60s", analyser_queue=2
+    )
     sub = stream.subscribe()
     task = asyncio.create_task(stream.run())
     await asyncio.sleep(1.0)
@@ -56,7 +70,9 @@ async def test_slow_analyser_loses_frames_counted_and_bounded(store: Store, heal
     assert frame.pixels[20:50, 20:50].max() == 0  # analysers only ever see redacted pixels
 
 
-async def test_stream_survives_redaction_timeouts(store: Store, health: Health, scene: np.ndarray, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_stream_survives_redaction_timeouts(
+    store: Store, health: Health, scene: np.ndarray, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from veilcam import capture
 
     monkeypatch.setattr(capture, "REDACT_TIMEOUT", 0.1)
@@ -67,5 +83,7 @@ async def test_stream_survives_redaction_timeouts(store: Store, health: Health, 
     await asyncio.gather(task, return_exceptions=True)
     pipeline.close()
     assert stream.stats.processed >= 2
-    reasons = await store.db.read(lambda db: [r[0] for r in db.conn.execute("SELECT blank_reason FROM media")])
+    reasons = await store.db.read(
+        lambda db: [r[0] for r in db.conn.execute("SELECT blank_reason FROM media")]
+    )
     assert reasons and all("timed out" in r for r in reasons)

@@ -2,9 +2,6 @@ import asyncio
 import datetime as dt
 
 import numpy as np
-
-from tests.conftest import settle
-from tests.daemon.test_capture import FixedSource, Real
 from veilcam.capture import Camera, Pipeline
 from veilcam.clock import FakeClock
 from veilcam.config import CameraConfig, ReplaySourceConfig, TriggerConfig
@@ -14,9 +11,16 @@ from veilcam.sensors.service import DoorEvent
 from veilcam.store import Store
 from veilcam.triggers import Triggers, next_time_of_day
 
+from tests.conftest import settle
+from tests.daemon.test_capture import FixedSource, Real
+
 
 async def media_triggers(store: Store) -> list[str]:
-    return await store.db.read(lambda db: sorted(r[0] for r in db.conn.execute("SELECT camera || '/' || trigger FROM media")))
+    return await store.db.read(
+        lambda db: sorted(
+            r[0] for r in db.conn.execute("SELECT camera || '/' || trigger FROM media")
+        )
+    )
 
 
 async def wait_for(store: Store, n: int) -> list[str]:
@@ -28,14 +32,26 @@ async def wait_for(store: Store, n: int) -> list[str]:
     return await media_triggers(store)
 
 
-async def test_door_triggers_fire_after_their_delay(store: Store, clock: FakeClock, health: Health, scene: np.ndarray) -> None:
+async def test_door_triggers_fire_after_their_delay(
+    store: Store, clock: FakeClock, health: Health, scene: np.ndarray
+) -> None:
     cams = [
-        CameraConfig(name="a", purpose="fridge", source=ReplaySourceConfig(path="."),
-                     triggers=TriggerConfig(doors=["1"], door_open_delay="2s", door_close_settle="3s")),
-        CameraConfig(name="b", purpose="fridge", source=ReplaySourceConfig(path="."),
-                     triggers=TriggerConfig(doors=["2"], door_open_delay="off", door_close_settle="1s")),
+        CameraConfig(
+            name="a",
+            purpose="fridge",
+            source=ReplaySourceConfig(path="."),
+            triggers=TriggerConfig(doors=["1"], door_open_delay="2s", door_close_settle="3s"),
+        ),
+        CameraConfig(
+            name="b",
+            purpose="fridge",
+            source=ReplaySourceConfig(path="."),
+            triggers=TriggerConfig(doors=["2"], door_open_delay="off", door_close_settle="1s"),
+        ),
     ]
-    pipeline = Pipeline({c.name: Camera(c, FixedSource(scene), health) for c in cams}, Real(), store, health)
+    pipeline = Pipeline(
+        {c.name: Camera(c, FixedSource(scene), health) for c in cams}, Real(), store, health
+    )
     doors: Hub[DoorEvent] = Hub()
     trig = Triggers(pipeline, cams, doors, clock)
     task = asyncio.create_task(trig.run())
@@ -62,9 +78,14 @@ async def test_door_triggers_fire_after_their_delay(store: Store, clock: FakeClo
 
 
 def test_next_time_of_day() -> None:
-    tz = dt.timezone.utc
+    tz = dt.UTC
     now = dt.datetime(2026, 3, 1, 10, 30, tzinfo=tz).timestamp()
-    assert next_time_of_day(now, ["08:00", "11:00"], tz) == dt.datetime(2026, 3, 1, 11, 0, tzinfo=tz).timestamp()
-    assert next_time_of_day(now, ["08:00"], tz) == dt.datetime(2026, 3, 2, 8, 0, tzinfo=tz).timestamp()
+    assert (
+        next_time_of_day(now, ["08:00", "11:00"], tz)
+        == dt.datetime(2026, 3, 1, 11, 0, tzinfo=tz).timestamp()
+    )
+    assert (
+        next_time_of_day(now, ["08:00"], tz) == dt.datetime(2026, 3, 2, 8, 0, tzinfo=tz).timestamp()
+    )
     exactly = dt.datetime(2026, 3, 1, 8, 0, tzinfo=tz).timestamp()
     assert next_time_of_day(exactly, ["08:00"], tz) > exactly

@@ -1,21 +1,48 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from veilcam.errors import ProtocolError
 from veilcam.sensors.protocol import (
-    Configure, Door, Heartbeat, LineSplitter, SequenceTracker, SetClock, Temperature,
-    format_line, parse_line,
+    Configure,
+    Door,
+    Heartbeat,
+    LineSplitter,
+    SequenceTracker,
+    SetClock,
+    Temperature,
+    format_line,
+    parse_line,
 )
 
 ids = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
 seqs = st.integers(0, 65535)
 ups = st.integers(0, 2**40)
 messages = st.one_of(
-    st.builds(Temperature, seqs, ups, ids, st.integers(-5500, 12500).filter(lambda v: v != 8500), st.none()),
-    st.builds(Temperature, seqs, ups, ids, st.none(), st.sampled_from(["power_on_value", "probe_disconnected", "board_E3"])),
+    st.builds(
+        Temperature,
+        seqs,
+        ups,
+        ids,
+        st.integers(-5500, 12500).filter(lambda v: v != 8500),
+        st.none(),
+    ),
+    st.builds(
+        Temperature,
+        seqs,
+        ups,
+        ids,
+        st.none(),
+        st.sampled_from(["power_on_value", "probe_disconnected", "board_E3"]),
+    ),
     st.builds(Door, seqs, ups, ids, st.booleans()),
-    st.builds(Heartbeat, seqs, ups, st.text("abc.-0123456789", min_size=1, max_size=12), st.integers(0, 8), st.integers(0, 8)),
+    st.builds(
+        Heartbeat,
+        seqs,
+        ups,
+        st.text("abc.-0123456789", min_size=1, max_size=12),
+        st.integers(0, 8),
+        st.integers(0, 8),
+    ),
     st.builds(SetClock, seqs, ups, st.integers(0, 2**45)),
     st.builds(Configure, seqs, ups, st.integers(100, 3_600_000)),
 )
@@ -42,8 +69,12 @@ def _xor(data: bytes) -> int:
 
 @pytest.mark.parametrize(
     ("value", "fault"),
-    [("8500", "power_on_value"), ("-12700", "probe_disconnected"), ("13000", "out_of_range"),
-     ("E07", "board_07")],
+    [
+        ("8500", "power_on_value"),
+        ("-12700", "probe_disconnected"),
+        ("13000", "out_of_range"),
+        ("E07", "board_07"),
+    ],
 )
 def test_ds18b20_fault_values_are_faults_not_readings(value: str, fault: str) -> None:
     body = f"VCT,3,500,1,{value}".encode()
@@ -69,8 +100,15 @@ def test_bad_lines_name_their_fault(line: bytes, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"VCT,1,2,1", b"VCT,x,2,1,400", b"VCT,70000,2,1,400", b"VCD,1,2,1,X", b"VCQ,1,2,3",
-     b"VCT,1,2,,400", b"VCT,1,2,1,4a0"],
+    [
+        b"VCT,1,2,1",
+        b"VCT,x,2,1,400",
+        b"VCT,70000,2,1,400",
+        b"VCD,1,2,1,X",
+        b"VCQ,1,2,3",
+        b"VCT,1,2,,400",
+        b"VCT,1,2,1,4a0",
+    ],
 )
 def test_field_errors(body: bytes) -> None:
     with pytest.raises(ProtocolError) as err:

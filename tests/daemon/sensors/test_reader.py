@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from veilcam.clock import SystemClock
 from veilcam.config import RetentionConfig
 from veilcam.errors import ProtocolError
@@ -29,10 +28,17 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 def expected_from_log(entries: list[dict[str, Any]]) -> dict[str, Any]:
     sent = [e for e in entries if e["kind"] in ("sent", "sent_with_noise")]
     return {
-        "temps": sorted((e["probe"], e["centi_c"]) for e in sent if e["type"] == "T" and not e["fault"]),
+        "temps": sorted(
+            (e["probe"], e["centi_c"]) for e in sent if e["type"] == "T" and not e["fault"]
+        ),
         "doors": sorted((e["door"], e["open"]) for e in sent if e["type"] == "D"),
         "faults": Counter(
-            {"fault:" + k: v for k, v in Counter(e["fault"] for e in sent if e["type"] == "T" and e["fault"]).items()}
+            {
+                "fault:" + k: v
+                for k, v in Counter(
+                    e["fault"] for e in sent if e["type"] == "T" and e["fault"]
+                ).items()
+            }
         )
         + Counter(
             {
@@ -46,16 +52,27 @@ def expected_from_log(entries: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def run_board(tmp_path: Path, faults: FaultRates, seconds: float, **sim: Any) -> tuple[SensorIngest, Store, dict[str, Any], Health]:
+async def run_board(
+    tmp_path: Path, faults: FaultRates, seconds: float, **sim: Any
+) -> tuple[SensorIngest, Store, dict[str, Any], Health]:
     clock = SystemClock()
     health = Health(clock)
     log_path = tmp_path / "sim.log"
     with log_path.open("w") as log_file:
-        board = BoardSimulator(tmp_path / "tty", seed=11, speed=sim.pop("speed", 20), faults=faults, log_file=log_file, **sim)
+        board = BoardSimulator(
+            tmp_path / "tty",
+            seed=11,
+            speed=sim.pop("speed", 20),
+            faults=faults,
+            log_file=log_file,
+            **sim,
+        )
         port = await board.start()
         async with Store(tmp_path / "data", RetentionConfig(), clock) as store:
             ingest = SensorIngest(store, clock, health, Hub())
-            reader = SensorReader(port, 115200, ingest, clock=clock, health=health, reconnect_max=0.5)
+            reader = SensorReader(
+                port, 115200, ingest, clock=clock, health=health, reconnect_max=0.5
+            )
             tasks = [asyncio.create_task(reader.run()), asyncio.create_task(ingest.run())]
             await board.run(seconds)
             await asyncio.sleep(0.5)  # let the reader drain what was sent
@@ -63,11 +80,26 @@ async def run_board(tmp_path: Path, faults: FaultRates, seconds: float, **sim: A
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            rows = await store.db.read(lambda db: {
-                "temps": sorted(tuple(r) for r in db.conn.execute("SELECT probe, centi_c FROM temperature_readings")),
-                "doors": sorted((r[0], r[1] == "open") for r in db.conn.execute("SELECT door, state FROM door_events")),
-                "faults": Counter({"fault:" + k: v for k, v in db.conn.execute("SELECT kind, count(*) FROM sensor_faults GROUP BY kind")}),
-            })
+            rows = await store.db.read(
+                lambda db: {
+                    "temps": sorted(
+                        tuple(r)
+                        for r in db.conn.execute("SELECT probe, centi_c FROM temperature_readings")
+                    ),
+                    "doors": sorted(
+                        (r[0], r[1] == "open")
+                        for r in db.conn.execute("SELECT door, state FROM door_events")
+                    ),
+                    "faults": Counter(
+                        {
+                            "fault:" + k: v
+                            for k, v in db.conn.execute(
+                                "SELECT kind, count(*) FROM sensor_faults GROUP BY kind"
+                            )
+                        }
+                    ),
+                }
+            )
     return ingest, rows, expected_from_log(read_log(log_path)), health
 
 
@@ -84,7 +116,9 @@ async def run_board(tmp_path: Path, faults: FaultRates, seconds: float, **sim: A
     ],
     ids=["clean", "noise", "noise_prefix", "bad_checksum", "split", "probe_disconnect", "all"],
 )
-async def test_every_valid_line_stored_once_every_bad_one_counted(tmp_path: Path, faults: FaultRates) -> None:
+async def test_every_valid_line_stored_once_every_bad_one_counted(
+    tmp_path: Path, faults: FaultRates
+) -> None:
     ingest, rows, expected, _ = await run_board(tmp_path, faults, 2.5, door_interval=5)
     assert expected["dropped"] == 0
     assert len(expected["temps"]) > 50
@@ -100,7 +134,9 @@ async def test_board_reset_is_counted_and_readings_continue(tmp_path: Path) -> N
     assert rows["temps"] == expected["temps"]
     assert rows["faults"] == +expected["faults"]
     # every reset starts with the DS18B20 power-on value, stored as a fault, never a reading
-    assert rows["faults"]["fault:power_on_value"] == 2 * (1 + expected["faults"]["fault:board_reset"])
+    assert rows["faults"]["fault:power_on_value"] == 2 * (
+        1 + expected["faults"]["fault:board_reset"]
+    )
     assert all(c != 8500 for _, c in rows["temps"])
 
 
@@ -117,7 +153,9 @@ async def test_reader_reports_missing_port_and_recovers(tmp_path: Path) -> None:
     health = Health(clock)
     got: list[Any] = []
     link = tmp_path / "tty"
-    reader = SensorReader(str(link), 115200, got.append, clock=clock, health=health, reconnect_max=0.2)
+    reader = SensorReader(
+        str(link), 115200, got.append, clock=clock, health=health, reconnect_max=0.2
+    )
     task = asyncio.create_task(reader.run())
     await asyncio.sleep(0.3)
     status = health.get("sensor_link")

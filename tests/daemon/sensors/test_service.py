@@ -2,7 +2,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from veilcam.clock import FakeClock
 from veilcam.errors import ProtocolError, StoreError
 from veilcam.events import Hub
@@ -13,8 +12,12 @@ from veilcam.store import Store
 
 
 async def stored(store: Store) -> dict[str, int]:
-    return await store.db.read(lambda db: {t: db.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                                           for t in ("temperature_readings", "door_events", "sensor_faults")})
+    return await store.db.read(
+        lambda db: {
+            t: db.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("temperature_readings", "door_events", "sensor_faults")
+        }
+    )
 
 
 async def test_classifies_and_stores(store: Store, clock: FakeClock, health: Health) -> None:
@@ -34,7 +37,9 @@ async def test_classifies_and_stores(store: Store, clock: FakeClock, health: Hea
     assert event.door == "1" and event.open
 
 
-async def test_database_refusal_keeps_the_batch_and_retries(store: Store, clock: FakeClock, health: Health, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_database_refusal_keeps_the_batch_and_retries(
+    store: Store, clock: FakeClock, health: Health, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ingest = SensorIngest(store, clock, health, Hub())
     real_write = store.db.write
     failures = 2
@@ -66,7 +71,9 @@ async def test_database_refusal_keeps_the_batch_and_retries(store: Store, clock:
     assert ingest.backlog == 0
 
 
-async def test_cancelling_mid_write_loses_nothing(store: Store, clock: FakeClock, health: Health) -> None:
+async def test_cancelling_mid_write_loses_nothing(
+    store: Store, clock: FakeClock, health: Health
+) -> None:
     ingest = SensorIngest(store, clock, health, Hub())
     runner = asyncio.create_task(ingest.run())
     for i in range(5000):

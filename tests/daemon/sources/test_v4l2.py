@@ -2,7 +2,6 @@ import glob
 
 import numpy as np
 import pytest
-
 from veilcam.sources.base import yuyv_to_rgb
 
 DEVICES = sorted(glob.glob("/dev/video*"))

@@ -5,20 +5,28 @@ import time
 from pathlib import Path
 
 import pytest
-
 from veilcam.errors import StoreError
 from veilcam.store.database import Database
 
 
 async def test_writes_run_on_the_writer_thread_and_commit(tmp_path: Path) -> None:
     async with Database(tmp_path / "x.db") as db:
-        names = await asyncio.gather(*(db.write(lambda d: threading.current_thread().name) for _ in range(50)))
+        names = await asyncio.gather(
+            *(db.write(lambda d: threading.current_thread().name) for _ in range(50))
+        )
         assert set(names) == {"db-writer"}
         await db.write(lambda d: d.conn.execute("CREATE TABLE t (v INTEGER)"))
-        await asyncio.gather(*(db.write(lambda d, i=i: d.conn.execute("INSERT INTO t VALUES (?)", (i,))) for i in range(500)))
+        await asyncio.gather(
+            *(
+                db.write(lambda d, i=i: d.conn.execute("INSERT INTO t VALUES (?)", (i,)))
+                for i in range(500)
+            )
+        )
         # group commit: far fewer transactions than jobs
         assert db.commits < 500
-        assert await db.read(lambda d: d.conn.execute("SELECT count(*) FROM t").fetchone()[0]) == 500
+        assert (
+            await db.read(lambda d: d.conn.execute("SELECT count(*) FROM t").fetchone()[0]) == 500
+        )
     # committed means on disk: a fresh connection sees every row
     assert sqlite3.connect(tmp_path / "x.db").execute("SELECT count(*) FROM t").fetchone()[0] == 500
 
@@ -33,7 +41,9 @@ async def test_a_failing_job_does_not_undo_its_neighbours(tmp_path: Path) -> Non
             return_exceptions=True,
         )
         assert isinstance(results[1], StoreError) and "CHECK" in str(results[1])
-        assert await db.read(lambda d: [r[0] for r in d.conn.execute("SELECT v FROM t ORDER BY v")]) == [1, 2]
+        assert await db.read(
+            lambda d: [r[0] for r in d.conn.execute("SELECT v FROM t ORDER BY v")]
+        ) == [1, 2]
 
 
 async def test_event_loop_keeps_running_during_slow_writes(tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.conftest import settle
 from veilcam import audit
 from veilcam.clock import FakeClock
 from veilcam.config import RetentionConfig
@@ -17,14 +15,20 @@ from veilcam.retention import CLASSES
 from veilcam.store import Picture, Store
 from veilcam.store.reaper import DiskUsage, Reaper
 
+from tests.conftest import settle
+
 INTERVAL = 60.0
 
 
 def counts(db: Any) -> dict[str, int]:
-    out = {t: db.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-           for t in ("temperature_readings", "door_events", "sensor_faults", "audit_log")}
+    out = {
+        t: db.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("temperature_readings", "door_events", "sensor_faults", "audit_log")
+    }
     for kind in ("fridge", "floor", "evidence"):
-        out[kind] = db.conn.execute("SELECT count(*) FROM media WHERE kind = ?", (kind,)).fetchone()[0]
+        out[kind] = db.conn.execute(
+            "SELECT count(*) FROM media WHERE kind = ?", (kind,)
+        ).fetchone()[0]
     return out
 
 
@@ -33,9 +37,18 @@ async def add_one_of_each(store: Store, clock: FakeClock) -> None:
     exp = store.expires("sensor_records", now)
 
     def sensors(db: Any) -> None:
-        db.conn.execute("INSERT INTO temperature_readings (received_at, seq, uptime_ms, probe, centi_c, expires_at) VALUES (?, 1, 1, '1', 400, ?)", (now, exp))
-        db.conn.execute("INSERT INTO door_events (received_at, seq, uptime_ms, door, state, expires_at) VALUES (?, 2, 2, '1', 'open', ?)", (now, exp))
-        db.conn.execute("INSERT INTO sensor_faults (at, kind, detail, expires_at) VALUES (?, 'checksum', '', ?)", (now, exp))
+        db.conn.execute(
+            "INSERT INTO temperature_readings (received_at, seq, uptime_ms, probe, centi_c, expires_at) VALUES (?, 1, 1, '1', 400, ?)",
+            (now, exp),
+        )
+        db.conn.execute(
+            "INSERT INTO door_events (received_at, seq, uptime_ms, door, state, expires_at) VALUES (?, 2, 2, '1', 'open', ?)",
+            (now, exp),
+        )
+        db.conn.execute(
+            "INSERT INTO sensor_faults (at, kind, detail, expires_at) VALUES (?, 'checksum', '', ?)",
+            (now, exp),
+        )
 
     await store.db.write(sensors)
     await store.audit(audit.Entry("tester", "test.add"))
@@ -59,7 +72,9 @@ CASES = [
 async def test_each_class_expires_within_one_interval(
     data_dir: Path, clock: FakeClock, retention_class: str, what: str, configured: str
 ) -> None:
-    retention = RetentionConfig() if configured == "default" else RetentionConfig(**{retention_class: "2h"})
+    retention = (
+        RetentionConfig() if configured == "default" else RetentionConfig(**{retention_class: "2h"})
+    )
     limit = retention.seconds(retention_class)
     health = Health(clock)
     async with Store(data_dir, retention, clock) as store:
@@ -87,7 +102,9 @@ async def test_each_class_expires_within_one_interval(
         assert len(files) == media_rows
 
 
-async def test_reaper_keeps_what_has_not_expired(store: Store, clock: FakeClock, health: Health) -> None:
+async def test_reaper_keeps_what_has_not_expired(
+    store: Store, clock: FakeClock, health: Health
+) -> None:
     await add_one_of_each(store, clock)
     clock.advance(CLASSES["floor_stills"].default + 1)
     report = await Reaper(store, clock, health, interval=INTERVAL, min_free_bytes=0).reap_once()
@@ -110,9 +127,11 @@ class FakeDisk:
         return DiskUsage(10**12, 0, self.base + (self.initial - files) * self.per_file)
 
 
-async def test_watermark_deletes_oldest_pictures_first_never_records(store: Store, clock: FakeClock, health: Health) -> None:
+async def test_watermark_deletes_oldest_pictures_first_never_records(
+    store: Store, clock: FakeClock, health: Health
+) -> None:
     ids = []
-    for i in range(120):
+    for _ in range(120):
         ids.append(await store.add_picture(Picture("cam", "fridge", "t", b"x" * 10, 1, 1)))
         clock.advance(1)
     await add_one_of_each(store, clock)
@@ -120,17 +139,31 @@ async def test_watermark_deletes_oldest_pictures_first_never_records(store: Stor
     reaper = Reaper(store, clock, health, interval=INTERVAL, min_free_bytes=1000, disk_usage=disk)
     report = await reaper.reap_once()
     assert report.space_media == 100  # two batches of 50 bring 100 bytes up to 1100
-    left = await store.db.read(lambda db: [r[0] for r in db.conn.execute("SELECT id FROM media ORDER BY created_at")])
+    left = await store.db.read(
+        lambda db: [r[0] for r in db.conn.execute("SELECT id FROM media ORDER BY created_at")]
+    )
     assert left[:20] == ids[100:] and len(left) == 23  # the oldest went first
     c = await store.db.read(counts)
     assert c["temperature_readings"] == 1 and c["audit_log"] == 1 and c["sensor_faults"] == 1
     status = health.get("disk")
-    assert status is not None and status.state == "warning" and "deleted the 100 oldest" in status.message
+    assert (
+        status is not None
+        and status.state == "warning"
+        and "deleted the 100 oldest" in status.message
+    )
 
 
-async def test_watermark_with_nothing_left_to_delete_is_an_error(store: Store, clock: FakeClock, health: Health) -> None:
-    reaper = Reaper(store, clock, health, interval=INTERVAL, min_free_bytes=10**9,
-                    disk_usage=lambda p: DiskUsage(10**12, 0, 5))
+async def test_watermark_with_nothing_left_to_delete_is_an_error(
+    store: Store, clock: FakeClock, health: Health
+) -> None:
+    reaper = Reaper(
+        store,
+        clock,
+        health,
+        interval=INTERVAL,
+        min_free_bytes=10**9,
+        disk_usage=lambda p: DiskUsage(10**12, 0, 5),
+    )
     await reaper.reap_once()
     status = health.get("disk")
     assert status is not None and status.state == "error" and "no pictures left" in status.message

@@ -2,7 +2,6 @@ import re
 import sqlite3
 
 import pytest
-
 from veilcam.retention import CLASSES
 from veilcam.store.schema import MIGRATIONS, migrate
 
@@ -35,10 +34,15 @@ def _media(conn: sqlite3.Connection, kind: str, life: float, hold: str | None = 
 
 @pytest.mark.parametrize(
     ("kind", "cap"),
-    [("fridge", CLASSES["fridge_stills"].cap), ("floor", CLASSES["floor_stills"].cap),
-     ("evidence", CLASSES["face_evidence"].cap)],
+    [
+        ("fridge", CLASSES["fridge_stills"].cap),
+        ("floor", CLASSES["floor_stills"].cap),
+        ("evidence", CLASSES["face_evidence"].cap),
+    ],
 )
-def test_database_refuses_rows_that_outlive_their_cap(conn: sqlite3.Connection, kind: str, cap: float) -> None:
+def test_database_refuses_rows_that_outlive_their_cap(
+    conn: sqlite3.Connection, kind: str, cap: float
+) -> None:
     _media(conn, kind, cap)
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         _media(conn, kind, cap + 1)

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .config import CameraConfig
-from .errors import SourceError
+from .errors import SourceError, StoreError
 from .health import Health
 from .imaging import encode_jpeg
 from .redact import Redacted, Redactor, blanked
@@ -96,6 +96,7 @@ class Pipeline:
         self._blank = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blank")
         self.captures = 0
         self.blanked = 0
+        self.store_failures = 0
 
     def close(self) -> None:
         self._cpu.shutdown(wait=True, cancel_futures=True)
@@ -124,18 +125,24 @@ class Pipeline:
             self._cpu, encode_jpeg, redacted.pixels, cam.cfg.jpeg_quality
         )
         h, w = redacted.pixels.shape[:2]
-        media_id = await self.store.add_picture(
-            Picture(
-                camera=cam.cfg.name,
-                kind=cam.cfg.purpose,
-                trigger=trigger,
-                jpeg=jpeg,
-                width=w,
-                height=h,
-                redaction=redacted.summary(),
-                blank_reason=redacted.blank_reason,
-            )
+        picture = Picture(
+            camera=cam.cfg.name,
+            kind=cam.cfg.purpose,
+            trigger=trigger,
+            jpeg=jpeg,
+            width=w,
+            height=h,
+            redaction=redacted.summary(),
+            blank_reason=redacted.blank_reason,
         )
+        try:
+            media_id = await self.store.add_picture(picture)
+        except StoreError as exc:
+            self.store_failures += 1
+            self.health.set("picture_store", "error", f"cannot store pictures: {exc}")
+            raise
+        if (st := self.health.get("picture_store")) is not None and st.state != "ok":
+            self.health.set("picture_store", "ok", "storing pictures again")
         self.captures += 1
         self.blanked += redacted.blank_reason is not None
         return media_id

@@ -17,7 +17,7 @@ import numpy as np
 from .capture import Camera, Pipeline
 from .clock import Clock
 from .config import StreamConfig
-from .errors import SourceError
+from .errors import SourceError, StoreError
 from .events import Hub, Subscription
 from .retention import parse_duration
 from .tasks import TaskOwner
@@ -94,5 +94,8 @@ class Stream:
             self.frames.publish(RedactedFrame(self.cam.cfg.name, redacted.pixels, self.clock.now()))
             if self.clock.monotonic() >= next_still:
                 next_still = self.clock.monotonic() + interval
-                await self.pipeline.store_redacted(self.cam, redacted, "stream")
+                try:
+                    await self.pipeline.store_redacted(self.cam, redacted, "stream")
+                except StoreError:
+                    continue  # reported in health; analysers keep their frames
                 self.stats.stills += 1

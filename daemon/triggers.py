@@ -8,7 +8,7 @@ import logging
 from .capture import Pipeline
 from .clock import Clock
 from .config import CameraConfig, optional_duration
-from .errors import SourceError
+from .errors import SourceError, StoreError
 from .events import Hub
 from .sensors.service import DoorEvent
 from .tasks import TaskOwner
@@ -85,5 +85,5 @@ class Triggers:
         self.fired += 1
         try:
             await self.pipeline.capture(camera, trigger)
-        except SourceError as exc:
+        except (SourceError, StoreError) as exc:  # already in health; keep triggering
             log.warning("capture on %s for %s skipped: %s", camera, trigger, exc)

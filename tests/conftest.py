@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from veilcam.clock import FakeClock
 from veilcam.config import RetentionConfig
 from veilcam.health import Health

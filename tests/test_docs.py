@@ -4,6 +4,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+
 from veilcam import config
 from veilcam.cli import build_parser
 

@@ -8,6 +8,7 @@ Sequence numbers run 0..65535 and wrap; ``uptime_ms`` restarts at a board reset.
 from __future__ import annotations
 
 import msgspec
+
 from veilcam_native import xor8
 
 from ..errors import ProtocolError

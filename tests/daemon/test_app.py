@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from veilcam import app as app_mod
 from veilcam.app import running, supervise
 from veilcam.clock import SystemClock

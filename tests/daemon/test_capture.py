@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from veilcam import capture as capture_mod
 from veilcam.capture import Camera, Pipeline
 from veilcam.config import CameraConfig, ReplaySourceConfig
@@ -191,3 +192,41 @@ async def test_camera_failure_is_reported_and_stores_nothing(
         await store.db.read(lambda db: db.conn.execute("SELECT count(*) FROM media").fetchone()[0])
         == 1
     )
+
+
+async def test_full_disk_is_a_clear_error_and_leaves_nothing_behind(
+    store: Store, health: Health, scene: np.ndarray, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from veilcam.errors import StoreError
+    from veilcam.store import media as media_mod
+
+    real_write = os.write
+    full = True
+
+    def write(fd: int, data: bytes) -> int:
+        if full and len(data) > 100:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(media_mod.os, "write", write)
+    pipeline, _ = make(store, health, scene, Real())
+    try:
+        with pytest.raises(StoreError, match="No space left on device"):
+            await pipeline.capture("cam", "manual")
+        status = health.get("picture_store")
+        assert status is not None and status.state == "error"
+        assert list((data_dir / "media").rglob("*.*")) == []  # no temp file, no orphan
+        assert (
+            await store.db.read(
+                lambda db: db.conn.execute("SELECT count(*) FROM media").fetchone()[0]
+            )
+            == 0
+        )
+        full = False
+        await pipeline.capture("cam", "manual")
+        assert health.get("picture_store").state == "ok"  # type: ignore[union-attr]
+    finally:
+        pipeline.close()

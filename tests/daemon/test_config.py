@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from veilcam import config
 from veilcam.errors import ConfigError
 from veilcam.retention import CLASSES, format_duration

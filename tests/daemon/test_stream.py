@@ -2,14 +2,14 @@ import asyncio
 import time
 
 import numpy as np
+
+from tests.daemon.test_capture import FixedSource, Real, Slow
 from veilcam.capture import Camera, Pipeline
 from veilcam.clock import SystemClock
 from veilcam.config import CameraConfig, ReplaySourceConfig, StreamConfig
 from veilcam.health import Health
 from veilcam.store import Store
 from veilcam.stream import Stream
-
-from tests.daemon.test_capture import FixedSource, Real, Slow
 
 
 def stream_for(

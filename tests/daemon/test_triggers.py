@@ -2,6 +2,9 @@ import asyncio
 import datetime as dt
 
 import numpy as np
+
+from tests.conftest import settle
+from tests.daemon.test_capture import FixedSource, Real
 from veilcam.capture import Camera, Pipeline
 from veilcam.clock import FakeClock
 from veilcam.config import CameraConfig, ReplaySourceConfig, TriggerConfig
@@ -10,9 +13,6 @@ from veilcam.health import Health
 from veilcam.sensors.service import DoorEvent
 from veilcam.store import Store
 from veilcam.triggers import Triggers, next_time_of_day
-
-from tests.conftest import settle
-from tests.daemon.test_capture import FixedSource, Real
 
 
 async def media_triggers(store: Store) -> list[str]:

@@ -3,6 +3,7 @@ import importlib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from veilcam_native import _checksum_py
 
 native = pytest.importorskip("veilcam_native._checksum")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from veilcam.clock import SystemClock
 from veilcam.config import RetentionConfig
 from veilcam.errors import ProtocolError
@@ -186,3 +187,25 @@ async def test_exclusive_open_refuses_second_reader(tmp_path: Path) -> None:
     finally:
         first.close()
         board.close()
+
+
+async def test_an_outage_is_logged_once_not_per_retry(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = SystemClock()
+    health = Health(clock)
+    reader = SensorReader(
+        str(tmp_path / "none"),
+        115200,
+        lambda m: None,
+        clock=clock,
+        health=health,
+        reconnect_max=0.02,
+    )
+    task = asyncio.create_task(reader.run())
+    with caplog.at_level("INFO"):
+        await asyncio.sleep(0.6)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    lines = [r for r in caplog.records if "sensor_link" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelname == "ERROR"

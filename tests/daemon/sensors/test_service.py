@@ -2,6 +2,7 @@ import asyncio
 from typing import Any
 
 import pytest
+
 from veilcam.clock import FakeClock
 from veilcam.errors import ProtocolError, StoreError
 from veilcam.events import Hub

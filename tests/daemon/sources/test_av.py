@@ -3,6 +3,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+
 from veilcam.errors import SourceError
 from veilcam.sources.av import AVSource
 

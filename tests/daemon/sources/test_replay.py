@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from veilcam.errors import SourceError
 from veilcam.sources.replay import ReplaySource, decode_image
 

@@ -2,6 +2,7 @@ import glob
 
 import numpy as np
 import pytest
+
 from veilcam.sources.base import yuyv_to_rgb
 
 DEVICES = sorted(glob.glob("/dev/video*"))

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from veilcam.errors import StoreError
 from veilcam.store.database import Database
 

@@ -3,6 +3,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from veilcam.errors import MediaIntegrityError, StoreError
 from veilcam.store.media import MediaStore, load_or_create_key, new_media_id
 

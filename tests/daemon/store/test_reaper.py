@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import settle
 from veilcam import audit
 from veilcam.clock import FakeClock
 from veilcam.config import RetentionConfig
@@ -14,8 +16,6 @@ from veilcam.health import Health
 from veilcam.retention import CLASSES
 from veilcam.store import Picture, Store
 from veilcam.store.reaper import DiskUsage, Reaper
-
-from tests.conftest import settle
 
 INTERVAL = 60.0
 

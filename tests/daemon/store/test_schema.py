@@ -2,6 +2,7 @@ import re
 import sqlite3
 
 import pytest
+
 from veilcam.retention import CLASSES
 from veilcam.store.schema import MIGRATIONS, migrate
 

@@ -59,8 +59,10 @@ def verify(db: Database) -> tuple[bool, str]:
     """Walk the chain from its oldest surviving entry; say where it breaks, if it does."""
     prev: str | None = None
     count = 0
-    for r in db.conn.execute("SELECT * FROM audit_log ORDER BY id"):
-        row = dict(r)
+    cursor = db.conn.execute("SELECT * FROM audit_log ORDER BY id")
+    columns = [d[0] for d in cursor.description]
+    for values in cursor:
+        row = dict(zip(columns, values, strict=True))
         if prev is not None and row["prev_hash"] != prev:
             return False, f"entry {row['id']}: previous-hash link broken (entry removed?)"
         if _digest(row["prev_hash"], row) != row["hash"]:

@@ -114,7 +114,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
-    problems, summary = verify(_data_dir(args))
+    keep = None
+    if Path(args.config).exists():  # the configured audit limit, where there is a config
+        keep = load(args.config).retention.seconds("audit_log")
+    problems, summary = verify(_data_dir(args), keep)
     for line in summary:
         print(line)
     for line in problems:

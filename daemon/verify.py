@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import getpass
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from . import audit
 from .errors import MediaIntegrityError
+from .retention import CLASSES
 from .store import db_path
 from .store.database import connect
 from .store.media import MediaStore, load_or_create_key
 
 
-def verify(data_dir: Path) -> tuple[list[str], list[str]]:
-    """Return (problems, summary lines). Read-only apart from creating nothing that is missing."""
+def _record(conn: sqlite3.Connection, db: Database, actor: str, detail: str, keep: float) -> None:
+    # BEGIN IMMEDIATE takes the write lock first, so the daemon's writer and this process
+    # append to the chain one after the other and it cannot fork.
+    now = time.time()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        audit.append(db, audit.Entry(actor, "media.verify", detail=detail), now, now + keep)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def verify(data_dir: Path, audit_keep: float | None = None) -> tuple[list[str], list[str]]:
+    """Return (problems, summary lines). Decrypting every picture is an access: it is audited."""
     path = db_path(data_dir)
     if not path.exists():
         return [f"no veilcam database in {data_dir}"], []
@@ -42,6 +59,9 @@ def verify(data_dir: Path) -> tuple[list[str], list[str]]:
         ok, chain = audit.verify(db)
         if not ok:
             problems.append(f"audit log: {chain}")
+        actor = "cli:" + getpass.getuser()
+        keep = CLASSES["audit_log"].default if audit_keep is None else audit_keep
+        _record(conn, db, actor, f"{len(rows)} pictures checked, {len(problems)} problems", keep)
         summary = [
             f"database: integrity {'ok' if check == ['ok'] else 'FAILED'}",
             f"pictures: {len(rows)} rows, {len(files)} files, {len(temps)} temporary files",

@@ -62,3 +62,29 @@ def test_sim_sensors_prints_its_port_and_logs(tmp_path: Path) -> None:
 def test_bad_fault_spec(tmp_path: Path) -> None:
     proc = run("sim-sensors", "--faults", "gremlins=1", "--duration", "0.1")
     assert proc.returncode != 0 and "unknown fault 'gremlins'" in proc.stderr
+
+
+def test_verify_is_audited_and_finds_tampering(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import sqlite3
+
+    from veilcam.clock import SystemClock
+    from veilcam.config import RetentionConfig
+    from veilcam.store import Picture, Store
+
+    async def fill() -> str:
+        async with Store(tmp_path, RetentionConfig(), SystemClock()) as store:
+            return await store.add_picture(Picture("cam", "fridge", "t", b"jpeg-bytes", 1, 1))
+
+    media_id = asyncio.run(fill())
+    assert main(["verify", "--data-dir", str(tmp_path)]) == 0
+    assert "pictures: 1 rows, 1 files" in capsys.readouterr().out
+    conn = sqlite3.connect(tmp_path / "veilcam.db")
+    assert conn.execute("SELECT action, actor FROM audit_log").fetchall()[-1][0] == "media.verify"
+    conn.close()
+    path = next((tmp_path / "media").rglob(f"{media_id}.vcm"))
+    path.write_bytes(path.read_bytes()[:-3])
+    assert main(["verify", "--data-dir", str(tmp_path)]) == 1
+    assert "altered or truncated" in capsys.readouterr().err

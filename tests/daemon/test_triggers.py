@@ -89,3 +89,32 @@ def test_next_time_of_day() -> None:
     )
     exactly = dt.datetime(2026, 3, 1, 8, 0, tzinfo=tz).timestamp()
     assert next_time_of_day(exactly, ["08:00"], tz) > exactly
+
+
+async def test_time_of_day_schedule(
+    store: Store, clock: FakeClock, health: Health, scene: np.ndarray
+) -> None:
+    local = dt.datetime.fromtimestamp(clock.now()).astimezone()
+    at = (local + dt.timedelta(minutes=2)).strftime("%H:%M")
+    cam = CameraConfig(
+        name="a",
+        purpose="fridge",
+        source=ReplaySourceConfig(path="."),
+        triggers=TriggerConfig(times=[at], door_open_delay="off", door_close_settle="off"),
+    )
+    pipeline = Pipeline({"a": Camera(cam, FixedSource(scene), health)}, Real(), store, health)
+    task = asyncio.create_task(Triggers(pipeline, [cam], Hub(), clock).run())
+    await settle()
+    try:
+        clock.advance(60)
+        await settle()
+        await asyncio.sleep(0.05)
+        assert await media_triggers(store) == []
+        clock.advance(61)
+        assert await wait_for(store, 1) == ["a/schedule"]
+        clock.advance(86400)  # and again the next day
+        assert await wait_for(store, 2) == ["a/schedule", "a/schedule"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        pipeline.close()

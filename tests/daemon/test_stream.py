@@ -24,6 +24,14 @@ def stream_for(
     return Stream(cam, scfg, pipeline, SystemClock()), pipeline
 
 
+async def run_for(stream: Stream, pipeline: Pipeline, seconds: float) -> None:
+    task = asyncio.create_task(stream.run())
+    await asyncio.sleep(seconds)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    pipeline.close()
+
+
 async def test_slow_redaction_drops_frames_instead_of_blocking_capture(
     store: Store, health: Health, scene: np.ndarray
 ) -> None:
@@ -33,11 +41,7 @@ async def test_slow_redaction_drops_frames_instead_of_blocking_capture(
             return super().redact(pixels)
 
     stream, pipeline = stream_for(store, health, scene, Sluggish(), fps=20, still_interval="1s")
-    task = asyncio.create_task(stream.run())
-    await asyncio.sleep(1.5)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    pipeline.close()
+    await run_for(stream, pipeline, 1.5)
     s = stream.stats
     assert s.grabbed >= 15  # grabbing kept its pace
     assert s.processed <= 11
@@ -59,11 +63,7 @@ async def test_slow_analyser_loses_frames_counted_and_bounded(
         store, health, scene, Real(), fps=20, still_interval="60s", analyser_queue=2
     )
     sub = stream.subscribe()
-    task = asyncio.create_task(stream.run())
-    await asyncio.sleep(1.0)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    pipeline.close()
+    await run_for(stream, pipeline, 1.0)
     assert sub.queue.qsize() == 2  # never more than its queue
     assert stream.frames.dropped() == stream.stats.processed - 2
     frame = sub.queue.get_nowait()
@@ -77,11 +77,7 @@ async def test_stream_survives_redaction_timeouts(
 
     monkeypatch.setattr(capture, "REDACT_TIMEOUT", 0.1)
     stream, pipeline = stream_for(store, health, scene, Slow(), fps=5, still_interval="1s")
-    task = asyncio.create_task(stream.run())
-    await asyncio.sleep(0.8)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    pipeline.close()
+    await run_for(stream, pipeline, 0.8)
     assert stream.stats.processed >= 2
     reasons = await store.db.read(
         lambda db: [r[0] for r in db.conn.execute("SELECT blank_reason FROM media")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import signal
@@ -74,7 +75,7 @@ class App:
             out["sensor_line"]["lost_by_sequence"] = self.ingest.tracker.lost
         out["streams"] = (
             {
-                name: {**vars(s.stats), "analyser_drops": s.frames.dropped()}
+                name: {**dataclasses.asdict(s.stats), "analyser_drops": s.frames.dropped()}
                 for name, s in self.streams.items()
             }
             if self.streams

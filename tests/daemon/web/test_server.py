@@ -6,7 +6,6 @@ from tests.daemon.test_app import DEMO_ASSETS, config_for
 from veilcam.app import running
 from veilcam.web.server import SECURITY_HEADERS, make_web_app
 
-
 FLOOR = f"""
 [[cameras]]
 name = "floor-1"

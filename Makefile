@@ -32,6 +32,8 @@ lint: install
 	$(BIN)/mypy daemon
 
 bench: install
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[bench]" --no-build-isolation
+	$(BIN)/python bench/kernels.py
 	$(BIN)/python bench/core.py
 
 build: install

@@ -7,6 +7,7 @@ from setuptools import Extension, setup
 # Listed explicitly so a stray .pyx never becomes part of the product by accident.
 EXTENSIONS = [
     Extension("veilcam_native._checksum", ["native/_checksum.pyx"]),
+    Extension("veilcam_native._redact", ["native/_redact.pyx"], extra_compile_args=["-O3"]),
 ]
 
 setup(

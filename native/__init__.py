@@ -3,24 +3,35 @@
 This package does no I/O and knows nothing of the daemon.
 """
 
+from __future__ import annotations
+
+import importlib
 import os
+from types import ModuleType
 
-from . import _checksum_py
-
-IMPLEMENTATION: str
 IMPORT_ERROR: str | None = None
+_FORCED = os.environ.get("VEILCAM_NO_EXTENSIONS", "") not in ("", "0")
 
-if os.environ.get("VEILCAM_NO_EXTENSIONS", "") not in ("", "0"):
-    xor8 = _checksum_py.xor8
+
+def _select(native: str, twin: str) -> ModuleType:
+    global IMPORT_ERROR
+    if not _FORCED:
+        try:
+            return importlib.import_module(f"{__name__}.{native}")
+        except ImportError as exc:  # not built: the twins are correct, only slower
+            IMPORT_ERROR = str(exc)
+    return importlib.import_module(f"{__name__}.{twin}")
+
+
+checksum_kernels = _select("_checksum", "_checksum_py")
+redact_kernels = _select("_redact", "_redact_py")
+xor8 = checksum_kernels.xor8
+
+if _FORCED:
     IMPLEMENTATION = "python (VEILCAM_NO_EXTENSIONS set)"
+elif IMPORT_ERROR:
+    IMPLEMENTATION = "python (extensions not built)"
 else:
-    try:
-        from ._checksum import xor8
-    except ImportError as exc:  # not built: the twins are correct, only slower
-        xor8 = _checksum_py.xor8
-        IMPLEMENTATION = "python (extensions not built)"
-        IMPORT_ERROR = str(exc)
-    else:
-        IMPLEMENTATION = "native"
+    IMPLEMENTATION = "native"
 
 __all__ = ["IMPLEMENTATION", "IMPORT_ERROR", "xor8"]

@@ -1,0 +1,211 @@
+# cython: boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""Redaction kernels: fill, pixelate and box blur over boxes, in place.
+
+Shapes and ranges are checked by the wrapper (``redact.py``); these loops trust
+them. Images are HxWxC uint8, C-contiguous; boxes are (x0, y0, x1, y1) int64,
+end-exclusive, clipped and non-empty. Results equal ``_redact_py`` exactly.
+"""
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+
+cdef extern from *:
+    # Byte pointers may alias anything in C, which stops the compiler from vectorising
+    # the row loops; these buffers never overlap, and restrict says so.
+    ctypedef uint8_t* u8_restrict "uint8_t* __restrict__"
+    ctypedef uint32_t* u32_restrict "uint32_t* __restrict__"
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+
+cdef inline void _pattern(u8_restrict dst, const uint8_t* colour, Py_ssize_t n,
+                          Py_ssize_t C) noexcept nogil:
+    cdef Py_ssize_t x, c
+    for x in range(n):
+        for c in range(C):
+            dst[x * C + c] = colour[c]
+
+
+def fill_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
+               const uint8_t[::1] colour):
+    cdef Py_ssize_t i, y, w, C = image.shape[2]
+    cdef Py_ssize_t wmax = image.shape[1] * C
+    cdef uint8_t* line = <uint8_t*>malloc(wmax + 1)
+    if line == NULL:
+        raise MemoryError("fill buffer")
+    try:
+        with nogil:
+            # One row of the colour, copied onto every row of every box.
+            _pattern(line, &colour[0], image.shape[1], C)
+            for i in range(boxes.shape[0]):
+                w = (boxes[i, 2] - boxes[i, 0]) * C
+                for y in range(boxes[i, 1], boxes[i, 3]):
+                    memcpy(&image[y, boxes[i, 0], 0], line, w)
+    finally:
+        free(line)
+
+
+def pixelate_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
+                   const int64_t[::1] cells):
+    cdef Py_ssize_t i, cy, cx, y, x, c, ye, xe, n, cell
+    cdef Py_ssize_t C = image.shape[2]
+    cdef int64_t total[8]
+    cdef uint8_t mean[8]
+    cdef const uint8_t* px
+    cdef uint8_t* line = <uint8_t*>malloc(image.shape[1] * C + 1)
+    if line == NULL:
+        raise MemoryError("pixelate buffer")
+    try:
+        with nogil:
+            for i in range(boxes.shape[0]):
+                cell = cells[i]
+                cy = boxes[i, 1]
+                while cy < boxes[i, 3]:
+                    ye = min(cy + cell, boxes[i, 3])
+                    cx = boxes[i, 0]
+                    # The means of one band of cells go into one row, then that row is
+                    # copied onto every row of the band.
+                    while cx < boxes[i, 2]:
+                        xe = min(cx + cell, boxes[i, 2])
+                        n = (ye - cy) * (xe - cx)
+                        for c in range(C):
+                            total[c] = 0
+                        for y in range(cy, ye):
+                            px = &image[y, cx, 0]
+                            for x in range(xe - cx):
+                                for c in range(C):
+                                    total[c] += px[x * C + c]
+                        for c in range(C):
+                            mean[c] = <uint8_t>((total[c] + n // 2) // n)
+                        _pattern(line + (cx - boxes[i, 0]) * C, mean, xe - cx, C)
+                        cx += cell
+                    for y in range(cy, ye):
+                        memcpy(&image[y, boxes[i, 0], 0], line, (boxes[i, 2] - boxes[i, 0]) * C)
+                    cy += cell
+    finally:
+        free(line)
+
+
+cdef inline uint8_t _mean(int64_t total, int64_t n) noexcept nogil:
+    # floor((total + n/2) / n) through a double reciprocal; the epsilon is far below the
+    # 1/n steps the quotient moves in, so the result is exact.
+    return <uint8_t>(<double>(total + n // 2) * (1.0 / n) + 1e-7)
+
+
+cdef inline void _prefix(u32_restrict vs, u32_restrict pre, Py_ssize_t W,
+                         Py_ssize_t C) noexcept nogil:
+    """pre[k + C] = vs[c] + vs[c + C] + ... + vs[k]: running sums held in registers (a
+    loop through memory would wait on store forwarding at every step)."""
+    cdef Py_ssize_t x, c
+    cdef uint32_t s0 = 0, s1 = 0, s2 = 0
+    cdef uint32_t acc[8]
+    if C == 3:
+        for x in range(W):
+            s0 += vs[3 * x]
+            s1 += vs[3 * x + 1]
+            s2 += vs[3 * x + 2]
+            pre[3 * x + 3] = s0
+            pre[3 * x + 4] = s1
+            pre[3 * x + 5] = s2
+    elif C == 1:
+        for x in range(W):
+            s0 += vs[x]
+            pre[x + 1] = s0
+    else:
+        for c in range(C):
+            acc[c] = 0
+        for x in range(W):
+            for c in range(C):
+                acc[c] += vs[x * C + c]
+                pre[(x + 1) * C + c] = acc[c]
+
+
+cdef inline void _edge(u8_restrict row, u32_restrict pre, Py_ssize_t x, Py_ssize_t rh,
+                       Py_ssize_t W, Py_ssize_t C, Py_ssize_t vn) noexcept nogil:
+    """Output pixel x of a row where the box edge cuts the window: exact count, scalar."""
+    cdef Py_ssize_t lo = x - rh if x - rh > 0 else 0
+    cdef Py_ssize_t hi = x + rh if x + rh < W - 1 else W - 1
+    cdef Py_ssize_t c, n = vn * (hi - lo + 1)
+    for c in range(C):
+        row[x * C + c] = _mean(pre[(hi + 1) * C + c] - pre[lo * C + c], n)
+
+
+cdef void _blur_box(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0, Py_ssize_t x1,
+                    Py_ssize_t y1, Py_ssize_t radius, uint32_t* vsum, uint32_t* prefix,
+                    uint8_t* ring) noexcept nogil:
+    """Column sums over the vertical window are kept current row by row (vector adds); a
+    prefix sum over them turns every horizontal window into one subtraction. Original rows
+    the vertical window still needs after they are overwritten are kept in a ring."""
+    cdef Py_ssize_t C = image.shape[2]
+    cdef Py_ssize_t W = x1 - x0
+    cdef Py_ssize_t w = W * C
+    # A radius past the box's size reaches the same pixels as one the size of the box.
+    cdef Py_ssize_t r = min(radius, y1 - y0)
+    cdef Py_ssize_t rh = min(radius, W)
+    cdef Py_ssize_t y, x, k, c, vn, n, slot, k_lo, k_hi
+    cdef u8_restrict row
+    cdef u8_restrict old
+    cdef u32_restrict vs = vsum
+    cdef u32_restrict pre = prefix
+    cdef int32_t half, total32
+    cdef float inv
+    for k in range(w):
+        vs[k] = 0
+    for y in range(y0, min(y0 + r, y1)):  # the window of row y0 - 1: rows y0..y0+r-1
+        row = &image[y, x0, 0]
+        for k in range(w):
+            vs[k] += row[k]
+    for c in range(C):
+        pre[c] = 0
+    for y in range(y0, y1):
+        if y + r < y1:
+            row = &image[y + r, x0, 0]
+            for k in range(w):
+                vs[k] += row[k]
+        slot = y % (r + 1)
+        if y - r - 1 >= y0:
+            old = ring + slot * w  # original row y - r - 1
+            for k in range(w):
+                vs[k] -= old[k]
+        vn = min(y1 - 1, y + r) - max(y0, y - r) + 1
+        row = &image[y, x0, 0]
+        memcpy(ring + slot * w, row, w)  # rows y+1..y+r+1 still need the original row y
+        _prefix(vs, pre, W, C)
+        for x in range(min(rh, W)):
+            _edge(row, pre, x, rh, W, C, vn)
+        for x in range(max(W - rh, rh), W):
+            _edge(row, pre, x, rh, W, C, vn)
+        # Interior: one window size, so one reciprocal; a plain loop the compiler vectorises.
+        if W - 2 * rh > 0:
+            n = vn * (2 * rh + 1)
+            k_lo, k_hi = rh * C, (W - rh) * C
+            if n < 32000:  # float32 is exact here: its error stays below 1/n
+                inv, half = 1.0 / n, <int32_t>(n // 2)
+                for k in range(k_lo, k_hi):
+                    total32 = <int32_t>(pre[k + C + rh * C] - pre[k - rh * C]) + half
+                    row[k] = <uint8_t>(<float>total32 * inv + 1e-5)
+            else:
+                for k in range(k_lo, k_hi):
+                    row[k] = _mean(pre[k + C + rh * C] - pre[k - rh * C], n)
+
+
+def box_blur_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
+                   const int64_t[::1] radii):
+    cdef Py_ssize_t i, wmax = 0, rmax = 0
+    cdef Py_ssize_t C = image.shape[2]
+    for i in range(boxes.shape[0]):
+        wmax = max(wmax, (boxes[i, 2] - boxes[i, 0]) * C)
+        rmax = max(rmax, min(radii[i], boxes[i, 3] - boxes[i, 1]))
+    cdef uint32_t* vsum = <uint32_t*>malloc((wmax + 1) * sizeof(uint32_t))
+    cdef uint32_t* prefix = <uint32_t*>malloc((wmax + C + 1) * sizeof(uint32_t))
+    cdef uint8_t* ring = <uint8_t*>malloc((wmax + 1) * (rmax + 1))
+    try:
+        if vsum == NULL or prefix == NULL or ring == NULL:
+            raise MemoryError("box blur buffers")
+        with nogil:
+            for i in range(boxes.shape[0]):
+                _blur_box(image, boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3],
+                          radii[i], vsum, prefix, ring)
+    finally:
+        free(vsum)
+        free(prefix)
+        free(ring)

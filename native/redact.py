@@ -1,0 +1,111 @@
+"""Redaction kernels' API: checks shapes, dtypes and ranges, clips regions, then calls the
+native kernel (or its NumPy twin under ``VEILCAM_NO_EXTENSIONS=1``).
+
+Every function modifies ``image`` in place: a ``uint8`` array HxWx3 (or HxW, or HxWxC with
+C <= 8), C-contiguous. Boxes are ``(x0, y0, x1, y1)`` in pixels, end-exclusive; boxes that
+touch or cross the image edge are clipped, empty ones are skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import redact_kernels as _k
+
+BoxesLike = np.ndarray | Sequence[Sequence[float]]
+
+
+def _image3(image: np.ndarray) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, not {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise TypeError(f"image must be uint8, not {image.dtype}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or not 1 <= image.shape[2] <= 8:
+        raise ValueError(f"image must be HxW or HxWxC with C <= 8, not shape {image.shape}")
+    if not image.flags.c_contiguous or not image.flags.writeable:
+        raise ValueError("image must be C-contiguous and writeable (kernels work in place)")
+    return image
+
+
+def clip_boxes(boxes: BoxesLike, shape: tuple[int, ...]) -> np.ndarray:
+    """Round outwards to whole pixels, clip to ``shape``, drop empty boxes -> int64 (N, 4)."""
+    arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not np.isfinite(arr).all():
+        raise ValueError("boxes must be finite numbers")
+    h, w = shape[0], shape[1]
+    out = np.empty(arr.shape, np.int64)
+    out[:, 0] = np.clip(np.floor(arr[:, 0]), 0, w)
+    out[:, 1] = np.clip(np.floor(arr[:, 1]), 0, h)
+    out[:, 2] = np.clip(np.ceil(arr[:, 2]), 0, w)
+    out[:, 3] = np.clip(np.ceil(arr[:, 3]), 0, h)
+    keep = (out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])
+    return np.ascontiguousarray(out[keep])
+
+
+def grow_boxes(boxes: BoxesLike, factor: float, shape: tuple[int, ...]) -> np.ndarray:
+    """Scale each box about its centre by ``factor`` (>= 1), then clip."""
+    if not factor >= 1.0:
+        raise ValueError(f"growth factor must be at least 1, not {factor}")
+    arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    cx, cy = (arr[:, 0] + arr[:, 2]) / 2, (arr[:, 1] + arr[:, 3]) / 2
+    hw, hh = (arr[:, 2] - arr[:, 0]) * factor / 2, (arr[:, 3] - arr[:, 1]) * factor / 2
+    return clip_boxes(np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1), shape)
+
+
+def fill(image: np.ndarray, boxes: BoxesLike, colour: Sequence[int] | int = 0) -> None:
+    img = _image3(image)
+    col = np.broadcast_to(np.asarray(colour, dtype=np.int64), (img.shape[2],))
+    if (col < 0).any() or (col > 255).any():
+        raise ValueError(f"colour values must be 0..255, not {list(col)}")
+    _k.fill_boxes(img, clip_boxes(boxes, img.shape), np.ascontiguousarray(col, dtype=np.uint8))
+
+
+def pixelate(image: np.ndarray, boxes: BoxesLike, max_cells: int = 5) -> None:
+    """Square cells, at most ``max_cells`` across each box; each cell its mean colour."""
+    if max_cells < 1:
+        raise ValueError(f"max_cells must be at least 1, not {max_cells}")
+    img = _image3(image)
+    b = clip_boxes(boxes, img.shape)
+    cells = np.maximum(1, -(-(b[:, 2] - b[:, 0]) // max_cells)).astype(np.int64)
+    _k.pixelate_boxes(img, b, np.ascontiguousarray(cells))
+
+
+def box_blur(image: np.ndarray, boxes: BoxesLike, radius: int | Sequence[int]) -> None:
+    """Mean over a (2r+1)x(2r+1) window clamped to each box; O(1) per pixel for any radius."""
+    img = _image3(image)
+    b = clip_boxes(boxes, img.shape)
+    radii = (
+        np.broadcast_to(np.asarray(radius, dtype=np.int64), (len(b),))
+        if len(b)
+        else np.zeros(0, np.int64)
+    )
+    if (radii < 0).any():
+        raise ValueError("blur radius must not be negative")
+    _k.box_blur_boxes(img, b, np.ascontiguousarray(radii))
+
+
+def gaussian_radii(sigma: float, passes: int = 3) -> list[int]:
+    """Box radii whose repeated blur approximates a Gaussian of ``sigma`` (Kovesi 2010)."""
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive, not {sigma}")
+    ideal = math.sqrt(12 * sigma * sigma / passes + 1)
+    lower = int(math.floor(ideal))
+    if lower % 2 == 0:
+        lower -= 1
+    upper = lower + 2
+    m = round(
+        (12 * sigma * sigma - passes * lower**2 - 4 * passes * lower - 3 * passes)
+        / (-4 * lower - 4)
+    )
+    return [(lower if i < m else upper) // 2 for i in range(passes)]
+
+
+def gaussian_blur(image: np.ndarray, boxes: BoxesLike, sigma: float) -> None:
+    """Three box passes: a Gaussian of ``sigma`` within a few percent."""
+    for r in gaussian_radii(sigma):
+        box_blur(image, boxes, r)

@@ -85,6 +85,13 @@ def pixelate_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
         free(line)
 
 
+cdef enum:
+    FLOAT_EXACT_MAX_N = 12000
+cdef float FLOAT_EPSILON = 4e-5
+# For tests: the window counts and epsilon of the float32 path.
+FLOAT_PATH = (FLOAT_EXACT_MAX_N, FLOAT_EPSILON)
+
+
 cdef inline uint8_t _mean(int64_t total, int64_t n) noexcept nogil:
     # floor((total + n/2) / n) through a double reciprocal; the epsilon is far below the
     # 1/n steps the quotient moves in, so the result is exact.
@@ -146,8 +153,8 @@ cdef void _blur_box(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0, Py_s
     cdef u8_restrict old
     cdef u32_restrict vs = vsum
     cdef u32_restrict pre = prefix
-    cdef int32_t half, total32
-    cdef float inv
+    cdef int32_t total32
+    cdef float inv, bias
     for k in range(w):
         vs[k] = 0
     for y in range(y0, min(y0 + r, y1)):  # the window of row y0 - 1: rows y0..y0+r-1
@@ -157,13 +164,17 @@ cdef void _blur_box(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0, Py_s
     for c in range(C):
         pre[c] = 0
     for y in range(y0, y1):
-        if y + r < y1:
+        slot = y % (r + 1)
+        old = ring + slot * w  # original row y - r - 1, once there is one
+        if y + r < y1 and y - r - 1 >= y0:  # the window slides: one pass, in and out
+            row = &image[y + r, x0, 0]
+            for k in range(w):
+                vs[k] += <uint32_t>row[k] - old[k]
+        elif y + r < y1:
             row = &image[y + r, x0, 0]
             for k in range(w):
                 vs[k] += row[k]
-        slot = y % (r + 1)
-        if y - r - 1 >= y0:
-            old = ring + slot * w  # original row y - r - 1
+        elif y - r - 1 >= y0:
             for k in range(w):
                 vs[k] -= old[k]
         vn = min(y1 - 1, y + r) - max(y0, y - r) + 1
@@ -178,11 +189,15 @@ cdef void _blur_box(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0, Py_s
         if W - 2 * rh > 0:
             n = vn * (2 * rh + 1)
             k_lo, k_hi = rh * C, (W - rh) * C
-            if n < 32000:  # float32 is exact here: its error stays below 1/n
-                inv, half = 1.0 / n, <int32_t>(n // 2)
+            if n <= FLOAT_EXACT_MAX_N:
+                # float32 is exact here: near 255 its rounding error is at most ~3.1e-5,
+                # which FLOAT_EPSILON covers, and the two stay below the 1/n gap between
+                # a mean and the next integer (1/12000 > 4e-5 + 3.1e-5).
+                inv = 1.0 / n
+                bias = <float>(n // 2) * inv + FLOAT_EPSILON  # rounding half up
                 for k in range(k_lo, k_hi):
-                    total32 = <int32_t>(pre[k + C + rh * C] - pre[k - rh * C]) + half
-                    row[k] = <uint8_t>(<float>total32 * inv + 1e-5)
+                    total32 = <int32_t>(pre[k + C + rh * C] - pre[k - rh * C])
+                    row[k] = <uint8_t>(<float>total32 * inv + bias)
             else:
                 for k in range(k_lo, k_hi):
                     row[k] = _mean(pre[k + C + rh * C] - pre[k - rh * C], n)

@@ -145,3 +145,21 @@ def test_blurred_region_loses_fine_detail() -> None:
     redact.box_blur(img, [(0, 0, 64, 64)], 4)
     interior = img[8:-8, 8:-8].astype(int)
     assert interior.max() - interior.min() <= 4  # contrast 255 -> at most 4 grey levels
+
+
+def test_float_path_is_exact_at_its_worst_cases() -> None:
+    """The float32 division used for interior windows, replayed op for op in float32, at the
+    sums where the exact mean is an integer (the case truncation could get wrong)."""
+    max_n, eps = native.FLOAT_PATH
+    f32 = np.float32
+    ns = np.unique(np.r_[1:200, np.linspace(200, max_n, 400).astype(int), max_n])
+    for n in ns:
+        inv = f32(1.0) / f32(n)
+        bias = f32(n // 2) * inv + f32(eps)
+        q = np.arange(0, 256, dtype=np.int64)
+        # exact mean q: total + n//2 == q*n; and just below: total + n//2 == (q+1)*n - 1
+        for total in (q * n - n // 2, (q + 1) * n - 1 - n // 2):
+            ok = (total >= 0) & (total <= 255 * n)
+            t = total[ok]
+            got = (t.astype(np.float32) * inv + bias).astype(np.int64)
+            np.testing.assert_array_equal(got, (t + n // 2) // n, err_msg=f"n={n}")

@@ -28,14 +28,16 @@ cdef inline void _pattern(u8_restrict dst, const uint8_t* colour, Py_ssize_t n,
 def fill_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
                const uint8_t[::1] colour):
     cdef Py_ssize_t i, y, w, C = image.shape[2]
-    cdef Py_ssize_t wmax = image.shape[1] * C
-    cdef uint8_t* line = <uint8_t*>malloc(wmax + 1)
+    cdef Py_ssize_t wmax = 0
+    for i in range(boxes.shape[0]):
+        wmax = max(wmax, boxes[i, 2] - boxes[i, 0])
+    cdef uint8_t* line = <uint8_t*>malloc(wmax * C + 1)
     if line == NULL:
         raise MemoryError("fill buffer")
     try:
         with nogil:
             # One row of the colour, copied onto every row of every box.
-            _pattern(line, &colour[0], image.shape[1], C)
+            _pattern(line, &colour[0], wmax, C)
             for i in range(boxes.shape[0]):
                 w = (boxes[i, 2] - boxes[i, 0]) * C
                 for y in range(boxes[i, 1], boxes[i, 3]):

@@ -34,17 +34,16 @@ def _image3(image: np.ndarray) -> np.ndarray:
 
 def clip_boxes(boxes: BoxesLike, shape: tuple[int, ...]) -> np.ndarray:
     """Round outwards to whole pixels, clip to ``shape``, drop empty boxes -> int64 (N, 4)."""
-    arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    if not np.isfinite(arr).all():
-        raise ValueError("boxes must be finite numbers")
-    h, w = shape[0], shape[1]
-    out = np.empty(arr.shape, np.int64)
-    out[:, 0] = np.clip(np.floor(arr[:, 0]), 0, w)
-    out[:, 1] = np.clip(np.floor(arr[:, 1]), 0, h)
-    out[:, 2] = np.clip(np.ceil(arr[:, 2]), 0, w)
-    out[:, 3] = np.clip(np.ceil(arr[:, 3]), 0, h)
-    keep = (out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])
-    return np.ascontiguousarray(out[keep])
+    arr = np.asarray(boxes)
+    if arr.dtype.kind not in "iu":  # whole pixels already: no rounding, no finiteness check
+        arr = np.asarray(arr, dtype=np.float64)
+        if not np.isfinite(arr).all():
+            raise ValueError("boxes must be finite numbers")
+        arr = np.concatenate(
+            [np.floor(arr.reshape(-1, 4)[:, :2]), np.ceil(arr.reshape(-1, 4)[:, 2:])], 1
+        )
+    out = np.clip(arr.reshape(-1, 4), 0, (shape[1], shape[0], shape[1], shape[0])).astype(np.int64)
+    return out[(out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])]
 
 
 def grow_boxes(boxes: BoxesLike, factor: float, shape: tuple[int, ...]) -> np.ndarray:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from veilcam_native import IMPLEMENTATION, redact
+from veilcam_native import IMPLEMENTATION, embed, redact
 
 H, W = 1080, 1920
 RADIUS = 15  # a 31x31 window, OpenCV's k=31
@@ -139,6 +139,42 @@ def main() -> int:
         lambda: redact.fill(work, faces, 0),
         "numpy slice assignment",
         lambda: [work[y0:y1, x0:x1].fill(0) for x0, y0, x1, y1 in faces],
+    )
+    import faiss
+
+    faiss.omp_set_num_threads(1)
+    rng = np.random.default_rng(2)
+    gallery = rng.standard_normal((10_000, 128)).astype(np.float32)
+    embed.l2_normalize(gallery)
+    query = gallery[1234:1235] + np.float32(0.01)
+    flat = faiss.IndexFlatIP(128)
+    flat.add(gallery)
+    case(
+        "topk_dot",
+        "top-5, 1 query vs 10,000 x 128 float32",
+        lambda: embed.topk_dot(query, gallery, 5),
+        "faiss IndexFlatIP",
+        lambda: flat.search(query, 5),
+    )
+    codes, _ = embed.quantize_i8(gallery)
+    qcode, _ = embed.quantize_i8(query)
+    case(
+        "topk_dot",
+        "top-5, 1 query vs 10,000 x 128 int8",
+        lambda: embed.topk_dot(qcode, codes, 5),
+        "faiss IndexFlatIP (float32)",
+        lambda: flat.search(query, 5),
+    )
+    templates = rng.integers(0, 256, (100_000, 32), dtype=np.uint8)
+    probe = templates[777:778].copy()
+    binary = faiss.IndexBinaryFlat(256)
+    binary.add(templates)
+    case(
+        "topk_hamming",
+        "top-5, 1 query vs 100,000 x 256-bit",
+        lambda: embed.topk_hamming(probe, templates, 5),
+        "faiss IndexBinaryFlat",
+        lambda: binary.search(probe, 5),
     )
     copy_ms = median_ms(lambda: frame.copy())
     blur_ms = next(r["ours_ms"] for r in rows if r["case"].startswith("whole 1920x1080"))

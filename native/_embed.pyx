@@ -1,0 +1,203 @@
+# cython: boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""Face-embedding kernels: top-k by dot product (float32, int8), Hamming top-k over packed
+templates, L2 normalisation and int8 quantisation.
+
+Shapes and dtypes are checked by the wrapper (``embed.py``). Results equal
+``_embed_py`` (float32 scores within rounding: the sums are reassociated for SIMD).
+"""
+
+from libc.math cimport fabsf, lrintf, sqrt
+from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
+
+import numpy as np
+
+cdef extern from *:
+    """
+    static inline int vc_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
+    """
+    int vc_popcount64(unsigned long long x) nogil
+
+
+cdef inline void _keep_largest(double score, int64_t idx, double* best, int64_t* where,
+                               Py_ssize_t k, Py_ssize_t* filled) noexcept nogil:
+    """Insert into the k best (descending); a later equal score never displaces an earlier."""
+    cdef Py_ssize_t j
+    if filled[0] < k:
+        j = filled[0]
+        filled[0] += 1
+    elif score > best[k - 1]:
+        j = k - 1
+    else:
+        return
+    while j > 0 and score > best[j - 1]:
+        best[j] = best[j - 1]
+        where[j] = where[j - 1]
+        j -= 1
+    best[j] = score
+    where[j] = idx
+
+
+def topk_dot_f32(const float[:, ::1] queries, const float[:, ::1] gallery, Py_ssize_t k):
+    cdef Py_ssize_t Q = queries.shape[0], N = gallery.shape[0], D = gallery.shape[1]
+    scores = np.empty((Q, k), np.float32)
+    index = np.empty((Q, k), np.int64)
+    best_np = np.empty(k, np.float64)
+    cdef float[:, ::1] s_out = scores
+    cdef int64_t[:, ::1] i_out = index
+    cdef double[::1] best = best_np
+    cdef Py_ssize_t q, n, d, j, filled
+    cdef float acc, a0, a1, a2, a3, x
+    cdef const float* g
+    cdef const float* g0
+    cdef const float* g1
+    cdef const float* g2
+    cdef const float* g3
+    cdef const float* v
+    with nogil:
+        for q in range(Q):
+            filled = 0
+            v = &queries[q, 0]
+            n = 0
+            while n + 4 <= N:  # four rows per pass: four independent sums in flight
+                g0, g1 = &gallery[n, 0], &gallery[n + 1, 0]
+                g2, g3 = &gallery[n + 2, 0], &gallery[n + 3, 0]
+                a0 = a1 = a2 = a3 = 0
+                for d in range(D):
+                    x = v[d]
+                    a0 = a0 + x * g0[d]
+                    a1 = a1 + x * g1[d]
+                    a2 = a2 + x * g2[d]
+                    a3 = a3 + x * g3[d]
+                _keep_largest(a0, n, &best[0], &i_out[q, 0], k, &filled)
+                _keep_largest(a1, n + 1, &best[0], &i_out[q, 0], k, &filled)
+                _keep_largest(a2, n + 2, &best[0], &i_out[q, 0], k, &filled)
+                _keep_largest(a3, n + 3, &best[0], &i_out[q, 0], k, &filled)
+                n += 4
+            while n < N:
+                g = &gallery[n, 0]
+                acc = 0
+                for d in range(D):
+                    acc = acc + v[d] * g[d]
+                _keep_largest(acc, n, &best[0], &i_out[q, 0], k, &filled)
+                n += 1
+            for j in range(k):
+                s_out[q, j] = <float>best[j]
+    return scores, index
+
+
+def topk_dot_i8(const int8_t[:, ::1] queries, const int8_t[:, ::1] gallery, Py_ssize_t k):
+    cdef Py_ssize_t Q = queries.shape[0], N = gallery.shape[0], D = gallery.shape[1]
+    scores = np.empty((Q, k), np.int32)
+    index = np.empty((Q, k), np.int64)
+    best_np = np.empty(k, np.float64)
+    cdef int32_t[:, ::1] s_out = scores
+    cdef int64_t[:, ::1] i_out = index
+    cdef double[::1] best = best_np
+    cdef Py_ssize_t q, n, d, j, filled
+    cdef int32_t acc, a0, a1, a2, a3, x
+    cdef const int8_t* g
+    cdef const int8_t* g0
+    cdef const int8_t* g1
+    cdef const int8_t* g2
+    cdef const int8_t* g3
+    cdef const int8_t* v
+    with nogil:
+        for q in range(Q):
+            filled = 0
+            v = &queries[q, 0]
+            n = 0
+            while n + 4 <= N:
+                g0, g1 = &gallery[n, 0], &gallery[n + 1, 0]
+                g2, g3 = &gallery[n + 2, 0], &gallery[n + 3, 0]
+                a0 = a1 = a2 = a3 = 0
+                for d in range(D):
+                    x = v[d]
+                    a0 = a0 + x * g0[d]
+                    a1 = a1 + x * g1[d]
+                    a2 = a2 + x * g2[d]
+                    a3 = a3 + x * g3[d]
+                _keep_largest(a0, n, &best[0], &i_out[q, 0], k, &filled)
+                _keep_largest(a1, n + 1, &best[0], &i_out[q, 0], k, &filled)
+                _keep_largest(a2, n + 2, &best[0], &i_out[q, 0], k, &filled)
+                _keep_largest(a3, n + 3, &best[0], &i_out[q, 0], k, &filled)
+                n += 4
+            while n < N:
+                g = &gallery[n, 0]
+                acc = 0
+                for d in range(D):
+                    acc = acc + <int32_t>v[d] * <int32_t>g[d]
+                _keep_largest(acc, n, &best[0], &i_out[q, 0], k, &filled)
+                n += 1
+            for j in range(k):
+                s_out[q, j] = <int32_t>best[j]
+    return scores, index
+
+
+def topk_hamming(const uint64_t[:, ::1] queries, const uint64_t[:, ::1] gallery, Py_ssize_t k):
+    cdef Py_ssize_t Q = queries.shape[0], N = gallery.shape[0], W = gallery.shape[1]
+    dist = np.empty((Q, k), np.int32)
+    index = np.empty((Q, k), np.int64)
+    best_np = np.empty(k, np.float64)
+    cdef int32_t[:, ::1] d_out = dist
+    cdef int64_t[:, ::1] i_out = index
+    cdef double[::1] best = best_np
+    cdef Py_ssize_t q, n, w, j, filled
+    cdef int32_t acc, worst = 0
+    cdef uint64_t v0 = 0, v1 = 0, v2 = 0, v3 = 0
+    cdef const uint64_t* g
+    cdef const uint64_t* v
+    with nogil:
+        for q in range(Q):
+            filled = 0
+            v = &queries[q, 0]
+            if W == 4:
+                v0, v1, v2, v3 = v[0], v[1], v[2], v[3]
+            for n in range(N):
+                g = &gallery[n, 0]
+                if W == 4:  # 256-bit templates: four independent popcounts, query in registers
+                    acc = (vc_popcount64(v0 ^ g[0]) + vc_popcount64(v1 ^ g[1])
+                           + vc_popcount64(v2 ^ g[2]) + vc_popcount64(v3 ^ g[3]))
+                else:
+                    acc = 0
+                    for w in range(W):
+                        acc += vc_popcount64(v[w] ^ g[w])
+                if filled == k and acc >= worst:
+                    continue  # the common case: not among the k nearest
+                # smallest distance first: keep the largest negated distance
+                _keep_largest(-acc, n, &best[0], &i_out[q, 0], k, &filled)
+                if filled == k:
+                    worst = <int32_t>(-best[k - 1])
+            for j in range(k):
+                d_out[q, j] = <int32_t>(-best[j])
+    return dist, index
+
+
+def l2_normalize(float[:, ::1] x):
+    cdef Py_ssize_t n, d, N = x.shape[0], D = x.shape[1]
+    cdef double acc
+    cdef float inv
+    with nogil:
+        for n in range(N):
+            acc = 0
+            for d in range(D):
+                acc += <double>x[n, d] * x[n, d]
+            if acc > 0:
+                inv = <float>(1.0 / sqrt(acc))
+                for d in range(D):
+                    x[n, d] = x[n, d] * inv
+
+
+def quantize_i8(const float[:, ::1] x, int8_t[:, ::1] out, float[::1] scales):
+    cdef Py_ssize_t n, d, N = x.shape[0], D = x.shape[1]
+    cdef float peak, inv
+    cdef long r
+    with nogil:
+        for n in range(N):
+            peak = 0
+            for d in range(D):
+                peak = max(peak, fabsf(x[n, d]))
+            scales[n] = peak / <float>127
+            inv = <float>1 / scales[n] if scales[n] > 0 else 0
+            for d in range(D):
+                r = lrintf(x[n, d] * inv)
+                out[n, d] = <int8_t>(127 if r > 127 else (-127 if r < -127 else r))

@@ -1,0 +1,74 @@
+"""Face-embedding kernels' API: checks shapes, dtypes and ranges, then calls the native
+kernel (or its NumPy twin under ``VEILCAM_NO_EXTENSIONS=1``).
+
+Galleries are row-major ``(N, D)``; queries ``(Q, D)`` or a single ``(D,)`` vector. Top-k
+results come best first, with the gallery row index of each; ties keep the lower index.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import embed_kernels as _k
+
+
+def _matrix(a: np.ndarray, dtype: type, name: str) -> np.ndarray:
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, not {type(a).__name__}")
+    if a.dtype != dtype:
+        raise TypeError(f"{name} must be {np.dtype(dtype).name}, not {a.dtype}")
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be (N, D) or (D,), not shape {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _pair(
+    queries: np.ndarray, gallery: np.ndarray, dtype: type, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    q, g = _matrix(queries, dtype, "queries"), _matrix(gallery, dtype, "gallery")
+    if q.shape[1] != g.shape[1]:
+        raise ValueError(f"queries have {q.shape[1]} dimensions, the gallery {g.shape[1]}")
+    if not 1 <= k <= g.shape[0]:
+        raise ValueError(f"k must be between 1 and the gallery size {g.shape[0]}, not {k}")
+    return q, g
+
+
+def topk_dot(queries: np.ndarray, gallery: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Largest dot products: float32 -> float32 scores, int8 -> int32 scores."""
+    if isinstance(gallery, np.ndarray) and gallery.dtype == np.int8:
+        q, g = _pair(queries, gallery, np.int8, k)
+        return _k.topk_dot_i8(q, g, k)
+    q, g = _pair(queries, gallery, np.float32, k)
+    return _k.topk_dot_f32(q, g, k)
+
+
+def topk_hamming(
+    queries: np.ndarray, gallery: np.ndarray, k: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest Hamming distances between packed binary templates (uint8, bytes % 8 == 0)."""
+    q, g = _pair(queries, gallery, np.uint8, k)
+    if g.shape[1] % 8:
+        raise ValueError(f"templates must be whole 64-bit words, not {g.shape[1]} bytes")
+    return _k.topk_hamming(q.view(np.uint64), g.view(np.uint64), k)
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Rows of float32 ``x`` to unit length, in place (returned for convenience)."""
+    m = _matrix(x, np.float32, "x")
+    if m is not x and m.base is not x:
+        raise ValueError("x must be C-contiguous (normalised in place)")
+    _k.l2_normalize(m)
+    return x
+
+
+def quantize_i8(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-row int8 codes and the float32 scale that maps them back (x ~ q * s)."""
+    m = _matrix(x, np.float32, "x")
+    if not np.isfinite(m).all():
+        raise ValueError("x must be finite")
+    out = np.empty(m.shape, np.int8)
+    scales = np.empty(m.shape[0], np.float32)
+    _k.quantize_i8(m, out, scales)
+    return out, scales

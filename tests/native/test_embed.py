@@ -1,0 +1,121 @@
+"""Embedding kernels against their NumPy twins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from veilcam_native import _embed_py, embed
+from veilcam_native import embed_kernels as native
+
+pytestmark = pytest.mark.skipif(native is _embed_py, reason="extensions not built")
+
+sizes = st.tuples(st.integers(1, 5), st.integers(1, 300), st.sampled_from([1, 3, 16, 128, 130]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes, st.integers(0, 2**32 - 1), st.integers(1, 8))
+def test_topk_dot_f32(shape: tuple[int, int, int], seed: int, k: int) -> None:
+    q_n, n, d = shape
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal((n, d)).astype(np.float32)
+    q = rng.standard_normal((q_n, d)).astype(np.float32)
+    k = min(k, n)
+    s, i = embed.topk_dot(q, g, k)
+    s2, i2 = _embed_py.topk_dot_f32(q, g, k)
+    np.testing.assert_allclose(s, s2, rtol=1e-5, atol=1e-4)  # summation order differs
+    exact = q.astype(np.float64) @ g.T.astype(np.float64)
+    chosen = np.take_along_axis(exact, i, axis=1)
+    np.testing.assert_allclose(chosen, np.take_along_axis(exact, i2, axis=1), rtol=1e-5, atol=1e-4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes, st.integers(0, 2**32 - 1), st.integers(1, 8))
+def test_topk_dot_i8_is_exact(shape: tuple[int, int, int], seed: int, k: int) -> None:
+    q_n, n, d = shape
+    rng = np.random.default_rng(seed)
+    g = rng.integers(-127, 128, (n, d), dtype=np.int8)
+    q = rng.integers(-127, 128, (q_n, d), dtype=np.int8)
+    k = min(k, n)
+    for got, want in zip(embed.topk_dot(q, g, k), _embed_py.topk_dot_i8(q, g, k), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 500),
+    st.sampled_from([8, 32, 64]),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 6),
+)
+def test_topk_hamming_is_exact(q_n: int, n: int, nbytes: int, seed: int, k: int) -> None:
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 256, (n, nbytes), dtype=np.uint8)
+    q = rng.integers(0, 256, (q_n, nbytes), dtype=np.uint8)
+    g[n // 2] = q[0]  # one exact match
+    k = min(k, n)
+    d, i = embed.topk_hamming(q, g, k)
+    d2, i2 = _embed_py.topk_hamming(q.view(np.uint64), g.view(np.uint64), k)
+    np.testing.assert_array_equal(d, d2)
+    np.testing.assert_array_equal(i, i2)
+    assert d[0, 0] == 0
+
+
+def test_ties_keep_the_lower_index() -> None:
+    g = np.ones((10, 4), np.float32)
+    s, i = embed.topk_dot(np.ones(4, np.float32), g, 3)
+    assert i.tolist() == [[0, 1, 2]]
+    d, i = embed.topk_hamming(np.zeros(8, np.uint8), np.zeros((6, 8), np.uint8), 4)
+    assert i.tolist() == [[0, 1, 2, 3]] and d.tolist() == [[0, 0, 0, 0]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 50), st.integers(1, 200), st.integers(0, 2**32 - 1))
+def test_l2_normalize_and_quantize(n: int, d: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((n, d)) * rng.uniform(0.01, 100)).astype(np.float32)
+    x[0] = 0  # an all-zero row stays zero
+    a, b = x.copy(), x.copy()
+    embed.l2_normalize(a)
+    _embed_py.l2_normalize(b)
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    norms = np.linalg.norm(a[1:], axis=1)
+    np.testing.assert_allclose(norms, 1.0, rtol=1e-5)
+    codes, scales = embed.quantize_i8(x)
+    codes2, scales2 = np.empty_like(codes), np.empty_like(scales)
+    _embed_py.quantize_i8(x, codes2, scales2)
+    np.testing.assert_allclose(scales, scales2, rtol=1e-6)
+    assert np.abs(codes.astype(int) - codes2).max(initial=0) <= 1  # x/s vs x*(1/s) at .5
+    assert codes.min() >= -127 and codes.max() <= 127 and not codes[0].any()
+    err = np.abs(codes * scales[:, None] - x)
+    assert (err <= scales[:, None] * 0.5 + 1e-6).all()  # within half a step
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: embed.topk_dot(np.zeros(3, np.float32), np.zeros((5, 4), np.float32)),
+            "3 dimensions, the gallery 4",
+        ),
+        (
+            lambda: embed.topk_dot(np.zeros(4, np.float32), np.zeros((5, 4), np.float32), 6),
+            "between 1 and the gallery size 5",
+        ),
+        (
+            lambda: embed.topk_dot(np.zeros(4, np.float64), np.zeros((5, 4), np.float64)),
+            "must be float32",
+        ),
+        (
+            lambda: embed.topk_hamming(np.zeros(12, np.uint8), np.zeros((5, 12), np.uint8)),
+            "whole 64-bit words",
+        ),
+        (lambda: embed.quantize_i8(np.array([[np.nan]], np.float32)), "finite"),
+    ],
+)
+def test_bad_input_is_refused_clearly(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises((TypeError, ValueError), match=message):
+        call()

@@ -176,6 +176,22 @@ def main() -> int:
         "faiss IndexBinaryFlat",
         lambda: binary.search(probe, 5),
     )
+    angle, s = 0.2, 112 / 180
+    for size in (112, 150):
+        m = np.array(
+            [
+                [s * np.cos(angle), -s * np.sin(angle), -700 * s],
+                [s * np.sin(angle), s * np.cos(angle), -400 * s],
+            ]
+        )
+        m *= size / 112
+        case(
+            "warp_affine",
+            f"face chip {size}x{size} from 1080p, bilinear",
+            lambda m=m, size=size: embed.warp_affine(frame, m, (size, size)),
+            "cv2.warpAffine INTER_LINEAR",
+            lambda m=m, size=size: cv2.warpAffine(frame, m, (size, size), flags=cv2.INTER_LINEAR),
+        )
     copy_ms = median_ms(lambda: frame.copy())
     blur_ms = next(r["ours_ms"] for r in rows if r["case"].startswith("whole 1920x1080"))
     rows.append(

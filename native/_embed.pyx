@@ -1,13 +1,15 @@
 # cython: boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Face-embedding kernels: top-k by dot product (float32, int8), Hamming top-k over packed
-templates, L2 normalisation and int8 quantisation.
+templates, L2 normalisation, int8 quantisation, and the bilinear affine warp that aligns a
+face to a fixed chip.
 
 Shapes and dtypes are checked by the wrapper (``embed.py``). Results equal
 ``_embed_py`` (float32 scores within rounding: the sums are reassociated for SIMD).
 """
 
-from libc.math cimport fabsf, lrintf, sqrt
-from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
+from libc.math cimport fabsf, llrint, lrintf, sqrt
+from libc.stdlib cimport free, malloc
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 
 import numpy as np
 
@@ -201,3 +203,80 @@ def quantize_i8(const float[:, ::1] x, int8_t[:, ::1] out, float[::1] scales):
             for d in range(D):
                 r = lrintf(x[n, d] * inv)
                 out[n, d] = <int8_t>(127 if r > 127 else (-127 if r < -127 else r))
+
+
+cdef enum:
+    WARP_BITS = 5  # sub-pixel positions in 1/32 pixel, as OpenCV does
+    WARP_ONE = 32
+    COORD_BITS = 10  # coordinates in 1/1024 pixel, stepped per column and row
+    COORD_SHIFT = 5
+    COORD_HALF = 16
+
+
+cdef inline int32_t _px(const uint8_t[:, :, ::1] src, Py_ssize_t y, Py_ssize_t x,
+                        Py_ssize_t c) noexcept nogil:
+    if 0 <= y < src.shape[0] and 0 <= x < src.shape[1]:
+        return src[y, x, c]
+    return 0
+
+
+def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
+                uint8_t[:, :, ::1] dst):
+    cdef Py_ssize_t y, x, c, x0, y0, C = dst.shape[2], W = dst.shape[1]
+    cdef int64_t fxi, fyi, by, ey
+    cdef int32_t ix, iy, w00, w01, w10, w11
+    cdef const uint8_t* p0
+    cdef const uint8_t* p1
+    cdef uint8_t* out
+    cdef double a = inverse[0], b = inverse[1], cc = inverse[2]
+    cdef double d = inverse[3], e = inverse[4], f = inverse[5]
+    cdef double scale = 1 << COORD_BITS
+    cdef Py_ssize_t row = src.shape[1] * C
+    # The column terms of the source coordinates, once for every row.
+    cdef int64_t* ax = <int64_t*>malloc((W + 1) * sizeof(int64_t))
+    cdef int64_t* dx = <int64_t*>malloc((W + 1) * sizeof(int64_t))
+    try:
+        if ax == NULL or dx == NULL:
+            raise MemoryError("warp buffers")
+        with nogil:
+            for x in range(W):
+                ax[x] = llrint(a * x * scale)
+                dx[x] = llrint(d * x * scale)
+            for y in range(dst.shape[0]):
+                out = &dst[y, 0, 0]
+                by = llrint((b * y + cc) * scale) + COORD_HALF
+                ey = llrint((e * y + f) * scale) + COORD_HALF
+                for x in range(W):
+                    fxi = (ax[x] + by) >> COORD_SHIFT
+                    fyi = (dx[x] + ey) >> COORD_SHIFT
+                    x0, ix = fxi >> WARP_BITS, fxi & (WARP_ONE - 1)
+                    y0, iy = fyi >> WARP_BITS, fyi & (WARP_ONE - 1)
+                    w00 = (WARP_ONE - ix) * (WARP_ONE - iy)
+                    w01 = ix * (WARP_ONE - iy)
+                    w10 = (WARP_ONE - ix) * iy
+                    w11 = ix * iy
+                    if 0 <= x0 and x0 + 1 < src.shape[1] and 0 <= y0 and y0 + 1 < src.shape[0]:
+                        p0 = &src[y0, x0, 0]  # inside: no bounds checks
+                        p1 = p0 + row
+                        if C == 3:  # RGB, unrolled
+                            out[3 * x] = <uint8_t>(
+                                (p0[0] * w00 + p0[3] * w01 + p1[0] * w10 + p1[3] * w11 + 512) >> 10)
+                            out[3 * x + 1] = <uint8_t>(
+                                (p0[1] * w00 + p0[4] * w01 + p1[1] * w10 + p1[4] * w11 + 512) >> 10)
+                            out[3 * x + 2] = <uint8_t>(
+                                (p0[2] * w00 + p0[5] * w01 + p1[2] * w10 + p1[5] * w11 + 512) >> 10)
+                        else:
+                            for c in range(C):
+                                out[x * C + c] = <uint8_t>(
+                                    (p0[c] * w00 + p0[c + C] * w01 + p1[c] * w10
+                                     + p1[c + C] * w11 + 512) >> 10)
+                    else:
+                        for c in range(C):
+                            out[x * C + c] = <uint8_t>((_px(src, y0, x0, c) * w00
+                                                        + _px(src, y0, x0 + 1, c) * w01
+                                                        + _px(src, y0 + 1, x0, c) * w10
+                                                        + _px(src, y0 + 1, x0 + 1, c) * w11
+                                                        + 512) >> 10)
+    finally:
+        free(ax)
+        free(dx)

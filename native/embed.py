@@ -72,3 +72,29 @@ def quantize_i8(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scales = np.empty(m.shape[0], np.float32)
     _k.quantize_i8(m, out, scales)
     return out, scales
+
+
+def warp_affine(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Warp ``image`` (HxWxC uint8) by the 2x3 ``matrix`` (source -> destination, as OpenCV's
+    ``warpAffine``) into a new ``size`` = (width, height) image; bilinear, zeros outside."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise TypeError("image must be an HxW or HxWxC uint8 numpy array")
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.shape != (2, 3) or not np.isfinite(m).all():
+        raise ValueError(f"matrix must be a finite 2x3 affine matrix, not shape {m.shape}")
+    width, height = size
+    if not (0 < width <= 4096 and 0 < height <= 4096):
+        raise ValueError(f"size must be within 1..4096 pixels each way, not {size}")
+    (p, q, tx), (r, s, ty) = m.tolist()
+    det = p * s - q * r
+    if abs(det) < 1e-12:
+        raise ValueError("matrix is singular: it cannot be inverted")
+    # The inverse of [[p, q, tx], [r, s, ty]], written out (np.linalg.inv costs more than
+    # warping a face chip).
+    inverse = np.array(
+        [s / det, -q / det, (q * ty - s * tx) / det, -r / det, p / det, (r * tx - p * ty) / det]
+    )
+    src = np.ascontiguousarray(image if image.ndim == 3 else image[:, :, None])
+    out = np.empty((height, width, src.shape[2]), np.uint8)
+    _k.warp_affine(src, inverse, out)
+    return out if image.ndim == 3 else out[:, :, 0]

@@ -119,3 +119,53 @@ def test_l2_normalize_and_quantize(n: int, d: int, seed: int) -> None:
 def test_bad_input_is_refused_clearly(call, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises((TypeError, ValueError), match=message):
         call()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(1, 60),
+    st.sampled_from([1, 3, 4]),
+    st.integers(0, 2**32 - 1),
+    st.floats(-3.2, 3.2),
+    st.floats(0.2, 3.0),
+    st.floats(-80, 80),
+    st.floats(-80, 80),
+    st.integers(1, 40),
+    st.integers(1, 40),
+)
+def test_warp_affine_equals_twin(h, w, c, seed, angle, scale, tx, ty, ow, oh) -> None:  # type: ignore[no-untyped-def]
+    img = np.random.default_rng(seed).integers(0, 256, (h, w, c), dtype=np.uint8)
+    m = np.array(
+        [
+            [scale * np.cos(angle), -scale * np.sin(angle), tx],
+            [scale * np.sin(angle), scale * np.cos(angle), ty],
+        ]
+    )
+    got = embed.warp_affine(img, m, (ow, oh))
+    full = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2].ravel()
+    want = np.empty((oh, ow, c), np.uint8)
+    _embed_py.warp_affine(img, full, want)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_identity_warp_copies_and_outside_is_black() -> None:
+    img = np.random.default_rng(4).integers(0, 256, (50, 60, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(
+        embed.warp_affine(img, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (60, 50)), img
+    )
+    shifted = embed.warp_affine(img, np.array([[1.0, 0, 10], [0, 1.0, 0]]), (60, 50))
+    np.testing.assert_array_equal(shifted[:, 10:], img[:, :50])
+    assert not shifted[:, :9].any()
+    grey = embed.warp_affine(img[:, :, 0].copy(), np.array([[2.0, 0, 0], [0, 2.0, 0]]), (20, 20))
+    assert grey.shape == (20, 20)
+
+
+def test_warp_refuses_bad_matrices() -> None:
+    img = np.zeros((4, 4, 3), np.uint8)
+    with pytest.raises(ValueError, match="singular"):
+        embed.warp_affine(img, np.zeros((2, 3)), (4, 4))
+    with pytest.raises(ValueError, match="2x3"):
+        embed.warp_affine(img, np.eye(3), (4, 4))
+    with pytest.raises(ValueError, match="size"):
+        embed.warp_affine(img, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (0, 4))

@@ -280,3 +280,15 @@ def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
     finally:
         free(ax)
         free(dx)
+
+
+def apply_rotation(const float[:, ::1] x, const float[:, ::1] rotation, float[:, ::1] out):
+    cdef Py_ssize_t n, i, d, N = x.shape[0], D = x.shape[1]
+    cdef float acc
+    with nogil:
+        for n in range(N):
+            for i in range(D):
+                acc = 0
+                for d in range(D):
+                    acc = acc + rotation[i, d] * x[n, d]
+                out[n, i] = acc

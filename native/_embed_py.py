@@ -89,3 +89,8 @@ def warp_affine(src: np.ndarray, inverse: np.ndarray, dst: np.ndarray) -> None:
         + at(y0 + 1, x0 + 1) * ix * iy
     )
     dst[...] = ((total + (1 << (2 * WARP_BITS - 1))) >> (2 * WARP_BITS)).astype(np.uint8)
+
+
+def apply_rotation(x: np.ndarray, rotation: np.ndarray, out: np.ndarray) -> None:
+    """out[n] = rotation @ x[n] for every row (float32 in, float32 out)."""
+    out[...] = (x.astype(np.float64) @ rotation.T.astype(np.float64)).astype(np.float32)

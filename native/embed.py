@@ -98,3 +98,34 @@ def warp_affine(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) ->
     out = np.empty((height, width, src.shape[2]), np.uint8)
     _k.warp_affine(src, inverse, out)
     return out if image.ndim == 3 else out[:, :, 0]
+
+
+def keyed_rotation(key: bytes, dim: int) -> np.ndarray:
+    """A ``dim`` x ``dim`` orthogonal float32 matrix determined by ``key`` (>= 16 bytes).
+
+    Templates transformed under different keys cannot be compared with each other, and a
+    new key renews them all: this is what makes a site's templates unlinkable to another's.
+    Distances and dot products are preserved, so matching within one key works as before.
+    """
+    import hashlib
+
+    if not isinstance(key, bytes | bytearray) or len(key) < 16:
+        raise ValueError("key must be at least 16 bytes")
+    if not 1 <= dim <= 4096:
+        raise ValueError(f"dim must be 1..4096, not {dim}")
+    seed = int.from_bytes(hashlib.sha256(b"veilcam-rotation\0" + bytes(key)).digest(), "big")
+    gauss = np.random.Generator(np.random.PCG64(seed)).standard_normal((dim, dim))
+    q, r = np.linalg.qr(gauss)
+    q *= np.sign(np.diag(r))  # unique Q: the Haar-random orthogonal matrix for this seed
+    return np.ascontiguousarray(q, dtype=np.float32)
+
+
+def apply_rotation(x: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` (N, D) float32 multiplied by the orthogonal ``rotation`` (D, D)."""
+    m = _matrix(x, np.float32, "x")
+    r = _matrix(rotation, np.float32, "rotation")
+    if r.shape != (m.shape[1], m.shape[1]):
+        raise ValueError(f"rotation must be {m.shape[1]}x{m.shape[1]}, not {r.shape}")
+    out = np.empty_like(m)
+    _k.apply_rotation(m, r, out)
+    return out if x.ndim == 2 else out[0]

@@ -169,3 +169,22 @@ def test_warp_refuses_bad_matrices() -> None:
         embed.warp_affine(img, np.eye(3), (4, 4))
     with pytest.raises(ValueError, match="size"):
         embed.warp_affine(img, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (0, 4))
+
+
+def test_keyed_rotation_is_orthogonal_keyed_and_preserves_matching() -> None:
+    r1 = embed.keyed_rotation(b"site-A" * 4, 128)
+    r2 = embed.keyed_rotation(b"site-B" * 4, 128)
+    np.testing.assert_allclose(r1 @ r1.T, np.eye(128), atol=1e-5)
+    np.testing.assert_array_equal(r1, embed.keyed_rotation(b"site-A" * 4, 128))  # deterministic
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((20, 128)).astype(np.float32)
+    embed.l2_normalize(x)
+    a, b = embed.apply_rotation(x, r1), embed.apply_rotation(x, r2)
+    want = np.empty_like(x)
+    _embed_py.apply_rotation(x, r1, want)
+    np.testing.assert_allclose(a, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(a @ a.T, x @ x.T, atol=1e-5)  # matching within a site works
+    cross = np.abs(np.sum(a * b, axis=1))  # the same face under two keys: unrelated
+    assert cross.max() < 0.5
+    with pytest.raises(ValueError, match="16 bytes"):
+        embed.keyed_rotation(b"short", 128)

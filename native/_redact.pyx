@@ -226,3 +226,18 @@ def box_blur_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
         free(vsum)
         free(prefix)
         free(ring)
+
+
+def blend_region(uint8_t[:, :, ::1] image, const uint8_t[:, :, ::1] effect,
+                 const uint8_t[:, ::1] alpha, Py_ssize_t x0, Py_ssize_t y0):
+    cdef Py_ssize_t y, x, c, C = image.shape[2]
+    cdef int32_t a
+    with nogil:
+        for y in range(alpha.shape[0]):
+            for x in range(alpha.shape[1]):
+                a = alpha[y, x]
+                if a == 0:
+                    continue
+                for c in range(C):
+                    image[y0 + y, x0 + x, c] = <uint8_t>(
+                        (effect[y, x, c] * a + image[y0 + y, x0 + x, c] * (255 - a) + 127) // 255)

@@ -45,3 +45,15 @@ def box_blur_boxes(image: np.ndarray, boxes: np.ndarray, radii: np.ndarray) -> N
         hs, hn = _window_sums(vs, int(r), 1)
         count = (vn[:, None] * hn[None, :])[..., None]
         image[y0:y1, x0:x1] = ((hs + count // 2) // count).astype(np.uint8)
+
+
+def blend_region(
+    image: np.ndarray, effect: np.ndarray, alpha: np.ndarray, x0: int, y0: int
+) -> None:
+    """image[y0:, x0:] = (effect * a + image * (255 - a) + 127) // 255 over alpha's extent."""
+    h, w = alpha.shape
+    region = image[y0 : y0 + h, x0 : x0 + w].astype(np.int32)
+    a = alpha.astype(np.int32)[..., None]
+    image[y0 : y0 + h, x0 : x0 + w] = (
+        (effect.astype(np.int32) * a + region * (255 - a) + 127) // 255
+    ).astype(np.uint8)

@@ -163,3 +163,55 @@ def test_float_path_is_exact_at_its_worst_cases() -> None:
             t = total[ok]
             got = (t.astype(np.float32) * inv + bias).astype(np.int64)
             np.testing.assert_array_equal(got, (t + n // 2) // n, err_msg=f"n={n}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(image_and_boxes(), st.integers(0, 2**32 - 1))
+def test_blend_equals_twin(case: tuple[np.ndarray, np.ndarray], seed: int) -> None:
+    img, _ = case
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(1, img.shape[0] + 1), rng.integers(1, img.shape[1] + 1)
+    y0, x0 = rng.integers(0, img.shape[0] - h + 1), rng.integers(0, img.shape[1] - w + 1)
+    effect = rng.integers(0, 256, (h, w, img.shape[2]), dtype=np.uint8)
+    alpha = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    alpha[0, 0] = 0
+    a, b = img.copy(), img.copy()
+    native.blend_region(a, effect, alpha, int(x0), int(y0))
+    _redact_py.blend_region(b, effect, alpha, int(x0), int(y0))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["fill", "pixelate", "blur"])
+@pytest.mark.parametrize("feather", [0, 4])
+def test_mask_and_ellipse_redaction(mode: str, feather: int) -> None:
+    rng = np.random.default_rng(8)
+    img = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    original = img.copy()
+    m = redact.ellipse_mask(
+        img.shape, [(60, 50, 25, 35), (150, 110, 20, 20)]
+    )  # 2nd crosses the edge
+    boxes = redact.redact_mask(img, m, mode, feather=feather, radius=10)
+    assert len(boxes) == 2
+    inside = m.astype(bool)
+    changed = (img != original).any(axis=2)
+    assert changed[inside].mean() > 0.97  # the whole region is redacted ...
+    far = redact.grow_boxes(boxes, 1.0, img.shape)  # ... and nothing beyond region + feather
+    untouched = np.ones(img.shape[:2], bool)
+    for x0, y0, x1, y1 in far:
+        untouched[y0:y1, x0:x1] = False
+    np.testing.assert_array_equal(img[untouched], original[untouched])
+    if mode == "fill":
+        assert (img[inside] == 0).all()  # full strength inside, feathered or not
+    if feather:
+        ring = (redact.ellipse_mask(img.shape, [(60, 50, 28, 38)]) != 0) & ~inside
+        partial = (img[ring] != 0).any(axis=1) & (img[ring] != original[ring]).any(axis=1)
+        if mode == "fill":
+            assert partial.mean() > 0.5  # the edge is softened, not cut
+
+
+def test_ellipse_mask_shape() -> None:
+    m = redact.ellipse_mask((20, 30), [(10, 10, 5, 3)])
+    assert (
+        m[10, 10] == 1 and m[10, 15] == 1 and m[10, 16] == 0 and m[13, 10] == 1 and m[14, 10] == 0
+    )
+    assert redact.ellipse_mask((5, 5), [(100, 100, 3, 3), (2, 2, 0, 4)]).sum() == 0

@@ -145,6 +145,7 @@ def topk_hamming(const uint64_t[:, ::1] queries, const uint64_t[:, ::1] gallery,
     cdef double[::1] best = best_np
     cdef Py_ssize_t q, n, w, j, filled
     cdef int32_t acc, worst = 0
+    cdef int32_t d4[4]
     cdef uint64_t v0 = 0, v1 = 0, v2 = 0, v3 = 0
     cdef const uint64_t* g
     cdef const uint64_t* v
@@ -154,21 +155,39 @@ def topk_hamming(const uint64_t[:, ::1] queries, const uint64_t[:, ::1] gallery,
             v = &queries[q, 0]
             if W == 4:
                 v0, v1, v2, v3 = v[0], v[1], v[2], v[3]
-            for n in range(N):
+            n = 0
+            if W == 4:  # 256-bit templates, four per pass: sixteen popcounts in flight
+                while n + 4 <= N:
+                    g = &gallery[n, 0]
+                    d4[0] = (vc_popcount64(v0 ^ g[0]) + vc_popcount64(v1 ^ g[1])
+                             + vc_popcount64(v2 ^ g[2]) + vc_popcount64(v3 ^ g[3]))
+                    d4[1] = (vc_popcount64(v0 ^ g[4]) + vc_popcount64(v1 ^ g[5])
+                             + vc_popcount64(v2 ^ g[6]) + vc_popcount64(v3 ^ g[7]))
+                    d4[2] = (vc_popcount64(v0 ^ g[8]) + vc_popcount64(v1 ^ g[9])
+                             + vc_popcount64(v2 ^ g[10]) + vc_popcount64(v3 ^ g[11]))
+                    d4[3] = (vc_popcount64(v0 ^ g[12]) + vc_popcount64(v1 ^ g[13])
+                             + vc_popcount64(v2 ^ g[14]) + vc_popcount64(v3 ^ g[15]))
+                    for j in range(4):
+                        if filled < k or d4[j] < worst:
+                            _keep_largest(-d4[j], n + j, &best[0], &i_out[q, 0], k, &filled)
+                            if filled == k:
+                                worst = <int32_t>(-best[k - 1])
+                    n += 4
+            while n < N:
                 g = &gallery[n, 0]
-                if W == 4:  # 256-bit templates: four independent popcounts, query in registers
+                if W == 4:
                     acc = (vc_popcount64(v0 ^ g[0]) + vc_popcount64(v1 ^ g[1])
                            + vc_popcount64(v2 ^ g[2]) + vc_popcount64(v3 ^ g[3]))
                 else:
                     acc = 0
                     for w in range(W):
                         acc += vc_popcount64(v[w] ^ g[w])
-                if filled == k and acc >= worst:
-                    continue  # the common case: not among the k nearest
                 # smallest distance first: keep the largest negated distance
-                _keep_largest(-acc, n, &best[0], &i_out[q, 0], k, &filled)
-                if filled == k:
-                    worst = <int32_t>(-best[k - 1])
+                if filled < k or acc < worst:  # else, the common case: not among the k nearest
+                    _keep_largest(-acc, n, &best[0], &i_out[q, 0], k, &filled)
+                    if filled == k:
+                        worst = <int32_t>(-best[k - 1])
+                n += 1
             for j in range(k):
                 d_out[q, j] = <int32_t>(-best[j])
     return dist, index

@@ -18,7 +18,10 @@ EXTENSIONS = [
         # depend on summation order beyond rounding. POPCNT is in every x86-64 CPU since
         # 2008 (x86-64-v2); aarch64 has its own popcount instruction by default.
         extra_compile_args=[
-            "-O3", "-fno-math-errno", "-fassociative-math", "-fno-signed-zeros",
+            "-O3",
+            "-fno-math-errno",
+            "-fassociative-math",
+            "-fno-signed-zeros",
             "-fno-trapping-math",
             *(["-mpopcnt"] if platform.machine() in ("x86_64", "AMD64") else []),
         ],

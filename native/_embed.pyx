@@ -252,40 +252,49 @@ cdef inline int32_t _px(const uint8_t[:, :, ::1] src, Py_ssize_t y, Py_ssize_t x
 
 def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
                 uint8_t[:, :, ::1] dst):
+    """Per row: the fixed-point source position of every column (a plain loop the compiler
+    vectorises), then the bilinear samples, with bounds checks only near the source edge."""
     cdef Py_ssize_t y, x, c, x0, y0, C = dst.shape[2], W = dst.shape[1]
-    cdef int64_t fxi, fyi, by, ey
-    cdef int32_t ix, iy, w00, w01, w10, w11
+    cdef Py_ssize_t SW = src.shape[1], SH = src.shape[0]
+    cdef int64_t by, ey
+    cdef int32_t ix, iy, w00, w01, w10, w11, fx, fy
     cdef const uint8_t* p0
     cdef const uint8_t* p1
     cdef uint8_t* out
     cdef double a = inverse[0], b = inverse[1], cc = inverse[2]
     cdef double d = inverse[3], e = inverse[4], f = inverse[5]
     cdef double scale = 1 << COORD_BITS
-    cdef Py_ssize_t row = src.shape[1] * C
-    # The column terms of the source coordinates, once for every row.
-    cdef int64_t* ax = <int64_t*>malloc((W + 1) * sizeof(int64_t))
-    cdef int64_t* dx = <int64_t*>malloc((W + 1) * sizeof(int64_t))
+    cdef Py_ssize_t row = SW * C
+    # The column terms of the source coordinates, once for every row; then one row's positions.
+    cdef int32_t* ax = <int32_t*>malloc((W + 1) * sizeof(int32_t))
+    cdef int32_t* dx = <int32_t*>malloc((W + 1) * sizeof(int32_t))
+    cdef int32_t* px = <int32_t*>malloc((W + 1) * sizeof(int32_t))
+    cdef int32_t* py = <int32_t*>malloc((W + 1) * sizeof(int32_t))
     try:
-        if ax == NULL or dx == NULL:
+        if ax == NULL or dx == NULL or px == NULL or py == NULL:
             raise MemoryError("warp buffers")
+        if max(abs(a), abs(d)) * W + max(abs(b), abs(e)) * dst.shape[0] + abs(cc) + abs(f) > 1e6:
+            raise ValueError("warp reaches more than a million pixels away")
         with nogil:
             for x in range(W):
-                ax[x] = llrint(a * x * scale)
-                dx[x] = llrint(d * x * scale)
+                ax[x] = <int32_t>llrint(a * x * scale)
+                dx[x] = <int32_t>llrint(d * x * scale)
             for y in range(dst.shape[0]):
                 out = &dst[y, 0, 0]
                 by = llrint((b * y + cc) * scale) + COORD_HALF
                 ey = llrint((e * y + f) * scale) + COORD_HALF
+                for x in range(W):  # positions in 1/32 pixel
+                    px[x] = (ax[x] + <int32_t>by) >> COORD_SHIFT
+                    py[x] = (dx[x] + <int32_t>ey) >> COORD_SHIFT
                 for x in range(W):
-                    fxi = (ax[x] + by) >> COORD_SHIFT
-                    fyi = (dx[x] + ey) >> COORD_SHIFT
-                    x0, ix = fxi >> WARP_BITS, fxi & (WARP_ONE - 1)
-                    y0, iy = fyi >> WARP_BITS, fyi & (WARP_ONE - 1)
+                    fx, fy = px[x], py[x]
+                    x0, ix = fx >> WARP_BITS, fx & (WARP_ONE - 1)
+                    y0, iy = fy >> WARP_BITS, fy & (WARP_ONE - 1)
                     w00 = (WARP_ONE - ix) * (WARP_ONE - iy)
                     w01 = ix * (WARP_ONE - iy)
                     w10 = (WARP_ONE - ix) * iy
                     w11 = ix * iy
-                    if 0 <= x0 and x0 + 1 < src.shape[1] and 0 <= y0 and y0 + 1 < src.shape[0]:
+                    if 0 <= x0 and x0 + 1 < SW and 0 <= y0 and y0 + 1 < SH:
                         p0 = &src[y0, x0, 0]  # inside: no bounds checks
                         p1 = p0 + row
                         if C == 3:  # RGB, unrolled
@@ -310,6 +319,8 @@ def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
     finally:
         free(ax)
         free(dx)
+        free(px)
+        free(py)
 
 
 def apply_rotation(const float[:, ::1] x, const float[:, ::1] rotation, float[:, ::1] out):

@@ -74,76 +74,55 @@ cdef inline void _keep_largest(double score, int64_t idx, double* best, int64_t*
     where[j] = idx
 
 
+ctypedef fused dot_t:
+    float
+    int8_t
+
+
+cdef void _topk_dot(const dot_t[:, ::1] queries, const dot_t[:, ::1] gallery, Py_ssize_t k,
+                    double[:, ::1] best, int64_t[:, ::1] where) noexcept nogil:
+    """Four gallery rows per pass (four independent sums in flight); the last pass repeats the
+    final row to fill its four slots and keeps only the real ones."""
+    cdef Py_ssize_t q, n, j, filled, N = gallery.shape[0], D = gallery.shape[1], last = N - 1
+    cdef float fdots[4]
+    cdef int32_t idots[4]
+    for q in range(queries.shape[0]):
+        filled = 0
+        n = 0
+        while n < N:
+            if dot_t is float:
+                vc_dot4_f32(&queries[q, 0], &gallery[n, 0], &gallery[min(n + 1, last), 0],
+                            &gallery[min(n + 2, last), 0], &gallery[min(n + 3, last), 0], D,
+                            fdots)
+                for j in range(min(4, N - n)):
+                    _keep_largest(fdots[j], n + j, &best[q, 0], &where[q, 0], k, &filled)
+            else:
+                vc_dot4_i8(&queries[q, 0], &gallery[n, 0], &gallery[min(n + 1, last), 0],
+                           &gallery[min(n + 2, last), 0], &gallery[min(n + 3, last), 0], D,
+                           idots)
+                for j in range(min(4, N - n)):
+                    _keep_largest(idots[j], n + j, &best[q, 0], &where[q, 0], k, &filled)
+            n += 4
+
+
 def topk_dot_f32(const float[:, ::1] queries, const float[:, ::1] gallery, Py_ssize_t k):
-    cdef Py_ssize_t Q = queries.shape[0], N = gallery.shape[0], D = gallery.shape[1]
-    scores = np.empty((Q, k), np.float32)
-    index = np.empty((Q, k), np.int64)
-    best_np = np.empty(k, np.float64)
-    cdef float[:, ::1] s_out = scores
-    cdef int64_t[:, ::1] i_out = index
-    cdef double[::1] best = best_np
-    cdef Py_ssize_t q, n, d, j, filled
-    cdef float acc
-    cdef float dots[4]
-    cdef const float* g
-    cdef const float* v
+    best = np.empty((queries.shape[0], k), np.float64)
+    where = np.empty((queries.shape[0], k), np.int64)
+    cdef double[:, ::1] b = best
+    cdef int64_t[:, ::1] w = where
     with nogil:
-        for q in range(Q):
-            filled = 0
-            v = &queries[q, 0]
-            n = 0
-            while n + 4 <= N:  # four rows per pass: four independent sums in flight
-                vc_dot4_f32(v, &gallery[n, 0], &gallery[n + 1, 0], &gallery[n + 2, 0],
-                            &gallery[n + 3, 0], D, dots)
-                for j in range(4):
-                    _keep_largest(dots[j], n + j, &best[0], &i_out[q, 0], k, &filled)
-                n += 4
-            while n < N:
-                g = &gallery[n, 0]
-                acc = 0
-                for d in range(D):
-                    acc = acc + v[d] * g[d]
-                _keep_largest(acc, n, &best[0], &i_out[q, 0], k, &filled)
-                n += 1
-            for j in range(k):
-                s_out[q, j] = <float>best[j]
-    return scores, index
+        _topk_dot(queries, gallery, k, b, w)
+    return best.astype(np.float32), where
 
 
 def topk_dot_i8(const int8_t[:, ::1] queries, const int8_t[:, ::1] gallery, Py_ssize_t k):
-    cdef Py_ssize_t Q = queries.shape[0], N = gallery.shape[0], D = gallery.shape[1]
-    scores = np.empty((Q, k), np.int32)
-    index = np.empty((Q, k), np.int64)
-    best_np = np.empty(k, np.float64)
-    cdef int32_t[:, ::1] s_out = scores
-    cdef int64_t[:, ::1] i_out = index
-    cdef double[::1] best = best_np
-    cdef Py_ssize_t q, n, d, j, filled
-    cdef int32_t acc
-    cdef int32_t dots[4]
-    cdef const int8_t* g
-    cdef const int8_t* v
+    best = np.empty((queries.shape[0], k), np.float64)
+    where = np.empty((queries.shape[0], k), np.int64)
+    cdef double[:, ::1] b = best
+    cdef int64_t[:, ::1] w = where
     with nogil:
-        for q in range(Q):
-            filled = 0
-            v = &queries[q, 0]
-            n = 0
-            while n + 4 <= N:
-                vc_dot4_i8(v, &gallery[n, 0], &gallery[n + 1, 0], &gallery[n + 2, 0],
-                           &gallery[n + 3, 0], D, dots)
-                for j in range(4):
-                    _keep_largest(dots[j], n + j, &best[0], &i_out[q, 0], k, &filled)
-                n += 4
-            while n < N:
-                g = &gallery[n, 0]
-                acc = 0
-                for d in range(D):
-                    acc = acc + <int32_t>v[d] * <int32_t>g[d]
-                _keep_largest(acc, n, &best[0], &i_out[q, 0], k, &filled)
-                n += 1
-            for j in range(k):
-                s_out[q, j] = <int32_t>best[j]
-    return scores, index
+        _topk_dot(queries, gallery, k, b, w)
+    return best.astype(np.int32), where
 
 
 def topk_hamming(const uint64_t[:, ::1] queries, const uint64_t[:, ::1] gallery, Py_ssize_t k):

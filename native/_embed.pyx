@@ -17,36 +17,28 @@ cdef extern from *:
     """
     static inline int vc_popcount64(unsigned long long x) { return __builtin_popcountll(x); }
 
-    /* Four dot products of one query with four gallery rows. On x86-64, gcc also builds an
-       AVX2 clone and the loader picks it on CPUs that have AVX2 (selected by feature, not by
-       CPU model), as OpenCV and faiss dispatch theirs; elsewhere it is the plain loop. */
+    /* Four dot products of one query with four gallery rows, for element type T summed in
+       ACC. On x86-64, gcc also builds an AVX2 clone and the loader picks it on CPUs that have
+       AVX2 (selected by feature, not by CPU model), as OpenCV and faiss dispatch theirs;
+       elsewhere it is the plain loop. */
     #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    __attribute__((target_clones("avx2", "default")))
+    #define VC_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define VC_CLONES
     #endif
-    static void vc_dot4_f32(const float* __restrict__ v, const float* __restrict__ g0,
-                            const float* __restrict__ g1, const float* __restrict__ g2,
-                            const float* __restrict__ g3, Py_ssize_t n, float* out) {
-        float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (Py_ssize_t d = 0; d < n; d++) {
-            float x = v[d];
-            a0 += x * g0[d]; a1 += x * g1[d]; a2 += x * g2[d]; a3 += x * g3[d];
-        }
-        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
+    #define VC_DOT4(NAME, T, ACC)                                                          \
+    VC_CLONES static void NAME(const T* __restrict__ v, const T* __restrict__ g0,          \
+                               const T* __restrict__ g1, const T* __restrict__ g2,          \
+                               const T* __restrict__ g3, Py_ssize_t n, ACC* out) {          \
+        ACC a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                                \
+        for (Py_ssize_t d = 0; d < n; d++) {                                               \
+            ACC x = v[d];                                                                  \
+            a0 += x * g0[d]; a1 += x * g1[d]; a2 += x * g2[d]; a3 += x * g3[d];            \
+        }                                                                                  \
+        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;                                \
     }
-
-    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    __attribute__((target_clones("avx2", "default")))
-    #endif
-    static void vc_dot4_i8(const int8_t* __restrict__ v, const int8_t* __restrict__ g0,
-                           const int8_t* __restrict__ g1, const int8_t* __restrict__ g2,
-                           const int8_t* __restrict__ g3, Py_ssize_t n, int32_t* out) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (Py_ssize_t d = 0; d < n; d++) {
-            int32_t x = v[d];
-            a0 += x * g0[d]; a1 += x * g1[d]; a2 += x * g2[d]; a3 += x * g3[d];
-        }
-        out[0] = a0; out[1] = a1; out[2] = a2; out[3] = a3;
-    }
+    VC_DOT4(vc_dot4_f32, float, float)
+    VC_DOT4(vc_dot4_i8, int8_t, int32_t)
     """
     int vc_popcount64(unsigned long long x) nogil
     void vc_dot4_f32(const float* v, const float* g0, const float* g1, const float* g2,

@@ -62,8 +62,10 @@ class Camera:
         return frame
 
     def close(self) -> None:
+        # Not waiting: a device read that never returns must not hold up the daemon's
+        # shutdown (the final snapshot and audit entry come after this).
         self._pool.submit(self.source.close)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def redact_frame(redactor: Redactor, pixels: np.ndarray, cfg: CameraConfig) -> Redacted:
@@ -99,8 +101,9 @@ class Pipeline:
         self.store_failures = 0
 
     def close(self) -> None:
-        self._cpu.shutdown(wait=True, cancel_futures=True)
-        self._blank.shutdown(wait=True, cancel_futures=True)
+        # Not waiting, for the same reason: a hung redactor must not block the shutdown.
+        self._cpu.shutdown(wait=False, cancel_futures=True)
+        self._blank.shutdown(wait=False, cancel_futures=True)
         for cam in self.cameras.values():
             cam.close()
 

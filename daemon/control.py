@@ -56,7 +56,9 @@ class ControlServer:
 
     async def run(self) -> None:
         self.path.unlink(missing_ok=True)
-        server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+        server = await asyncio.start_unix_server(
+            self._serve, path=str(self.path), limit=MAX_REQUEST * 2
+        )
         os.chmod(self.path, 0o660)
         self.listening.set()
         try:
@@ -74,6 +76,9 @@ class ControlServer:
             reply = await self._handle(line, actor)
         except (TimeoutError, ConnectionError):
             reply = {"ok": False, "error": "request not received in time"}
+        except ValueError:  # a line past the stream limit, with no end in sight
+            await self.record(audit.Entry(actor, "control.refused", detail="oversized request"))
+            reply = {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"}
         writer.write(json.dumps(reply).encode() + b"\n")
         try:
             await writer.drain()

@@ -155,3 +155,20 @@ async def test_health_snapshot_survives_the_daemon(data_dir: Path) -> None:
     after = read_offline(data_dir)
     assert after["health"]["camera:fridge-1"]["state"] == "stopped"
     assert json.dumps(after)  # plain data
+
+
+async def test_control_socket_survives_hostile_requests(data_dir: Path) -> None:
+    async with running(config_for(data_dir)):
+        for payload in (
+            b"x" * 200_000,
+            b'{"command": "status"' + b" " * 5000 + b"}\n",
+            b"\xff\xfe\n",
+            b"[]\n",
+        ):
+            reader, writer = await asyncio.open_unix_connection(str(data_dir / "control.sock"))
+            writer.write(payload)
+            await writer.drain()
+            reply = json.loads(await reader.readline())
+            writer.close()
+            assert reply["ok"] is False and reply["error"]
+        assert (await call(data_dir, {"command": "status"}))["ok"]  # still serving

@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,6 @@ class App:
     doors: Hub[DoorEvent]
     pipeline: Pipeline
     ingest: SensorIngest | None = None
-    reader: SensorReader | None = None
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 
@@ -68,19 +67,21 @@ class App:
             "health": self.health.snapshot(),
             "overall": self.health.overall(),
             "captures_this_run": self.pipeline.captures,
+            "blanked_this_run": self.pipeline.blanked,
+            "picture_store_failures": self.pipeline.store_failures,
+            "cameras": {
+                name: {"grabs": cam.grabs, "failures": cam.failures}
+                for name, cam in self.pipeline.cameras.items()
+            },
             "restarts": dict(self.restarts),
         }
         if self.ingest is not None:
             out["sensor_line"] = dict(self.ingest.stats)
             out["sensor_line"]["lost_by_sequence"] = self.ingest.tracker.lost
-        out["streams"] = (
-            {
-                name: {**dataclasses.asdict(s.stats), "analyser_drops": s.frames.dropped()}
-                for name, s in self.streams.items()
-            }
-            if self.streams
-            else {}
-        )
+        out["streams"] = {
+            name: {**dataclasses.asdict(s.stats), "analyser_drops": s.frames.dropped()}
+            for name, s in self.streams.items()
+        }
         return out
 
 
@@ -187,7 +188,7 @@ async def running(
             sc = config.sensors
             app.ingest = SensorIngest(store, clock, health, app.doors)
             start("sensor_ingest", app.ingest.run)
-            app.reader = SensorReader(
+            reader = SensorReader(
                 sc.port,
                 sc.baudrate,
                 app.ingest,
@@ -196,7 +197,7 @@ async def running(
                 sample_period_ms=sc.sample_period_ms,
                 reconnect_max=parse_duration(sc.reconnect_max),
             )
-            start("sensor_reader", app.reader.run)
+            start("sensor_reader", reader.run)
         if config.cameras:
             triggers = Triggers(pipeline, config.cameras, app.doors, clock)
             start("triggers", triggers.run)
@@ -235,15 +236,22 @@ async def _watchdog(notifier: Notifier, clock: Clock) -> None:
         await clock.sleep(notifier.watchdog_interval)
 
 
-async def run_until_signal(config: Config, **kwargs: Any) -> None:
-    """The daemon's main: run until SIGTERM or SIGINT, then unwind."""
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[asyncio.Event]:
+    """An event set by SIGTERM or SIGINT while the block runs."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with running(config, **kwargs):
-            await stop.wait()
+        yield stop
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+async def run_until_signal(config: Config, **kwargs: Any) -> None:
+    """The daemon's main: run until SIGTERM or SIGINT, then unwind."""
+    with stop_on_signals() as stop:
+        async with running(config, **kwargs):
+            await stop.wait()

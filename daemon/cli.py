@@ -40,12 +40,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .app import run_until_signal
-    from .web.server import serve
+    from .web.server import web_services
 
     config = _config(args)
-    web = config.web
-    extra = [("web", lambda app: serve(app, web.host, web.port))] if web else []
-    asyncio.run(run_until_signal(config, extra=extra))
+    asyncio.run(run_until_signal(config, extra=web_services(config)))
     return 0
 
 

@@ -73,12 +73,13 @@ class ControlServer:
         try:
             async with asyncio.timeout(5):
                 line = await reader.readline()
-            reply = await self._handle(line, actor)
         except (TimeoutError, ConnectionError):
             reply = {"ok": False, "error": "request not received in time"}
         except ValueError:  # a line past the stream limit, with no end in sight
             await self.record(audit.Entry(actor, "control.refused", detail="oversized request"))
             reply = {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"}
+        else:
+            reply = await self._handle(line, actor)
         writer.write(json.dumps(reply).encode() + b"\n")
         try:
             await writer.drain()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from importlib import resources
 from pathlib import Path
 
-from .app import running
+from .app import running, stop_on_signals
 from .config import Config, load
 from .sensors.simulator import BoardSimulator, FaultRates
-from .web.server import serve
+from .web.server import web_services
 
 log = logging.getLogger(__name__)
 
@@ -94,29 +93,23 @@ async def run_demo(
         door_interval=45.0,
     )
     await sim.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     web = config.web
-    extra = [("web", lambda app: serve(app, web.host, web.port))] if web else []
     try:
-        async with running(config, extra=extra):
-            if web:
-                print(
-                    f"veilcam demo: status page on http://{web.host}:{web.port}/  "
-                    f"data in {data_dir}  (Ctrl-C stops)",
-                    flush=True,
-                )
-            board = asyncio.create_task(sim.run())
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(duration):
-                    await stop.wait()
-            board.cancel()
-            await asyncio.gather(board, return_exceptions=True)
-            await asyncio.sleep(0.5)  # let the reader take what the board already sent
+        with stop_on_signals() as stop:
+            async with running(config, extra=web_services(config)):
+                if web:
+                    print(
+                        f"veilcam demo: status page on http://{web.host}:{web.port}/  "
+                        f"data in {data_dir}  (Ctrl-C stops)",
+                        flush=True,
+                    )
+                board = asyncio.create_task(sim.run())
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(duration):
+                        await stop.wait()
+                board.cancel()
+                await asyncio.gather(board, return_exceptions=True)
+                await asyncio.sleep(0.5)  # let the reader take what the board already sent
     finally:
         sim.close()
         sim_log.close()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)

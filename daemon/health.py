@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +27,15 @@ class Status:
     since: float
 
 
+def worst(states: Iterable[str]) -> State:
+    """The overall state of parts in ``states``: error beats warning beats ok."""
+    present = set(states)
+    for state in ("error", "warning"):
+        if state in present:
+            return state
+    return "ok"
+
+
 class Health:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -45,11 +55,7 @@ class Health:
         return self._parts.get(component)
 
     def overall(self) -> State:
-        states = {s.state for s in self._parts.values()}
-        for worst in ("error", "warning"):
-            if worst in states:
-                return worst
-        return "ok"
+        return worst(s.state for s in self._parts.values())
 
     def statuses(self) -> dict[str, Status]:
         return dict(sorted(self._parts.items()))

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from .health import worst
 from .store import records
 from .store.database import connect
 from .store.media import SUFFIX
@@ -18,18 +19,19 @@ def _media_files(data_dir: Path) -> int:
     return sum(1 for _ in root.glob(f"*/*{SUFFIX}")) if root.is_dir() else 0
 
 
-def collect(db: Database, data_dir: Path) -> dict[str, Any]:
-    """Blocking; run on a reader thread. Counts come from committed rows only."""
+def collect(db: Database, data_dir: Path, *, count_files: bool = True) -> dict[str, Any]:
+    """Blocking; run on a reader thread. Counts come from committed rows; ``count_files``
+    also lists the media folder (a diagnostic, too costly for every page refresh)."""
     out: dict[str, Any] = records.counts(db)
-    out["media_files"] = _media_files(data_dir)
+    if count_files:
+        out["media_files"] = _media_files(data_dir)
     out["faults_by_kind"] = records.fault_counts(db)
     out["health"] = records.get_health(db)
     out["latest_temperatures"] = [
         dict(t, received=dt.datetime.fromtimestamp(t["received_at"]).strftime("%H:%M:%S"))
         for t in records.latest_temperatures(db)
     ]
-    states = {h["state"] for h in out["health"].values()}
-    out["overall"] = next((s for s in ("error", "warning") if s in states), "ok")
+    out["overall"] = worst(h["state"] for h in out["health"].values())
     return out
 
 

@@ -43,7 +43,6 @@ class Triggers:
         self.cameras = cameras
         self.doors = doors
         self.clock = clock
-        self.fired = 0
 
     async def run(self) -> None:
         async with TaskOwner("triggers") as owner:
@@ -82,7 +81,6 @@ class Triggers:
             await self._fire(cam.name, "schedule")
 
     async def _fire(self, camera: str, trigger: str) -> None:
-        self.fired += 1
         try:
             await self.pipeline.capture(camera, trigger)
         except (SourceError, StoreError) as exc:  # already in health; keep triggering

@@ -56,14 +56,10 @@ class Store:
         await loop.run_in_executor(self._io, self._prepare_dirs)
         try:
             await self.db.start()
-        except BaseException:
-            self._unlock()
-            raise
-        try:
             known = await self.db.read(records.media_ids)
             swept = await loop.run_in_executor(self._io, self._media().sweep_orphans, known)
         except BaseException:
-            await self.db.close()
+            await self.db.close()  # a no-op if the writer never started
             self._unlock()
             raise
         if swept:

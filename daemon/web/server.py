@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp_jinja2
@@ -16,6 +18,7 @@ from .. import status
 
 if TYPE_CHECKING:
     from ..app import App
+    from ..config import Config
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +40,20 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
     return response
 
 
-async def _status(request: web.Request) -> dict[str, Any]:
+async def _status(request: web.Request, count_files: bool) -> dict[str, Any]:
     app = request.app[APP_KEY]
-    return await app.store.db.read(status.collect, app.data_dir)
+    return await app.store.db.read(
+        functools.partial(status.collect, count_files=count_files), app.data_dir
+    )
 
 
 @aiohttp_jinja2.template("status.html")
 async def index(request: web.Request) -> dict[str, Any]:
-    return {"status": await _status(request), "site": request.app[APP_KEY].config.site}
+    return {"status": await _status(request, False), "site": request.app[APP_KEY].config.site}
 
 
 async def api_status(request: web.Request) -> web.Response:
-    data = await _status(request)
+    data = await _status(request, True)
     data["live"] = request.app[APP_KEY].live_status()
     return web.json_response(data)
 
@@ -66,6 +71,14 @@ def make_web_app(app: App) -> web.Application:
     webapp.router.add_get("/healthz", healthz)
     webapp.router.add_static("/static/", webui.STATIC, follow_symlinks=False)
     return webapp
+
+
+def web_services(config: Config) -> list[tuple[str, Callable[[App], Awaitable[None]]]]:
+    """The web server as an extra service for the supervisor, when the config has one."""
+    web_cfg = config.web
+    if web_cfg is None:
+        return []
+    return [("web", lambda app: serve(app, web_cfg.host, web_cfg.port))]
 
 
 async def serve(app: App, host: str, port: int) -> None:

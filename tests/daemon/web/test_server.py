@@ -29,6 +29,10 @@ async def test_status_page_json_and_headers(data_dir: Path) -> None:
             data = await api.json()
             assert data["captures"] >= 1 and data["media_files"] == data["captures"]
             assert data["live"]["streams"]["floor-1"]["grabbed"] >= 0
+            live = data["live"]
+            assert live["cameras"]["fridge-1"] == {"grabs": 1, "failures": 0}
+            assert live["blanked_this_run"] == live["captures_this_run"] >= 1  # no detector yet
+            assert live["picture_store_failures"] == 0
             assert data["live"]["kernels"] == "native"
             assert (await (await client.get("/healthz")).json())["overall"] in ("ok", "warning")
             css = await client.get("/static/style.css")

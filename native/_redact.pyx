@@ -1,9 +1,10 @@
 # cython: boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Redaction kernels: fill, pixelate and box blur over boxes, in place.
 
-Shapes and ranges are checked by the wrapper (``redact.py``); these loops trust
-them. Images are HxWxC uint8, C-contiguous; boxes are (x0, y0, x1, y1) int64,
-end-exclusive, clipped and non-empty. Results equal ``_redact_py`` exactly.
+Shapes and dtypes are checked by the wrapper (``redact.py``); these loops trust them.
+Images are HxWxC uint8, C-contiguous; boxes are (x0, y0, x1, y1) int64, end-exclusive,
+and are clipped to the image here (empty ones skipped), so no box can write out of
+bounds. Results equal ``_redact_py`` exactly.
 """
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
@@ -25,12 +26,25 @@ cdef inline void _pattern(u8_restrict dst, const uint8_t* colour, Py_ssize_t n,
             dst[x * C + c] = colour[c]
 
 
+cdef inline bint _clip(const int64_t[:, ::1] boxes, Py_ssize_t i, Py_ssize_t H,
+                       Py_ssize_t W, Py_ssize_t* b) noexcept nogil:
+    """Box i clipped to a WxH image into b[0..3]; false when nothing of it is left."""
+    b[0] = <Py_ssize_t>min(max(boxes[i, 0], 0), W)
+    b[1] = <Py_ssize_t>min(max(boxes[i, 1], 0), H)
+    b[2] = <Py_ssize_t>min(max(boxes[i, 2], 0), W)
+    b[3] = <Py_ssize_t>min(max(boxes[i, 3], 0), H)
+    return b[2] > b[0] and b[3] > b[1]
+
+
 def fill_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
                const uint8_t[::1] colour):
     cdef Py_ssize_t i, y, w, C = image.shape[2]
+    cdef Py_ssize_t H = image.shape[0], W = image.shape[1]
     cdef Py_ssize_t wmax = 0
+    cdef Py_ssize_t b[4]
     for i in range(boxes.shape[0]):
-        wmax = max(wmax, boxes[i, 2] - boxes[i, 0])
+        if _clip(boxes, i, H, W, b):
+            wmax = max(wmax, b[2] - b[0])
     cdef uint8_t* line = <uint8_t*>malloc(wmax * C + 1)
     if line == NULL:
         raise MemoryError("fill buffer")
@@ -39,17 +53,24 @@ def fill_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
             # One row of the colour, copied onto every row of every box.
             _pattern(line, &colour[0], wmax, C)
             for i in range(boxes.shape[0]):
-                w = (boxes[i, 2] - boxes[i, 0]) * C
-                for y in range(boxes[i, 1], boxes[i, 3]):
-                    memcpy(&image[y, boxes[i, 0], 0], line, w)
+                if not _clip(boxes, i, H, W, b):
+                    continue
+                w = (b[2] - b[0]) * C
+                for y in range(b[1], b[3]):
+                    memcpy(&image[y, b[0], 0], line, w)
     finally:
         free(line)
 
 
 def pixelate_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
-                   const int64_t[::1] cells):
+                   Py_ssize_t max_cells):
+    """Square cells of ceil(width / max_cells) pixels (width after clipping)."""
     cdef Py_ssize_t i, cy, cx, y, x, c, ye, xe, n, cell
     cdef Py_ssize_t C = image.shape[2]
+    cdef Py_ssize_t H = image.shape[0], W = image.shape[1]
+    cdef Py_ssize_t b[4]
+    if max_cells < 1:
+        raise ValueError(f"max_cells must be at least 1, not {max_cells}")
     cdef int64_t total[8]
     cdef uint8_t mean[8]
     cdef const uint8_t* px
@@ -59,15 +80,17 @@ def pixelate_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
     try:
         with nogil:
             for i in range(boxes.shape[0]):
-                cell = cells[i]
-                cy = boxes[i, 1]
-                while cy < boxes[i, 3]:
-                    ye = min(cy + cell, boxes[i, 3])
-                    cx = boxes[i, 0]
+                if not _clip(boxes, i, H, W, b):
+                    continue
+                cell = max(1, (b[2] - b[0] + max_cells - 1) // max_cells)
+                cy = b[1]
+                while cy < b[3]:
+                    ye = min(cy + cell, b[3])
+                    cx = b[0]
                     # The means of one band of cells go into one row, then that row is
                     # copied onto every row of the band.
-                    while cx < boxes[i, 2]:
-                        xe = min(cx + cell, boxes[i, 2])
+                    while cx < b[2]:
+                        xe = min(cx + cell, b[2])
                         n = (ye - cy) * (xe - cx)
                         for c in range(C):
                             total[c] = 0
@@ -78,10 +101,10 @@ def pixelate_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
                                     total[c] += px[x * C + c]
                         for c in range(C):
                             mean[c] = <uint8_t>((total[c] + n // 2) // n)
-                        _pattern(line + (cx - boxes[i, 0]) * C, mean, xe - cx, C)
+                        _pattern(line + (cx - b[0]) * C, mean, xe - cx, C)
                         cx += cell
                     for y in range(cy, ye):
-                        memcpy(&image[y, boxes[i, 0], 0], line, (boxes[i, 2] - boxes[i, 0]) * C)
+                        memcpy(&image[y, b[0], 0], line, (b[2] - b[0]) * C)
                     cy += cell
     finally:
         free(line)
@@ -209,9 +232,16 @@ def box_blur_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
                    const int64_t[::1] radii):
     cdef Py_ssize_t i, wmax = 0, rmax = 0
     cdef Py_ssize_t C = image.shape[2]
+    cdef Py_ssize_t H = image.shape[0], W = image.shape[1]
+    cdef Py_ssize_t b[4]
+    if radii.shape[0] != boxes.shape[0]:
+        raise ValueError(f"{radii.shape[0]} radii for {boxes.shape[0]} boxes")
     for i in range(boxes.shape[0]):
-        wmax = max(wmax, (boxes[i, 2] - boxes[i, 0]) * C)
-        rmax = max(rmax, min(radii[i], boxes[i, 3] - boxes[i, 1]))
+        if radii[i] < 0:
+            raise ValueError("blur radius must not be negative")
+        if _clip(boxes, i, H, W, b):
+            wmax = max(wmax, (b[2] - b[0]) * C)
+            rmax = max(rmax, min(radii[i], b[3] - b[1]))
     cdef uint32_t* vsum = <uint32_t*>malloc((wmax + 1) * sizeof(uint32_t))
     cdef uint32_t* prefix = <uint32_t*>malloc((wmax + C + 1) * sizeof(uint32_t))
     cdef uint8_t* ring = <uint8_t*>malloc((wmax + 1) * (rmax + 1))
@@ -220,8 +250,8 @@ def box_blur_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
             raise MemoryError("box blur buffers")
         with nogil:
             for i in range(boxes.shape[0]):
-                _blur_box(image, boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3],
-                          radii[i], vsum, prefix, ring)
+                if _clip(boxes, i, H, W, b):
+                    _blur_box(image, b[0], b[1], b[2], b[3], radii[i], vsum, prefix, ring)
     finally:
         free(vsum)
         free(prefix)

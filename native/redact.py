@@ -32,17 +32,30 @@ def _image3(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def pixel_boxes(boxes: BoxesLike) -> np.ndarray:
+    """Boxes rounded outwards to whole pixels -> C-contiguous int64 (N, 4), not clipped.
+
+    Integer boxes pass through without a copy; the kernels clip them to the image.
+    """
+    arr = np.asarray(boxes)
+    if arr.size % 4:
+        raise ValueError(f"boxes must be rows of (x0, y0, x1, y1), not shape {arr.shape}")
+    if arr.dtype.kind in "iu":  # whole pixels already: no rounding, no finiteness check
+        if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise ValueError("box coordinates out of range")
+        return np.ascontiguousarray(arr.reshape(-1, 4), dtype=np.int64)
+    arr = np.asarray(arr, dtype=np.float64).reshape(-1, 4)
+    if not np.isfinite(arr).all():
+        raise ValueError("boxes must be finite numbers")
+    bound = 2.0**62  # far past any image, and still an int64
+    return np.concatenate(
+        [np.floor(arr[:, :2]), np.ceil(arr[:, 2:])], 1
+    ).clip(-bound, bound).astype(np.int64)
+
+
 def clip_boxes(boxes: BoxesLike, shape: tuple[int, ...]) -> np.ndarray:
     """Round outwards to whole pixels, clip to ``shape``, drop empty boxes -> int64 (N, 4)."""
-    arr = np.asarray(boxes)
-    if arr.dtype.kind not in "iu":  # whole pixels already: no rounding, no finiteness check
-        arr = np.asarray(arr, dtype=np.float64)
-        if not np.isfinite(arr).all():
-            raise ValueError("boxes must be finite numbers")
-        arr = np.concatenate(
-            [np.floor(arr.reshape(-1, 4)[:, :2]), np.ceil(arr.reshape(-1, 4)[:, 2:])], 1
-        )
-    out = np.clip(arr.reshape(-1, 4), 0, (shape[1], shape[0], shape[1], shape[0])).astype(np.int64)
+    out = np.clip(pixel_boxes(boxes), 0, (shape[1], shape[0], shape[1], shape[0]))
     return out[(out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])]
 
 
@@ -56,36 +69,44 @@ def grow_boxes(boxes: BoxesLike, factor: float, shape: tuple[int, ...]) -> np.nd
     return clip_boxes(np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1), shape)
 
 
+def _colour(colour: Sequence[int] | int, channels: int) -> bytes:
+    values = [colour] * channels if isinstance(colour, int) else list(colour)
+    if len(values) == 1:
+        values *= channels
+    if len(values) != channels:
+        raise ValueError(f"colour needs 1 or {channels} values, not {len(values)}")
+    if not all(isinstance(v, int | np.integer) and 0 <= v <= 255 for v in values):
+        raise ValueError(f"colour values must be whole numbers 0..255, not {values}")
+    return bytes(values)
+
+
 def fill(image: np.ndarray, boxes: BoxesLike, colour: Sequence[int] | int = 0) -> None:
     img = _image3(image)
-    col = np.broadcast_to(np.asarray(colour, dtype=np.int64), (img.shape[2],))
-    if (col < 0).any() or (col > 255).any():
-        raise ValueError(f"colour values must be 0..255, not {list(col)}")
-    _k.fill_boxes(img, clip_boxes(boxes, img.shape), np.ascontiguousarray(col, dtype=np.uint8))
+    _k.fill_boxes(img, pixel_boxes(boxes), _colour(colour, img.shape[2]))
 
 
 def pixelate(image: np.ndarray, boxes: BoxesLike, max_cells: int = 5) -> None:
     """Square cells, at most ``max_cells`` across each box; each cell its mean colour."""
     if max_cells < 1:
         raise ValueError(f"max_cells must be at least 1, not {max_cells}")
-    img = _image3(image)
-    b = clip_boxes(boxes, img.shape)
-    cells = np.maximum(1, -(-(b[:, 2] - b[:, 0]) // max_cells)).astype(np.int64)
-    _k.pixelate_boxes(img, b, np.ascontiguousarray(cells))
+    _k.pixelate_boxes(_image3(image), pixel_boxes(boxes), int(max_cells))
 
 
 def box_blur(image: np.ndarray, boxes: BoxesLike, radius: int | Sequence[int]) -> None:
     """Mean over a (2r+1)x(2r+1) window clamped to each box; O(1) per pixel for any radius."""
     img = _image3(image)
-    b = clip_boxes(boxes, img.shape)
-    radii = (
-        np.broadcast_to(np.asarray(radius, dtype=np.int64), (len(b),))
-        if len(b)
-        else np.zeros(0, np.int64)
-    )
-    if (radii < 0).any():
-        raise ValueError("blur radius must not be negative")
-    _k.box_blur_boxes(img, b, np.ascontiguousarray(radii))
+    b = pixel_boxes(boxes)
+    if isinstance(radius, int | np.integer):
+        if radius < 0:
+            raise ValueError(f"blur radius must not be negative, not {radius}")
+        radii = np.full(len(b), radius, np.int64)
+    else:
+        radii = np.ascontiguousarray(radius, dtype=np.int64).reshape(-1)
+        if len(radii) != len(b):
+            raise ValueError(f"{len(radii)} radii for {len(b)} boxes")
+        if (radii < 0).any():
+            raise ValueError("blur radius must not be negative")
+    _k.box_blur_boxes(img, b, radii)
 
 
 def gaussian_radii(sigma: float, passes: int = 3) -> list[int]:

@@ -48,9 +48,11 @@ def pixel_boxes(boxes: BoxesLike) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError("boxes must be finite numbers")
     bound = 2.0**62  # far past any image, and still an int64
-    return np.concatenate(
-        [np.floor(arr[:, :2]), np.ceil(arr[:, 2:])], 1
-    ).clip(-bound, bound).astype(np.int64)
+    return (
+        np.concatenate([np.floor(arr[:, :2]), np.ceil(arr[:, 2:])], 1)
+        .clip(-bound, bound)
+        .astype(np.int64)
+    )
 
 
 def clip_boxes(boxes: BoxesLike, shape: tuple[int, ...]) -> np.ndarray:

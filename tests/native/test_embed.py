@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from veilcam_native import _embed_py, embed
@@ -90,8 +92,10 @@ def test_l2_normalize_and_quantize(n: int, d: int, seed: int) -> None:
     np.testing.assert_allclose(scales, scales2, rtol=1e-6)
     assert np.abs(codes.astype(int) - codes2).max(initial=0) <= 1  # x/s vs x*(1/s) at .5
     assert codes.min() >= -127 and codes.max() <= 127 and not codes[0].any()
-    err = np.abs(codes * scales[:, None] - x)
-    assert (err <= scales[:, None] * 0.5 + 1e-6).all()  # within half a step
+    # Within half a step, up to float32 rounding of x * (1/scale) (relative, not absolute:
+    # values here reach 127 * scale).
+    err = np.abs(codes.astype(np.float64) * scales[:, None] - x)
+    assert (err <= scales[:, None].astype(np.float64) * (0.5 + 1e-5)).all()
 
 
 @pytest.mark.parametrize(
@@ -121,11 +125,25 @@ def test_bad_input_is_refused_clearly(call, message: str) -> None:  # type: igno
         call()
 
 
-@settings(max_examples=60, deadline=None)
+@pytest.fixture(params=["simd", "plain"])
+def warp_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Both the SIMD row loop (x86-64) and the plain one (what ARM boards run)."""
+    if request.param == "plain":
+        native.warp_simd(False)
+    elif not native.warp_simd(True):
+        pytest.skip("no SIMD warp on this CPU")
+    yield request.param
+    native.warp_simd(True)
+
+
+# The fixture only picks the code path, the same for every example.
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.integers(1, 60),
     st.integers(1, 60),
-    st.sampled_from([1, 3, 4]),
+    st.sampled_from([1, 3, 3, 4]),
     st.integers(0, 2**32 - 1),
     st.floats(-3.2, 3.2),
     st.floats(0.2, 3.0),
@@ -134,7 +152,7 @@ def test_bad_input_is_refused_clearly(call, message: str) -> None:  # type: igno
     st.integers(1, 40),
     st.integers(1, 40),
 )
-def test_warp_affine_equals_twin(h, w, c, seed, angle, scale, tx, ty, ow, oh) -> None:  # type: ignore[no-untyped-def]
+def test_warp_affine_equals_twin(warp_path, h, w, c, seed, angle, scale, tx, ty, ow, oh) -> None:  # type: ignore[no-untyped-def]
     img = np.random.default_rng(seed).integers(0, 256, (h, w, c), dtype=np.uint8)
     m = np.array(
         [

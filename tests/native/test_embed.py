@@ -14,12 +14,26 @@ from veilcam_native import embed_kernels as native
 
 pytestmark = pytest.mark.skipif(native is _embed_py, reason="extensions not built")
 
+
+@pytest.fixture(params=["simd", "plain"])
+def code_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Both the x86 SIMD loops and the plain ones (what ARM boards run)."""
+    if request.param == "plain":
+        native.simd(False)
+    elif not native.simd(True):
+        pytest.skip("no SIMD kernels on this CPU")
+    yield request.param
+    native.simd(True)
+
+
 sizes = st.tuples(st.integers(1, 5), st.integers(1, 300), st.sampled_from([1, 3, 16, 128, 130]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(sizes, st.integers(0, 2**32 - 1), st.integers(1, 8))
-def test_topk_dot_f32(shape: tuple[int, int, int], seed: int, k: int) -> None:
+def test_topk_dot_f32(code_path: str, shape: tuple[int, int, int], seed: int, k: int) -> None:
     q_n, n, d = shape
     rng = np.random.default_rng(seed)
     g = rng.standard_normal((n, d)).astype(np.float32)
@@ -33,27 +47,35 @@ def test_topk_dot_f32(shape: tuple[int, int, int], seed: int, k: int) -> None:
     np.testing.assert_allclose(chosen, np.take_along_axis(exact, i2, axis=1), rtol=1e-5, atol=1e-4)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(sizes, st.integers(0, 2**32 - 1), st.integers(1, 8))
-def test_topk_dot_i8_is_exact(shape: tuple[int, int, int], seed: int, k: int) -> None:
+def test_topk_dot_i8_is_exact(
+    code_path: str, shape: tuple[int, int, int], seed: int, k: int
+) -> None:
     q_n, n, d = shape
     rng = np.random.default_rng(seed)
-    g = rng.integers(-127, 128, (n, d), dtype=np.int8)
-    q = rng.integers(-127, 128, (q_n, d), dtype=np.int8)
+    g = rng.integers(-128, 128, (n, d), dtype=np.int8)  # -128 too: any int8, not only codes
+    q = rng.integers(-128, 128, (q_n, d), dtype=np.int8)
     k = min(k, n)
     for got, want in zip(embed.topk_dot(q, g, k), _embed_py.topk_dot_i8(q, g, k), strict=True):
         np.testing.assert_array_equal(got, want)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.integers(1, 3),
-    st.integers(1, 500),
-    st.sampled_from([8, 32, 64]),
+    st.integers(1, 1500),  # several blocks of 512, and a remainder
+    st.sampled_from([8, 32, 32, 64]),
     st.integers(0, 2**32 - 1),
     st.integers(1, 6),
 )
-def test_topk_hamming_is_exact(q_n: int, n: int, nbytes: int, seed: int, k: int) -> None:
+def test_topk_hamming_is_exact(
+    code_path: str, q_n: int, n: int, nbytes: int, seed: int, k: int
+) -> None:
     rng = np.random.default_rng(seed)
     g = rng.integers(0, 256, (n, nbytes), dtype=np.uint8)
     q = rng.integers(0, 256, (q_n, nbytes), dtype=np.uint8)
@@ -125,17 +147,6 @@ def test_bad_input_is_refused_clearly(call, message: str) -> None:  # type: igno
         call()
 
 
-@pytest.fixture(params=["simd", "plain"])
-def warp_path(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Both the SIMD row loop (x86-64) and the plain one (what ARM boards run)."""
-    if request.param == "plain":
-        native.warp_simd(False)
-    elif not native.warp_simd(True):
-        pytest.skip("no SIMD warp on this CPU")
-    yield request.param
-    native.warp_simd(True)
-
-
 # The fixture only picks the code path, the same for every example.
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -152,7 +163,7 @@ def warp_path(request: pytest.FixtureRequest) -> Iterator[str]:
     st.integers(1, 40),
     st.integers(1, 40),
 )
-def test_warp_affine_equals_twin(warp_path, h, w, c, seed, angle, scale, tx, ty, ow, oh) -> None:  # type: ignore[no-untyped-def]
+def test_warp_affine_equals_twin(code_path, h, w, c, seed, angle, scale, tx, ty, ow, oh) -> None:  # type: ignore[no-untyped-def]
     img = np.random.default_rng(seed).integers(0, 256, (h, w, c), dtype=np.uint8)
     m = np.array(
         [

@@ -24,14 +24,36 @@ H, W = 1080, 1920
 RADIUS = 15  # a 31x31 window, OpenCV's k=31
 
 
-def median_ms(fn: Callable[[], object], repeats: int = 15) -> float:
-    fn()  # warm caches and lazy initialisation
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def _batch(fn: Callable[[], object], reps: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(reps):
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
+    return (time.perf_counter() - t0) / reps
+
+
+def _reps(fn: Callable[[], object]) -> int:
+    """Calls per sample so that one sample lasts at least 2 ms (timer and loop noise)."""
+    fn()  # warm caches and lazy initialisation
+    once = _batch(fn, 1)
+    return max(1, min(1000, int(0.002 / max(once, 1e-7))))
+
+
+def median_ms(fn: Callable[[], object], rounds: int = 21) -> float:
+    reps = _reps(fn)
+    return statistics.median(_batch(fn, reps) for _ in range(rounds)) * 1000
+
+
+def paired_ms(
+    ours: Callable[[], object], theirs: Callable[[], object], rounds: int = 21
+) -> tuple[float, float]:
+    """Medians of per-call times, sampling the two sides alternately so that both see the
+    same machine (frequency, cache and neighbour noise) over the run."""
+    r_ours, r_theirs = _reps(ours), _reps(theirs)
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(_batch(ours, r_ours))
+        b.append(_batch(theirs, r_theirs))
+    return statistics.median(a) * 1000, statistics.median(b) * 1000
 
 
 def face_boxes(n: int = 10, size: int = 100) -> np.ndarray:
@@ -79,7 +101,7 @@ def main() -> int:
         anchor: str,
         theirs: Callable[[], object],
     ) -> None:
-        o, a = median_ms(ours), median_ms(theirs)
+        o, a = paired_ms(ours, theirs)
         rows.append(
             {
                 "kernel": kernel,

@@ -14,6 +14,63 @@ cdef extern from *:
     # the row loops; these buffers never overlap, and restrict says so.
     ctypedef uint8_t* u8_restrict "uint8_t* __restrict__"
     ctypedef uint32_t* u32_restrict "uint32_t* __restrict__"
+
+cdef extern from *:
+    """
+    #include <string.h>
+    #include <stdint.h>
+    /* Running sums of 3- or 4-channel pixels, one pixel per vector: pre[3(x+1) + c] =
+       vs[c] + vs[3 + c] + ... + vs[3x + c]. Scalar code needs one store per channel and
+       stores, one a cycle, bound the blur; here a pixel is one unaligned load, one vector
+       add and one store. With 3 channels the fourth lane is the next pixel's first channel:
+       it carries junk that is never read, and each store's fourth lane is overwritten by the
+       next one. Reads vs[3W] and writes pre[3W + 3], one past the sums (the buffers have
+       room). GCC vector extensions: SSE2 on x86-64, NEON on ARM. */
+    /* x86-64 also gets AVX2 clones of the row loops, picked at load time by CPU feature
+       (not by CPU model, which never matches AMD); the plain loops are SSE2 or NEON. */
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    #define VC_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define VC_CLONES
+    #endif
+
+    /* Column sums of the vertical window slide one row: vs += add - sub (either may be
+       NULL). */
+    VC_CLONES static void vc_vslide(uint32_t* __restrict__ vs, const uint8_t* __restrict__ add,
+                                    const uint8_t* __restrict__ sub, Py_ssize_t w) {
+        if (add && sub)
+            for (Py_ssize_t k = 0; k < w; k++) vs[k] += (uint32_t)add[k] - sub[k];
+        else if (add)
+            for (Py_ssize_t k = 0; k < w; k++) vs[k] += add[k];
+        else if (sub)
+            for (Py_ssize_t k = 0; k < w; k++) vs[k] -= sub[k];
+    }
+
+    /* Interior outputs of one row, all with the same window size: row[k] = the rounded mean
+       (pre[k + hi] - pre[k - lo]) * inv, float32 (exactness: see FLOAT_EXACT_MAX_N). */
+    VC_CLONES static void vc_means_f32(uint8_t* __restrict__ row,
+                                       const uint32_t* __restrict__ pre, Py_ssize_t k_lo,
+                                       Py_ssize_t k_hi, Py_ssize_t hi, Py_ssize_t lo,
+                                       float inv, float bias) {
+        for (Py_ssize_t k = k_lo; k < k_hi; k++)
+            row[k] = (uint8_t)((float)(int32_t)(pre[k + hi] - pre[k - lo]) * inv + bias);
+    }
+
+    typedef uint32_t vc_u32x4 __attribute__((vector_size(16)));
+    static inline void vc_prefix_px(const uint32_t* vs, uint32_t* pre, Py_ssize_t W,
+                                    Py_ssize_t C) {
+        vc_u32x4 acc = {0, 0, 0, 0}, v;
+        for (Py_ssize_t x = 0; x < W; x++) {
+            memcpy(&v, vs + C * x, sizeof v);
+            acc += v;
+            memcpy(pre + C * (x + 1), &acc, sizeof acc);
+        }
+    }
+    """
+    void vc_prefix_px(const uint32_t* vs, uint32_t* pre, Py_ssize_t W, Py_ssize_t C) nogil
+    void vc_vslide(uint32_t* vs, const uint8_t* add, const uint8_t* sub, Py_ssize_t w) nogil
+    void vc_means_f32(uint8_t* row, const uint32_t* pre, Py_ssize_t k_lo, Py_ssize_t k_hi,
+                      Py_ssize_t hi, Py_ssize_t lo, float inv, float bias) nogil
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -128,16 +185,10 @@ cdef inline void _prefix(u32_restrict vs, u32_restrict pre, Py_ssize_t W,
     """pre[k + C] = vs[c] + vs[c + C] + ... + vs[k]: running sums held in registers (a
     loop through memory would wait on store forwarding at every step)."""
     cdef Py_ssize_t x, c
-    cdef uint32_t s0 = 0, s1 = 0, s2 = 0
+    cdef uint32_t s0 = 0
     cdef uint32_t acc[8]
-    if C == 3:
-        for x in range(W):
-            s0 += vs[3 * x]
-            s1 += vs[3 * x + 1]
-            s2 += vs[3 * x + 2]
-            pre[3 * x + 3] = s0
-            pre[3 * x + 4] = s1
-            pre[3 * x + 5] = s2
+    if C == 3 or C == 4:
+        vc_prefix_px(vs, pre, W, C)
     elif C == 1:
         for x in range(W):
             s0 += vs[x]
@@ -178,7 +229,6 @@ cdef void _blur_box(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0, Py_s
     cdef u8_restrict old
     cdef u32_restrict vs = vsum
     cdef u32_restrict pre = prefix
-    cdef int32_t total32
     cdef float inv, bias
     for k in range(w):
         vs[k] = 0
@@ -191,17 +241,9 @@ cdef void _blur_box(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0, Py_s
     for y in range(y0, y1):
         slot = y % (r + 1)
         old = ring + slot * w  # original row y - r - 1, once there is one
-        if y + r < y1 and y - r - 1 >= y0:  # the window slides: one pass, in and out
-            row = &image[y + r, x0, 0]
-            for k in range(w):
-                vs[k] += <uint32_t>row[k] - old[k]
-        elif y + r < y1:
-            row = &image[y + r, x0, 0]
-            for k in range(w):
-                vs[k] += row[k]
-        elif y - r - 1 >= y0:
-            for k in range(w):
-                vs[k] -= old[k]
+        # The window slides: row y + r comes in, row y - r - 1 (kept in the ring) goes out.
+        vc_vslide(vs, &image[y + r, x0, 0] if y + r < y1 else NULL,
+                  old if y - r - 1 >= y0 else NULL, w)
         vn = min(y1 - 1, y + r) - max(y0, y - r) + 1
         row = &image[y, x0, 0]
         memcpy(ring + slot * w, row, w)  # rows y+1..y+r+1 still need the original row y
@@ -220,9 +262,7 @@ cdef void _blur_box(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0, Py_s
                 # a mean and the next integer (1/12000 > 4e-5 + 3.1e-5).
                 inv = 1.0 / n
                 bias = <float>(n // 2) * inv + FLOAT_EPSILON  # rounding half up
-                for k in range(k_lo, k_hi):
-                    total32 = <int32_t>(pre[k + C + rh * C] - pre[k - rh * C])
-                    row[k] = <uint8_t>(<float>total32 * inv + bias)
+                vc_means_f32(row, pre, k_lo, k_hi, C + rh * C, rh * C, inv, bias)
             else:
                 for k in range(k_lo, k_hi):
                     row[k] = _mean(pre[k + C + rh * C] - pre[k - rh * C], n)
@@ -248,6 +288,7 @@ def box_blur_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
     try:
         if vsum == NULL or prefix == NULL or ring == NULL:
             raise MemoryError("box blur buffers")
+        vsum[wmax] = 0  # read as a junk lane by vc_prefix_px: defined, never used
         with nogil:
             for i in range(boxes.shape[0]):
                 if _clip(boxes, i, H, W, b):

@@ -151,7 +151,12 @@ async def running(
     clock = clock or SystemClock()
     health = Health(clock)
     notifier = notifier or Notifier()
-    log.info("veilcam %s starting; kernels: %s", __version__, veilcam_native.IMPLEMENTATION)
+    log.info(
+        "veilcam %s starting; kernels: %s%s",
+        __version__,
+        veilcam_native.IMPLEMENTATION,
+        " with x86 SIMD" if veilcam_native.SIMD else "",
+    )
     if veilcam_native.IMPORT_ERROR:
         log.warning(
             "native kernels not loaded (%s); running the Python twins", veilcam_native.IMPORT_ERROR

@@ -35,5 +35,7 @@ elif IMPORT_ERROR:
     IMPLEMENTATION = "python (extensions not built)"
 else:
     IMPLEMENTATION = "native"
+# Whether the x86-64 SIMD loops (SSE4.1, AVX2, FMA) run; ARM boards run the plain C loops.
+SIMD = bool(getattr(embed_kernels, "HAS_SIMD", False))
 
-__all__ = ["IMPLEMENTATION", "IMPORT_ERROR", "xor8"]
+__all__ = ["IMPLEMENTATION", "IMPORT_ERROR", "SIMD", "xor8"]

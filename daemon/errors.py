@@ -39,3 +39,7 @@ class RedactionError(VeilcamError, RuntimeError):
 
 class ControlError(VeilcamError, OSError):
     """The running daemon could not be reached or refused a command."""
+
+
+class ModelError(VeilcamError, RuntimeError):
+    """A model file is missing, altered, or cannot be loaded; names the model and the file."""

@@ -1,0 +1,1 @@
+"""Board files shipped with the daemon: the model manifest and board profiles."""

@@ -1,0 +1,112 @@
+"""Loading and running .tflite models: LiteRT (``ai-edge-litert``) with XNNPACK on the CPU, or
+``tflite-runtime`` with the Edge TPU delegate on a Coral, chosen by the board profile.
+
+An interpreter is not thread-safe, so each model holds a lock; the capture pipeline runs
+models from its executor threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from . import models
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BoardProfile:
+    name: str
+    runtime: str = "litert"  # litert | tflite-runtime
+    delegate: str = "xnnpack"  # xnnpack | edgetpu
+    threads: int = 1
+
+    @classmethod
+    def load(cls, name_or_path: str = "generic") -> BoardProfile:
+        p = Path(name_or_path)
+        if p.suffix == ".toml":
+            text = p.read_text()
+        else:
+            try:
+                text = (
+                    resources.files("veilcam.board")
+                    .joinpath("profiles", f"{name_or_path}.toml")
+                    .read_text()
+                )
+            except FileNotFoundError:
+                raise ModelError(f"no board profile named {name_or_path!r}") from None
+        raw = tomllib.loads(text)
+        prof = cls(
+            name=raw["name"],
+            runtime=raw.get("runtime", "litert"),
+            delegate=raw.get("delegate", "xnnpack"),
+            threads=int(raw.get("threads", 1)),
+        )
+        if prof.runtime not in ("litert", "tflite-runtime"):
+            raise ModelError(f"board profile {prof.name}: unknown runtime {prof.runtime!r}")
+        if not 1 <= prof.threads <= 16:
+            raise ModelError(f"board profile {prof.name}: threads must be 1..16")
+        return prof
+
+
+def _interpreter(path: Path, profile: BoardProfile) -> tuple[Any, str]:
+    """An interpreter for ``path`` and a word on what runs it."""
+    if profile.runtime == "tflite-runtime" and profile.delegate == "edgetpu":
+        try:
+            from tflite_runtime.interpreter import Interpreter as TflInterpreter
+            from tflite_runtime.interpreter import load_delegate
+
+            delegate = load_delegate("libedgetpu.so.1")
+            return (
+                TflInterpreter(
+                    model_path=str(path),
+                    experimental_delegates=[delegate],
+                    num_threads=profile.threads,
+                ),
+                "tflite-runtime + Edge TPU",
+            )
+        except (ImportError, ValueError, OSError, RuntimeError) as exc:
+            log.warning(
+                "Edge TPU delegate unavailable (%s); running %s on the CPU with LiteRT",
+                exc,
+                path.name,
+            )
+    from ai_edge_litert.interpreter import Interpreter
+
+    return Interpreter(model_path=str(path), num_threads=profile.threads), "LiteRT XNNPACK"
+
+
+class TFLiteModel:
+    """One checked model file, loaded once; ``run`` is serialised by a lock."""
+
+    def __init__(self, name: str, profile: BoardProfile, cache: Path | None = None) -> None:
+        self.name = name
+        file = models.path(name, cache)  # refuses a missing or altered file by name
+        try:
+            self._it, self.runs_on = _interpreter(file, profile)
+            self._it.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"model {name}: {file} cannot be loaded: {exc}") from exc
+        inp = self._it.get_input_details()
+        if len(inp) != 1 or len(inp[0]["shape"]) != 4:
+            raise ModelError(f"model {name}: expected one NHWC image input")
+        self._input = inp[0]["index"]
+        _, self.height, self.width, _ = (int(v) for v in inp[0]["shape"])
+        self._outputs = [d["index"] for d in self._it.get_output_details()]
+        self._lock = threading.Lock()
+
+    def run(self, image: np.ndarray) -> list[np.ndarray]:
+        """``image``: float32 (H, W, 3) already at the model's size and value range."""
+        with self._lock:
+            self._it.set_tensor(self._input, image[None].astype(np.float32, copy=False))
+            self._it.invoke()
+            return [self._it.get_tensor(i)[0].copy() for i in self._outputs]

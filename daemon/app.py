@@ -118,6 +118,26 @@ async def _cancel(task: asyncio.Task[Any]) -> None:
         await task
 
 
+def load_redactor(config: Config, health: Health) -> Redactor:
+    """The vision redactor for the configured board and model cache; if a model is missing
+    or altered, a redactor that blanks every picture, and the reason as a health error."""
+    from .capture import REDACT_WORKERS
+    from .errors import ModelError
+    from .redact import VisionRedactor
+    from .vision.pipeline import Vision
+    from .vision.runtime import BoardProfile
+
+    cache = Path(config.vision.models_dir) if config.vision.models_dir else None
+    try:
+        vision = Vision(BoardProfile.load(config.vision.board), cache, workers=REDACT_WORKERS)
+    except ModelError as exc:
+        health.set("models", "error", f"{exc}; every picture is stored blank")
+        log.error("%s; every picture will be stored blank", exc)
+        return FailClosedRedactor(str(exc))
+    health.set("models", "ok", f"face, person and hand models on {vision.segmenter.runs_on}")
+    return VisionRedactor(vision)
+
+
 def _build_pipeline(config: Config, store: Store, health: Health, redactor: Redactor) -> Pipeline:
     cameras = {c.name: Camera(c, make_source(c), health) for c in config.cameras}
     return Pipeline(cameras, redactor, store, health)
@@ -165,7 +185,13 @@ async def running(
         store = await stack.enter_async_context(
             Store(Path(config.data_dir), config.retention, clock)
         )
-        pipeline = _build_pipeline(config, store, health, redactor or FailClosedRedactor())
+        if redactor is None:
+            redactor = (
+                await asyncio.to_thread(load_redactor, config, health)
+                if config.cameras
+                else FailClosedRedactor()
+            )
+        pipeline = _build_pipeline(config, store, health, redactor)
         stack.callback(pipeline.close)
         app = App(config, clock, health, store, Hub(), pipeline)
         await store.audit(audit.Entry("system", "daemon.start", detail=__version__))

@@ -68,13 +68,16 @@ class Camera:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
+REDACT_WORKERS = 2  # redactions at once; the vision models keep one interpreter per worker
+
+
 def redact_frame(redactor: Redactor, pixels: np.ndarray, cfg: CameraConfig) -> Redacted:
     """Blocking; runs in the CPU executor. Any error becomes a blank frame with the reason."""
     h, w = pixels.shape[:2]
     if h * w > cfg.max_pixels:
         return blanked(pixels, f"frame of {w}x{h} exceeds the {cfg.max_pixels}-pixel limit")
     try:
-        result = redactor.redact(pixels)
+        result = redactor.redact(pixels, cfg)
     except Exception as exc:  # noqa: BLE001 - fail closed on anything
         return blanked(pixels, f"redaction failed: {type(exc).__name__}: {exc}")
     if result.pixels is pixels or np.shares_memory(result.pixels, pixels):
@@ -92,7 +95,7 @@ class Pipeline:
         self.redactor = redactor
         self.store = store
         self.health = health
-        self._cpu = ThreadPoolExecutor(max_workers=2, thread_name_prefix="redact")
+        self._cpu = ThreadPoolExecutor(max_workers=REDACT_WORKERS, thread_name_prefix="redact")
         # Blanking has its own worker: redactions hung past their timeout may hold every
         # CPU worker, and failing closed must still complete.
         self._blank = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blank")

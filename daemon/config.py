@@ -90,6 +90,27 @@ class StreamConfig(_Strict, frozen=True):
     analyser_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
 
 
+class RedactionConfig(_Strict, frozen=True):
+    """How a camera's pictures are redacted. Faces and people are always looked for; what
+    configuration can change only adds protection or changes its look."""
+
+    mode: Literal["fill", "pixelate", "blur"] = "fill"
+    # Face boxes grow about their centre by this factor; 1.5 is the product's floor.
+    face_growth: Annotated[float, msgspec.Meta(ge=1.5, le=4.0)] = 2.0
+    # The smallest face (pixels wide) to find; smaller means finer tiles and more time.
+    min_face_px: Annotated[int, msgspec.Meta(ge=10, le=200)] = 20
+    # Palm detection; on for fridge cameras unless set.
+    hands: bool | None = None
+    # A change against the calibrated reference picture above this per-channel difference
+    # is redacted (fridge cameras with a reference only).
+    reference_threshold: Annotated[int, msgspec.Meta(ge=5, le=255)] = 40
+
+
+class VisionConfig(_Strict, frozen=True):
+    board: str = "generic"  # a profile in board/profiles, or a path to one
+    models_dir: str = ""  # default: $VEILCAM_MODELS or ~/.cache/veilcam/models
+
+
 class CameraConfig(_Strict, frozen=True):
     name: Name
     purpose: Literal["fridge", "floor"]
@@ -100,6 +121,7 @@ class CameraConfig(_Strict, frozen=True):
     # Larger frames are refused (fail closed) rather than risking memory or time limits.
     max_pixels: Annotated[int, msgspec.Meta(gt=0, le=7680 * 4320)] = 3840 * 2160
     grab_timeout: Duration = "10s"
+    redaction: RedactionConfig = RedactionConfig()
 
 
 class WebConfig(_Strict, frozen=True):
@@ -115,6 +137,7 @@ class Config(_Strict, frozen=True):
     retention: RetentionConfig = RetentionConfig()
     storage: StorageConfig = StorageConfig()
     web: WebConfig | None = None
+    vision: VisionConfig = VisionConfig()
 
     def camera(self, name: str) -> CameraConfig:
         for cam in self.cameras:

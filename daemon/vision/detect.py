@@ -7,10 +7,12 @@ the calibrated reference picture. Each returns regions in frame pixels.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
+
+from veilcam_native import embed
 
 from . import ssd
 from .runtime import TFLiteModel
@@ -42,16 +44,21 @@ def squares(h: int, w: int, size: int, overlap: float) -> list[tuple[int, int, i
 def _square_input(
     frame: np.ndarray, x0: int, y0: int, side: int, size: int
 ) -> tuple[np.ndarray, float]:
-    """The tile resized to size x size (zero padding past the frame's edge) and its scale."""
-    crop = frame[y0 : y0 + side, x0 : x0 + side]
+    """The square tile at (x0, y0) scaled to size x size, black past the frame's edge, and
+    the scale. Bilinear (the native warp kernel, no copy of the tile); from twice the size
+    on, a box reduction by a whole factor first, so that small details average instead of
+    aliasing."""
     scale = size / side
-    h, w = crop.shape[:2]
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    if (nh, nw) != (h, w):
-        crop = np.asarray(Image.fromarray(crop).resize((nw, nh), Image.Resampling.BILINEAR))
-    out = np.zeros((size, size, 3), np.uint8)
-    out[: min(nh, size), : min(nw, size)] = crop[:size, :size]
-    return out, scale
+    src, sx, sy, step = frame, x0, y0, side / size
+    k = int(step)
+    if k >= 2:
+        crop = frame[y0 : y0 + side, x0 : x0 + side]
+        src = np.asarray(Image.fromarray(crop).reduce(k))
+        sx = sy = 0
+        step /= k
+    # destination = (source - origin) / step; the kernel takes that forward matrix.
+    m = np.array([[1 / step, 0, -sx / step], [0, 1 / step, -sy / step]])
+    return embed.warp_affine(src, m, (size, size)), scale
 
 
 class SSDDetector:
@@ -77,36 +84,35 @@ class SSDDetector:
         self._scale, self._offset = (hi - lo) / 255.0, lo
 
     def detect_tile(
-        self, frame: np.ndarray, x0: int, y0: int, side: int
+        self, frame: np.ndarray, x0: int, y0: int, side: int, min_score: float | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (frame pixels) and scores found in one square tile, before suppression."""
         img, scale = _square_input(frame, x0, y0, side, self.spec.size)
         raw_boxes, raw_scores = self.model.run(img.astype(np.float32) * self._scale + self._offset)
         spec = self.spec
-        if self.min_score != spec.min_score:
-            spec = ssd.SSDSpec(
-                spec.size,
-                spec.strides,
-                spec.anchors_per_layer,
-                spec.keypoints,
-                self.min_score,
-                spec.iou,
-            )
+        floor = self.min_score if min_score is None else min_score
+        if floor != spec.min_score:
+            spec = replace(spec, min_score=floor)
         boxes, _, scores = ssd.decode(raw_boxes, raw_scores, spec, self._anchors)
         boxes = boxes * (spec.size / scale) + np.array([x0, y0, x0, y0], np.float32)
         return boxes, scores
 
-    def detect(self, frame: np.ndarray, tiles: Iterable[tuple[int, int, int]]) -> list[Region]:
-        found_b, found_s = [], []
+    def raw(
+        self, frame: np.ndarray, tiles: Iterable[tuple[int, int, int]], min_score: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every box (frame pixels) and score of at least ``min_score`` over the tiles."""
+        found_b, found_s = [np.zeros((0, 4), np.float32)], [np.zeros(0, np.float32)]
         for x0, y0, side in tiles:
-            b, s = self.detect_tile(frame, x0, y0, side)
+            b, s = self.detect_tile(frame, x0, y0, side, min_score)
             found_b.append(b)
             found_s.append(s)
-        if not found_b:
+        return np.concatenate(found_b), np.concatenate(found_s)
+
+    def regions(self, frame: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> list[Region]:
+        """Raw boxes merged by weighted non-maximum suppression, clipped to the frame."""
+        if not len(boxes):
             return []
-        boxes, scores = ssd.weighted_nms(
-            np.concatenate(found_b), np.concatenate(found_s), self.spec.iou
-        )
+        boxes, scores = ssd.weighted_nms(boxes, scores, self.spec.iou)
         h, w = frame.shape[:2]
         boxes = np.clip(boxes, 0, [w, h, w, h])
         return [
@@ -114,3 +120,14 @@ class SSDDetector:
             for b, s in zip(boxes, scores, strict=True)
             if b[2] > b[0] and b[3] > b[1]
         ]
+
+    def detect(
+        self, frame: np.ndarray, passes: Iterable[tuple[list[tuple[int, int, int]], float]]
+    ) -> list[Region]:
+        """Detections over every pass (its tiles and the score a detection there needs)."""
+        raws = [self.raw(frame, tiles, min_score) for tiles, min_score in passes]
+        if not raws:
+            return []
+        return self.regions(
+            frame, np.concatenate([b for b, _ in raws]), np.concatenate([s for _, s in raws])
+        )

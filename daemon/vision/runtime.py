@@ -1,14 +1,15 @@
 """Loading and running .tflite models: LiteRT (``ai-edge-litert``) with XNNPACK on the CPU, or
 ``tflite-runtime`` with the Edge TPU delegate on a Coral, chosen by the board profile.
 
-An interpreter is not thread-safe, so each model holds a lock; the capture pipeline runs
-models from its executor threads, never on the event loop.
+An interpreter is not thread-safe, so each model keeps a small pool of them, one per
+executor thread that may run it at once; the capture pipeline runs models from its
+executor threads, never on the event loop.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import queue
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -86,27 +87,34 @@ def _interpreter(path: Path, profile: BoardProfile) -> tuple[Any, str]:
 
 
 class TFLiteModel:
-    """One checked model file, loaded once; ``run`` is serialised by a lock."""
+    """One checked model file with ``copies`` interpreters; ``run`` takes a free one."""
 
-    def __init__(self, name: str, profile: BoardProfile, cache: Path | None = None) -> None:
+    def __init__(
+        self, name: str, profile: BoardProfile, cache: Path | None = None, copies: int = 1
+    ) -> None:
         self.name = name
         file = models.path(name, cache)  # refuses a missing or altered file by name
-        try:
-            self._it, self.runs_on = _interpreter(file, profile)
-            self._it.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ModelError(f"model {name}: {file} cannot be loaded: {exc}") from exc
-        inp = self._it.get_input_details()
+        self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for _ in range(max(1, copies)):
+            try:
+                it, self.runs_on = _interpreter(file, profile)
+                it.allocate_tensors()
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"model {name}: {file} cannot be loaded: {exc}") from exc
+            self._free.put(it)
+        inp = it.get_input_details()
         if len(inp) != 1 or len(inp[0]["shape"]) != 4:
             raise ModelError(f"model {name}: expected one NHWC image input")
         self._input = inp[0]["index"]
         _, self.height, self.width, _ = (int(v) for v in inp[0]["shape"])
-        self._outputs = [d["index"] for d in self._it.get_output_details()]
-        self._lock = threading.Lock()
+        self._outputs = [d["index"] for d in it.get_output_details()]
 
     def run(self, image: np.ndarray) -> list[np.ndarray]:
         """``image``: float32 (H, W, 3) already at the model's size and value range."""
-        with self._lock:
-            self._it.set_tensor(self._input, image[None].astype(np.float32, copy=False))
-            self._it.invoke()
-            return [self._it.get_tensor(i)[0].copy() for i in self._outputs]
+        it = self._free.get()  # blocks while every copy is busy
+        try:
+            it.set_tensor(self._input, image[None].astype(np.float32, copy=False))
+            it.invoke()
+            return [it.get_tensor(i)[0].copy() for i in self._outputs]
+        finally:
+            self._free.put(it)

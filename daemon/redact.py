@@ -102,10 +102,10 @@ def apply(
     union = np.zeros((h, w), np.uint8)
     if found.people is not None and found.people.any():
         people = masks.dilate(found.people, max(1, max(h, w) // 100))
-        regions["person"] = len(masks.mask_boxes(people))
+        regions["person"] = len(masks.mask_boxes(people, min_area=16))
         union |= people
     if found.changes is not None and found.changes.any():
-        regions["change"] = len(masks.mask_boxes(found.changes))
+        regions["change"] = len(masks.mask_boxes(found.changes, min_area=16))
         union |= found.changes
     if union.any():
         _paint_mask(out, union, mode)

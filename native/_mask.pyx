@@ -91,73 +91,76 @@ cdef inline void _union(int32_t* parent, int32_t a, int32_t b) noexcept nogil:
 
 
 def mask_boxes(const uint8_t[:, ::1] mask):
-    """Two-pass labelling with union-find (8-connectivity); a component's root is its
-    first pixel in raster order, so components come out in that order."""
-    cdef Py_ssize_t H = mask.shape[0], W = mask.shape[1], y, x
-    cdef int32_t label, root, nxt = 0
-    labels_np = np.full((H, W), -1, np.int32)
-    cdef int32_t[:, ::1] labels = labels_np
-    cdef int32_t* parent = <int32_t*>malloc((H * W + 1) * sizeof(int32_t))
+    """Run-based labelling with union-find (8-connectivity): each row's runs of set pixels
+    are labelled in raster order and joined to the runs of the row above that touch them,
+    so the work follows the number of runs, not of pixels. A component's root is its
+    earliest run, so components come out in raster order of their first pixel."""
+    cdef Py_ssize_t H = mask.shape[0], W = mask.shape[1], y, x, start
+    cdef Py_ssize_t prev_lo = 0, prev_hi = 0, cur_lo = 0, j, k
+    cdef int32_t label, root, nruns = 0
+    # A row holds at most (W + 1) / 2 runs; every run is (y, x0, x1).
+    cdef Py_ssize_t cap = (W + 1) // 2 * H + 1
+    cdef int32_t* parent = <int32_t*>malloc(cap * sizeof(int32_t))
+    cdef int32_t* rx0 = <int32_t*>malloc(cap * sizeof(int32_t))
+    cdef int32_t* rx1 = <int32_t*>malloc(cap * sizeof(int32_t))
+    cdef int32_t* ry = <int32_t*>malloc(cap * sizeof(int32_t))
     cdef int64_t* box = NULL
-    if parent == NULL:
-        raise MemoryError("labelling buffer")
+    cdef const uint8_t* row
     try:
+        if parent == NULL or rx0 == NULL or rx1 == NULL or ry == NULL:
+            raise MemoryError("labelling buffers")
         with nogil:
             for y in range(H):
-                for x in range(W):
-                    if not mask[y, x]:
+                row = &mask[y, 0]
+                cur_lo = nruns
+                x = 0
+                while x < W:
+                    if not row[x]:
+                        x += 1
                         continue
-                    label = -1
-                    if x > 0 and labels[y, x - 1] >= 0:
-                        label = labels[y, x - 1]
-                    if y > 0:
-                        if x > 0 and labels[y - 1, x - 1] >= 0:
-                            if label < 0:
-                                label = labels[y - 1, x - 1]
-                            else:
-                                _union(parent, label, labels[y - 1, x - 1])
-                        if labels[y - 1, x] >= 0:
-                            if label < 0:
-                                label = labels[y - 1, x]
-                            else:
-                                _union(parent, label, labels[y - 1, x])
-                        if x + 1 < W and labels[y - 1, x + 1] >= 0:
-                            if label < 0:
-                                label = labels[y - 1, x + 1]
-                            else:
-                                _union(parent, label, labels[y - 1, x + 1])
-                    if label < 0:
-                        label = nxt
-                        parent[nxt] = nxt
-                        nxt += 1
-                    labels[y, x] = label
-        # Roots in raster order of their first pixel: the lowest label of each set is the
-        # earliest-created, and labels are created in raster order.
-        box = <int64_t*>malloc(max(nxt, 1) * 5 * sizeof(int64_t))
+                    start = x
+                    while x < W and row[x]:
+                        x += 1
+                    label = nruns
+                    nruns += 1
+                    parent[label] = label
+                    rx0[label], rx1[label], ry[label] = <int32_t>start, <int32_t>x, <int32_t>y
+                    # Runs of the row above that touch [start - 1, x] (8-connectivity).
+                    j = prev_lo
+                    while j < prev_hi and rx1[j] < start:
+                        j += 1
+                    while j < prev_hi and rx0[j] <= x:
+                        _union(parent, label, <int32_t>j)
+                        j += 1
+                    # The next run starts further right: skip the runs already passed.
+                    while prev_lo < prev_hi and rx1[prev_lo] < x:
+                        prev_lo += 1
+                prev_lo, prev_hi = cur_lo, nruns
+        box = <int64_t*>malloc(max(nruns, 1) * 5 * sizeof(int64_t))
         if box == NULL:
             raise MemoryError("box buffer")
         with nogil:
-            for label in range(nxt):
-                box[5 * label] = W
-                box[5 * label + 1] = H
-                box[5 * label + 2] = -1
-                box[5 * label + 3] = -1
-                box[5 * label + 4] = 0
-            for y in range(H):
-                for x in range(W):
-                    if labels[y, x] < 0:
-                        continue
-                    root = _find(parent, labels[y, x])
-                    box[5 * root] = min(box[5 * root], x)
-                    box[5 * root + 1] = min(box[5 * root + 1], y)
-                    box[5 * root + 2] = max(box[5 * root + 2], x + 1)
-                    box[5 * root + 3] = max(box[5 * root + 3], y + 1)
-                    box[5 * root + 4] += 1
+            for k in range(nruns):
+                box[5 * k] = W
+                box[5 * k + 1] = H
+                box[5 * k + 2] = -1
+                box[5 * k + 3] = -1
+                box[5 * k + 4] = 0
+            for k in range(nruns):
+                root = _find(parent, <int32_t>k)
+                box[5 * root] = min(box[5 * root], <int64_t>rx0[k])
+                box[5 * root + 1] = min(box[5 * root + 1], <int64_t>ry[k])
+                box[5 * root + 2] = max(box[5 * root + 2], <int64_t>rx1[k])
+                box[5 * root + 3] = max(box[5 * root + 3], <int64_t>ry[k] + 1)
+                box[5 * root + 4] += rx1[k] - rx0[k]
         rows = []
-        for label in range(nxt):
-            if box[5 * label + 4] > 0:
-                rows.append([box[5 * label + k] for k in range(5)])
+        for k in range(nruns):
+            if box[5 * k + 4] > 0:
+                rows.append([box[5 * k + m] for m in range(5)])
         return np.array(rows, np.int64).reshape(-1, 5)
     finally:
         free(parent)
+        free(rx0)
+        free(rx1)
+        free(ry)
         free(box)

@@ -44,7 +44,9 @@ FACE_SCORE_WHOLE = 0.3
 FACE_SCORE_TILES = 0.5
 # Faint faces are not redacted as faces, but confirm a person region that holds one.
 FACE_SCORE_WEAK = 0.3
+FACE_SCORE_HINT = 0.1  # enough to send the finest tiles to look again
 PERSON_SURE = 0.96  # a person region this sure on average stands on its own
+PERSON_HINT = 0.1  # coarse probability that sends the finest tiles to look again
 PALM_SCORE = 0.7
 PERSON_THRESHOLD = 0.5
 
@@ -92,6 +94,25 @@ def tiles_for(
     for side in sides:
         out += squares(h, w, side, overlap)
     return out
+
+
+def worth_a_closer_look(
+    prob: np.ndarray, weak_faces: np.ndarray, x0: int, y0: int, side: int
+) -> bool:
+    """Whether a fine tile may show a person the coarse passes saw too small to be sure of:
+    some person probability there, or a faint face, and not already wholly a person."""
+    p = prob[y0 : y0 + side, x0 : x0 + side]
+    if not p.size:
+        return False
+    if (p > int(PERSON_THRESHOLD * 255)).mean() > 0.95:
+        return False  # already covered: nothing finer to add
+    if p.max() >= int(PERSON_HINT * 255):
+        return True
+    if len(weak_faces):
+        cx = (weak_faces[:, 0] + weak_faces[:, 2]) / 2
+        cy = (weak_faces[:, 1] + weak_faces[:, 3]) / 2
+        return bool(((cx >= x0) & (cx < x0 + side) & (cy >= y0) & (cy < y0 + side)).any())
+    return False
 
 
 def flat(frame: np.ndarray, x0: int, y0: int, side: int) -> bool:
@@ -154,24 +175,33 @@ class Vision:
 
         whole = tiles_for(h, w, sides[:1])
         coarse = tiles_for(h, w, sides[1:2])
-        weak = np.zeros((0, 4), np.float32)
+        weak = hints = np.zeros((0, 4), np.float32)
         if policy.faces:
             t0 = time.perf_counter()
-            wb, ws = self.face.raw(frame, whole, FACE_SCORE_WEAK)
-            cb, cs = self.face.raw(frame, coarse, FACE_SCORE_WEAK)
+            wb, ws = self.face.raw(frame, whole, FACE_SCORE_HINT)
+            cb, cs = self.face.raw(frame, coarse, FACE_SCORE_HINT)
             keep_w, keep_c = ws >= FACE_SCORE_WHOLE, cs >= FACE_SCORE_TILES
             found.faces = self.face.regions(
                 frame,
                 np.concatenate([wb[keep_w], cb[keep_c]]),
                 np.concatenate([ws[keep_w], cs[keep_c]]),
             )
-            weak = np.concatenate([wb, cb])
+            hints = np.concatenate([wb, cb])
+            weak = np.concatenate([wb[ws >= FACE_SCORE_WEAK], cb[cs >= FACE_SCORE_WEAK]])
             found.models.append("face_full")
             timed("faces", t0)
         if policy.people:
             t0 = time.perf_counter()
-            tiles = [t for t in tiles_for(h, w, sides, SEG_OVERLAP) if not flat(frame, *t)]
+            tiles = [t for t in tiles_for(h, w, sides[:2], SEG_OVERLAP) if not flat(frame, *t)]
             prob = self.person_probability(frame, tiles)
+            fine = [
+                t
+                for t in tiles_for(h, w, sides[2:], SEG_OVERLAP)
+                if worth_a_closer_look(prob, hints, *t) and not flat(frame, *t)
+            ]
+            found.timings_ms["fine_tiles"] = len(fine)
+            if fine:
+                np.maximum(prob, self.person_probability(frame, fine), out=prob)
             found.people = people(prob, weak, policy.min_face_px)
             found.models.append("selfie_segmentation")
             timed("people", t0)

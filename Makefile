@@ -40,6 +40,13 @@ bench: models
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[bench]" --no-build-isolation
 	$(BIN)/veilcam models fetch --optional
 	$(BIN)/python bench/kernels.py
+	$(BIN)/python bench/vision.py
+	@if [ -d ../shared/eval/faces ]; then \
+		$(BIN)/python bench/redaction_eval.py --images ../shared/eval/faces \
+			--annotations ../shared/eval/faces/annotations.json; \
+		$(BIN)/python bench/redaction_eval.py --empty daemon/demo_assets/floor; \
+		$(BIN)/python bench/redaction_eval.py --empty daemon/demo_assets/fridge --hands; \
+	else echo "../shared/eval not here: redaction recall not measured"; fi
 	$(BIN)/python bench/core.py
 
 build: install

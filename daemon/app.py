@@ -20,12 +20,13 @@ from typing import Any
 import veilcam_native
 
 from . import __version__, audit
+from .calibration import References
 from .capture import Camera, Pipeline
 from .clock import Clock, SystemClock
 from .config import Config
 from .events import Hub
 from .health import Health
-from .redact import FailClosedRedactor, Redactor
+from .redact import FailClosedRedactor, Redactor, VisionRedactor
 from .retention import parse_duration
 from .sdnotify import Notifier
 from .sensors.reader import SensorReader
@@ -123,7 +124,6 @@ def load_redactor(config: Config, health: Health) -> Redactor:
     or altered, a redactor that blanks every picture, and the reason as a health error."""
     from .capture import REDACT_WORKERS
     from .errors import ModelError
-    from .redact import VisionRedactor
     from .vision.pipeline import Vision
     from .vision.runtime import BoardProfile
 
@@ -191,6 +191,8 @@ async def running(
                 if config.cameras
                 else FailClosedRedactor()
             )
+        if isinstance(redactor, VisionRedactor) and redactor.store is None:
+            redactor.store = References(Path(config.data_dir))
         pipeline = _build_pipeline(config, store, health, redactor)
         stack.callback(pipeline.close)
         app = App(config, clock, health, store, Hub(), pipeline)

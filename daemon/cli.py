@@ -86,6 +86,16 @@ def cmd_capture(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .control import call
+
+    reply = asyncio.run(
+        call(_data_dir(args), {"command": "calibrate", "camera": args.camera}, reply_within=60)
+    )
+    print(f"reference of {reply['camera']} taken ({reply['width']}x{reply['height']})")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .control import call
     from .status import read_offline
@@ -198,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp = data_cmd("capture", "take a picture now through the running daemon")
     sp.add_argument("camera")
     sp.set_defaults(func=cmd_capture)
+
+    sp = data_cmd(
+        "calibrate", "take a fridge camera's reference picture (refused if anyone is in view)"
+    )
+    sp.add_argument("camera")
+    sp.set_defaults(func=cmd_calibrate)
 
     sp = data_cmd("status", "counts, health and faults of an appliance")
     sp.add_argument("--json", action="store_true")

@@ -22,4 +22,17 @@ def control_handlers(app: App) -> dict[str, Handler]:
     async def status(request: dict[str, Any]) -> dict[str, Any]:
         return {"live": app.live_status()}
 
-    return {"capture": capture, "status": status}
+    async def calibrate(request: dict[str, Any]) -> dict[str, Any]:
+        from .calibration import calibrate as take_reference
+        from .redact import VisionRedactor
+
+        camera = request.get("camera")
+        if camera not in app.pipeline.cameras:
+            known = ", ".join(app.pipeline.cameras) or "none configured"
+            raise ControlError(f"no camera named {camera!r} (cameras: {known})")
+        redactor = app.pipeline.redactor
+        if not isinstance(redactor, VisionRedactor):
+            raise ControlError("the vision models are not loaded; see `veilcam status`")
+        return await take_reference(app.pipeline, redactor, camera)
+
+    return {"capture": capture, "status": status, "calibrate": calibrate}

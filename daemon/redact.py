@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -22,6 +21,7 @@ from veilcam_native import redact as kernels
 from .imaging import blank_frame
 
 if TYPE_CHECKING:
+    from .calibration import References
     from .config import CameraConfig
     from .vision.pipeline import Found, Policy, Vision
 
@@ -123,13 +123,12 @@ def apply(
 class VisionRedactor:
     """Detect, then redact; each camera's policy from its config. Thread-safe."""
 
-    def __init__(
-        self,
-        vision: Vision,
-        references: Callable[[str], np.ndarray | None] | None = None,
-    ) -> None:
+    def __init__(self, vision: Vision, store: References | None = None) -> None:
         self.vision = vision
-        self.references = references or (lambda name: None)
+        self.store = store  # fridge cameras' reference pictures
+
+    def references(self, camera: str) -> np.ndarray | None:
+        return self.store.load(camera) if self.store else None
 
     @staticmethod
     def policy(camera: CameraConfig) -> Policy:

@@ -82,13 +82,17 @@ def _paint_boxes(image: np.ndarray, boxes: np.ndarray, mode: str) -> None:
             kernels.box_blur(image, b, radii)
 
 
-def _paint_mask(image: np.ndarray, mask: np.ndarray, mode: str) -> int:
-    """Each connected region of the mask, painted; returns how many there were."""
+def _paint_mask(image: np.ndarray, mask: np.ndarray, mode: str) -> None:
+    """Paint every set pixel: fill directly (grown by the feather width, so the edge is as
+    covered as a feathered one); pixelate and blur per connected region, feathered."""
     if not mask.any():
-        return 0
+        return
+    if mode == "fill":
+        np.copyto(image, 0, where=masks.dilate(mask, 2)[:, :, None].astype(bool))
+        return
     h, w = mask.shape
     radius = max(2, max(h, w) // 60)
-    return len(kernels.redact_mask(image, mask, mode, feather=2, radius=radius, max_cells=5))
+    kernels.redact_mask(image, mask, mode, feather=2, radius=radius, max_cells=5)
 
 
 def apply(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -87,31 +88,55 @@ def _interpreter(path: Path, profile: BoardProfile) -> tuple[Any, str]:
 
 
 class TFLiteModel:
-    """One checked model file with ``copies`` interpreters; ``run`` takes a free one."""
+    """One checked model file with up to ``copies`` interpreters; ``run`` takes a free one.
+
+    Copies past the first are made only when a run finds every existing one busy, so an
+    appliance whose redactions never overlap never pays their memory (about 10-20 MB
+    each)."""
 
     def __init__(
         self, name: str, profile: BoardProfile, cache: Path | None = None, copies: int = 1
     ) -> None:
         self.name = name
-        file = models.path(name, cache)  # refuses a missing or altered file by name
+        self._file = models.path(name, cache)  # refuses a missing or altered file by name
+        self._profile = profile
         self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        for _ in range(max(1, copies)):
-            try:
-                it, self.runs_on = _interpreter(file, profile)
-                it.allocate_tensors()
-            except (ValueError, RuntimeError) as exc:
-                raise ModelError(f"model {name}: {file} cannot be loaded: {exc}") from exc
-            self._free.put(it)
+        self._lock = threading.Lock()
+        self._made, self._copies = 0, max(1, copies)
+        it = self._new()
         inp = it.get_input_details()
         if len(inp) != 1 or len(inp[0]["shape"]) != 4:
             raise ModelError(f"model {name}: expected one NHWC image input")
         self._input = inp[0]["index"]
         _, self.height, self.width, _ = (int(v) for v in inp[0]["shape"])
         self._outputs = [d["index"] for d in it.get_output_details()]
+        self._free.put(it)
+
+    def _new(self) -> Any:
+        try:
+            it, self.runs_on = _interpreter(self._file, self._profile)
+            it.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"model {self.name}: {self._file} cannot be loaded: {exc}") from exc
+        self._made += 1
+        return it
+
+    def _take(self) -> Any:
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                if self._made < self._copies:
+                    return self._new()
+            return self._free.get()  # every copy is busy: wait for one
+
+    @property
+    def interpreters(self) -> int:
+        return self._made
 
     def run(self, image: np.ndarray) -> list[np.ndarray]:
         """``image``: float32 (H, W, 3) already at the model's size and value range."""
-        it = self._free.get()  # blocks while every copy is busy
+        it = self._take()
         try:
             it.set_tensor(self._input, image[None].astype(np.float32, copy=False))
             it.invoke()

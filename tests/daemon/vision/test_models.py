@@ -88,3 +88,26 @@ def test_coral_profile_falls_back_to_the_cpu_with_a_log(
     m = TFLiteModel("face_short", BoardProfile.load("coral"), model_cache)
     assert m.runs_on == "LiteRT XNNPACK"  # no tflite-runtime / Edge TPU on this machine
     assert "Edge TPU delegate unavailable" in caplog.text
+
+
+def test_interpreter_copies_are_made_only_when_runs_overlap(model_cache: Path) -> None:
+    import threading
+
+    m = TFLiteModel("face_short", BoardProfile("generic"), model_cache, copies=2)
+    x = np.zeros((m.height, m.width, 3), np.float32)
+    for _ in range(3):
+        m.run(x)
+    assert m.interpreters == 1  # one run at a time: one interpreter
+    busy = m._take()  # another worker is running
+    m.run(x)
+    assert m.interpreters == 2  # so a second copy was made
+    other = m._take()  # both copies busy now: a third run waits, it makes no third copy
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (m.run(x), done.set()))
+    t.start()
+    assert not done.wait(0.3)
+    m._free.put(busy)
+    assert done.wait(5)
+    t.join()
+    m._free.put(other)
+    assert m.interpreters == 2

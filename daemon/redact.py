@@ -83,12 +83,8 @@ def _paint_boxes(image: np.ndarray, boxes: np.ndarray, mode: str) -> None:
 
 
 def _paint_mask(image: np.ndarray, mask: np.ndarray, mode: str) -> None:
-    """Paint every set pixel: fill directly (grown by the feather width, so the edge is as
-    covered as a feathered one); pixelate and blur per connected region, feathered."""
+    """Each connected region of the mask painted, its edge feathered outward."""
     if not mask.any():
-        return
-    if mode == "fill":
-        np.copyto(image, 0, where=masks.dilate(mask, 2)[:, :, None].astype(bool))
         return
     h, w = mask.shape
     radius = max(2, max(h, w) // 60)

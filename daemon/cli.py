@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -93,6 +94,51 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         call(_data_dir(args), {"command": "calibrate", "camera": args.camera}, reply_within=60)
     )
     print(f"reference of {reply['camera']} taken ({reply['width']}x{reply['height']})")
+    return 0
+
+
+async def _offline_accounts(args: argparse.Namespace, retention: Any, op: str, **kw: Any) -> Any:
+    """With the daemon stopped: open the store directly (the data-dir lock keeps two
+    writers apart)."""
+    from .accounts import Accounts
+    from .clock import SystemClock
+    from .store import Store
+
+    async with Store(_data_dir(args), retention, SystemClock()) as store:
+        acc = Accounts(store)
+        return await (acc.add(**kw) if op == "add" else acc.list())
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from .config import RetentionConfig
+    from .control import call, socket_path
+
+    data_dir = _data_dir(args)
+    running = socket_path(data_dir).exists()
+    retention = load(args.config).retention if Path(args.config).exists() else RetentionConfig()
+    actor = "cli:" + (os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown")
+    if args.action == "add":
+        if not (args.username and args.role):
+            raise VeilcamError("users add needs --username and --role")
+        if not args.password_stdin:
+            raise VeilcamError("give the password on standard input with --password-stdin")
+        password = sys.stdin.readline().rstrip("\r\n")
+        request = {"username": args.username, "role": args.role, "password": password}
+        if running:
+            reply = asyncio.run(call(data_dir, {"command": "users.add", "actor": actor, **request}))
+            user_id = reply["id"]
+        else:
+            user_id = asyncio.run(_offline_accounts(args, retention, "add", actor=actor, **request))
+        print(f"user {args.username} ({args.role}) added, id {user_id}")
+        return 0
+    users = (
+        asyncio.run(call(data_dir, {"command": "users.list"}))["users"]
+        if running
+        else asyncio.run(_offline_accounts(args, retention, "list"))
+    )
+    for u in users:
+        state = "disabled" if u["disabled"] else "active"
+        print(f"{u['username']:24} {u['role']:11} {state}")
     return 0
 
 
@@ -214,6 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("camera")
     sp.set_defaults(func=cmd_calibrate)
+
+    sp = data_cmd("users", "web UI accounts: add one, or list them")
+    sp.add_argument("action", choices=["add", "list"])
+    sp.add_argument("--username")
+    sp.add_argument("--role", choices=["admin", "manager", "technician", "auditor"])
+    sp.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    sp.set_defaults(func=cmd_users)
 
     sp = data_cmd("status", "counts, health and faults of an appliance")
     sp.add_argument("--json", action="store_true")

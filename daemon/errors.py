@@ -43,3 +43,15 @@ class ControlError(VeilcamError, OSError):
 
 class ModelError(VeilcamError, RuntimeError):
     """A model file is missing, altered, or cannot be loaded; names the model and the file."""
+
+
+class AccountError(VeilcamError, ValueError):
+    """A user account change was refused; the message says why."""
+
+
+class LoginRefused(VeilcamError, PermissionError):
+    """A login was refused; ``reason`` is for the audit log, the message for the user."""
+
+    def __init__(self, reason: str, message: str = "user name or password not accepted") -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -35,4 +35,25 @@ def control_handlers(app: App) -> dict[str, Handler]:
             raise ControlError("the vision models are not loaded; see `veilcam status`")
         return await take_reference(app.pipeline, redactor, camera)
 
-    return {"capture": capture, "status": status, "calibrate": calibrate}
+    async def users_add(request: dict[str, Any]) -> dict[str, Any]:
+        from .accounts import Accounts
+
+        username, role, password = (request.get(k) for k in ("username", "role", "password"))
+        if not (isinstance(username, str) and isinstance(role, str) and isinstance(password, str)):
+            raise ControlError("users.add needs username, role and password")
+        actor = str(request.get("actor") or "cli")
+        user_id = await Accounts(app.store).add(username, role, password, actor=actor)
+        return {"id": user_id}
+
+    async def users_list(request: dict[str, Any]) -> dict[str, Any]:
+        from .accounts import Accounts
+
+        return {"users": await Accounts(app.store).list()}
+
+    return {
+        "capture": capture,
+        "status": status,
+        "calibrate": calibrate,
+        "users.add": users_add,
+        "users.list": users_list,
+    }

@@ -1,0 +1,189 @@
+"""Accounts: Argon2id hashes, the password policy, two administrators at most (enforced by
+the database), lockout, expiry, and an audit entry for each."""
+
+from __future__ import annotations
+
+import pytest
+
+from veilcam.accounts import Accounts, Policy
+from veilcam.clock import FakeClock
+from veilcam.errors import AccountError, LoginRefused, StoreError
+from veilcam.store import Store
+
+PW = "correct horse battery"
+
+
+async def audit_actions(store: Store) -> list[tuple[str, str, str | None]]:
+    rows = await store.db.read(
+        lambda db: db.conn.execute(
+            "SELECT action, object, detail FROM audit_log ORDER BY id"
+        ).fetchall()
+    )
+    return [tuple(r) for r in rows]
+
+
+async def test_users_are_stored_with_argon2id_and_audited(store: Store) -> None:
+    acc = Accounts(store)
+    await acc.add("maria", "manager", PW, actor="cli:root")
+    row = await store.db.read(lambda db: db.conn.execute("SELECT * FROM users").fetchone())
+    assert row["password_hash"].startswith("$argon2id$") and PW not in row["password_hash"]
+    assert ("user.add", "maria", "role manager") in await audit_actions(store)
+
+
+@pytest.mark.parametrize(
+    ("username", "role", "password", "message"),
+    [
+        ("maria", "manager", "short", "at least 12 characters"),
+        ("maria", "manager", "maria-is-the-best", "must not contain the user name"),
+        ("maria", "owner", PW, "role must be one of"),
+        ("Maria Smith", "manager", PW, "refused by the database"),
+    ],
+)
+async def test_bad_accounts_are_refused_with_the_reason(
+    store: Store, username: str, role: str, password: str, message: str
+) -> None:
+    with pytest.raises(AccountError, match=message):
+        await Accounts(store).add(username, role, password, actor="cli:root")
+
+
+async def test_a_third_administrator_is_refused_by_the_database(store: Store) -> None:
+    acc = Accounts(store)
+    await acc.add("ada", "admin", PW, actor="cli:root")
+    await acc.add("bob", "admin", PW, actor="cli:root")
+    with pytest.raises(AccountError, match="at most two administrators"):
+        await acc.add("cyd", "admin", PW, actor="cli:root")
+    assert (
+        "user.add.refused",
+        "cyd",
+        "at most two administrators per site: this site already has two",
+    ) in await audit_actions(store)
+    await acc.add("cyd", "manager", PW, actor="cli:root")
+
+    def promote(db):  # type: ignore[no-untyped-def]
+        db.conn.execute("UPDATE users SET role = 'admin' WHERE username = 'cyd'")
+
+    with pytest.raises(StoreError, match="two administrators"):
+        await store.db.write(promote)  # not even by hand, past the application
+
+    def retire_bob(db):  # type: ignore[no-untyped-def]
+        db.conn.execute("UPDATE users SET disabled = 1 WHERE username = 'bob'")
+
+    await store.db.write(retire_bob)
+    await store.db.write(promote)  # a disabled admin frees the seat
+
+
+async def test_lockout_after_repeated_failures_then_release(store: Store, clock: FakeClock) -> None:
+    acc = Accounts(store, Policy(lockout_after=3, lockout_for=600))
+    await acc.add("maria", "manager", PW, actor="cli:root")
+    for _ in range(3):
+        with pytest.raises(LoginRefused):
+            await acc.login("maria", "wrong password!!", ip="10.0.0.9")
+    with pytest.raises(LoginRefused, match="too many failed logins"):
+        await acc.login("maria", PW)  # locked: even the right password
+    clock.advance(601)
+    user = await acc.login("maria", PW, ip="10.0.0.9", agent="Firefox")
+    assert user.username == "maria" and not user.must_change
+    actions = await audit_actions(store)
+    assert [a for a, _, _ in actions].count("login.failed") == 4
+    assert ("login.failed", "maria", "bad password (now locked)") in actions
+    assert ("login.failed", "maria", "locked") in actions
+    assert actions[-1][0] == "login"
+
+
+async def test_unknown_users_get_the_same_answer(store: Store) -> None:
+    acc = Accounts(store)
+    await acc.add("maria", "manager", PW, actor="cli:root")
+    with pytest.raises(LoginRefused) as unknown:
+        await acc.login("nobody", PW)
+    with pytest.raises(LoginRefused) as wrong:
+        await acc.login("maria", "wrong password!!")
+    assert str(unknown.value) == str(wrong.value)
+    assert unknown.value.reason == "unknown user" and wrong.value.reason == "bad password"
+
+
+async def test_passwords_expire_and_must_then_change(store: Store, clock: FakeClock) -> None:
+    acc = Accounts(store, Policy(password_max_age=90 * 86400))
+    await acc.add("maria", "manager", PW, actor="cli:root")
+    clock.advance(91 * 86400)
+    user = await acc.login("maria", PW)
+    assert user.must_change
+    with pytest.raises(AccountError, match="current password"):
+        await acc.change_password(user, "not the password", "a brand new password")
+    with pytest.raises(AccountError, match="must differ"):
+        await acc.change_password(user, PW, PW)
+    await acc.change_password(user, PW, "a brand new password")
+    assert not (await acc.login("maria", "a brand new password")).must_change
+    assert ("user.password", "maria", None) in await audit_actions(store)
+
+
+def test_users_cli_offline_refuses_a_third_admin(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from veilcam.cli import main
+
+    data = str(tmp_path / "data")
+
+    def add(name: str, role: str, password: str = PW) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        return main(
+            [
+                "users",
+                "add",
+                "--data-dir",
+                data,
+                "--username",
+                name,
+                "--role",
+                role,
+                "--password-stdin",
+            ]
+        )
+
+    assert add("ada", "admin") == 0 and add("bob", "admin") == 0
+    assert add("cyd", "admin") == 2
+    assert "at most two administrators" in capsys.readouterr().err
+    assert add("dan", "manager", "short") == 2
+    assert "at least 12 characters" in capsys.readouterr().err
+    assert main(["users", "list", "--data-dir", data]) == 0
+    listed = capsys.readouterr().out
+    assert "ada" in listed and "bob" in listed and "cyd" not in listed and "dan" not in listed
+    assert PW not in listed
+
+
+async def test_users_add_through_the_running_daemon(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.daemon.test_app import config_for
+    from veilcam.app import running
+    from veilcam.control import call
+    from veilcam.errors import ControlError
+
+    data_dir = tmp_path / "data"
+    async with running(config_for(data_dir)) as app:
+        reply = await call(
+            data_dir,
+            {
+                "command": "users.add",
+                "actor": "cli:test",
+                "username": "maria",
+                "role": "manager",
+                "password": PW,
+            },
+        )
+        assert reply["id"] >= 1
+        with pytest.raises(ControlError, match="at least 12"):
+            await call(
+                data_dir,
+                {
+                    "command": "users.add",
+                    "username": "x-y-z",
+                    "role": "auditor",
+                    "password": "nope",
+                },
+            )
+        users = (await call(data_dir, {"command": "users.list"}))["users"]
+        assert [u["username"] for u in users] == ["maria"]
+        actions = await audit_actions(app.store)
+    assert ("user.add", "maria", "role manager") in actions
+    # the password is in no audit entry
+    assert all(PW not in str(a) for a in actions)

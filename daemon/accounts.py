@@ -115,6 +115,8 @@ def login_job(
             (_hasher.hash(password), row["id"]),
         )
     expired = now - row["password_changed_at"] > policy.password_max_age
+    if expired and not row["must_change"]:
+        db.conn.execute("UPDATE users SET must_change = 1 WHERE id = ?", (row["id"],))
     return User.from_row(row, bool(row["must_change"]) or expired)
 
 
@@ -133,6 +135,19 @@ def change_password_job(db: Database, user_id: int, old: str, new: str, now: flo
         "UPDATE users SET password_hash = ?, password_changed_at = ?, must_change = 0 WHERE id = ?",
         (_hasher.hash(new), now, user_id),
     )
+
+
+def set_disabled_job(db: Database, username: str, disabled: bool) -> None:
+    cur = db.conn.execute(
+        "UPDATE users SET disabled = ? WHERE username = ?", (int(disabled), username)
+    )
+    if cur.rowcount == 0:
+        raise AccountError(f"no user named {username!r}")
+    if disabled:
+        db.conn.execute(
+            "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)",
+            (username,),
+        )
 
 
 def list_users_job(db: Database) -> list[dict[str, Any]]:
@@ -189,6 +204,13 @@ class Accounts:
         now = self.store.clock.now()
         await self.store.db.write(change_password_job, user.id, old, new, now)
         await self.store.audit(audit.Entry(user.username, "user.password", user.username, ip=ip))
+
+    async def set_disabled(
+        self, username: str, disabled: bool, actor: str, ip: str | None = None
+    ) -> None:
+        await self.store.db.write(set_disabled_job, username, disabled)
+        action = "user.disable" if disabled else "user.enable"
+        await self.store.audit(audit.Entry(actor, action, username, ip=ip))
 
     async def list(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = await self.store.db.read(list_users_job)

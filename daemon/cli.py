@@ -162,6 +162,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  {key.replace('_', ' '):22} {out[key]}")
     for name, h in out["health"].items():
         print(f"  {h['state']:8} {name}: {h['message']}")
+    if fp := out.get("web_certificate_sha256"):
+        print(f"  web UI certificate SHA-256: {fp}")
     return 0
 
 

@@ -124,9 +124,26 @@ class CameraConfig(_Strict, frozen=True):
     redaction: RedactionConfig = RedactionConfig()
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
 class WebConfig(_Strict, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
+    # HTTPS with a certificate made on first start; plain HTTP only on loopback.
+    tls: bool = True
+    session_idle: Duration = "30m"
+    session_max: Duration = "12h"
+    password_max_age: Duration = "90d"
+    lockout_after: Annotated[int, msgspec.Meta(ge=3, le=20)] = 5
+    lockout_for: Duration = "15m"
+
+    def __post_init__(self) -> None:
+        if not self.tls and self.host not in LOOPBACK:
+            raise ValueError(
+                f"plain HTTP is only allowed on loopback ({', '.join(LOOPBACK)}), not on "
+                f"{self.host}: set tls = true"
+            )
 
 
 class Config(_Strict, frozen=True):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from .app import running, stop_on_signals
+from .app import App, running, stop_on_signals
 from .config import Config, load
 from .sensors.simulator import BoardSimulator, FaultRates
 from .web.server import web_services
@@ -72,6 +74,28 @@ def write_config(data_dir: Path, port: int) -> Path:
     return path
 
 
+async def _first_admin(app: App) -> None:
+    """No default credentials: the demo makes its administrator with a random one-time
+    password, printed once, to be changed at the first sign-in."""
+    from .accounts import Accounts
+
+    accounts = Accounts(app.store)
+    if await accounts.list():
+        return
+    password = secrets.token_urlsafe(12)
+    await accounts.add("admin", "admin", password, actor="demo")
+
+    def must_change(db: Any) -> None:
+        db.conn.execute("UPDATE users SET must_change = 1 WHERE username = 'admin'")
+
+    await app.store.db.write(must_change)
+    print(
+        f"veilcam demo: sign in as admin with the one-time password {password} "
+        "(shown only now; you will choose a new one)",
+        flush=True,
+    )
+
+
 async def run_demo(
     data_dir: Path,
     *,
@@ -96,13 +120,15 @@ async def run_demo(
     web = config.web
     try:
         with stop_on_signals() as stop:
-            async with running(config, extra=web_services(config)):
+            async with running(config, extra=web_services(config)) as app:
                 if web:
+                    scheme = "https" if web.tls else "http"
                     print(
-                        f"veilcam demo: status page on http://{web.host}:{web.port}/  "
+                        f"veilcam demo: web UI on {scheme}://{web.host}:{web.port}/  "
                         f"data in {data_dir}  (Ctrl-C stops)",
                         flush=True,
                     )
+                    await _first_admin(app)
                 board = asyncio.create_task(sim.run())
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(duration):

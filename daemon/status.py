@@ -32,6 +32,11 @@ def collect(db: Database, data_dir: Path, *, count_files: bool = True) -> dict[s
         for t in records.latest_temperatures(db)
     ]
     out["overall"] = worst(h["state"] for h in out["health"].values())
+    crt = data_dir / "keys" / "web.crt"
+    if crt.exists():
+        from .web.tls import fingerprint
+
+        out["web_certificate_sha256"] = fingerprint(crt)
     return out
 
 

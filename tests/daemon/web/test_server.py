@@ -1,59 +1,216 @@
-from pathlib import Path
+"""The web UI over HTTP on loopback: every route for every role, sign-in, lockout, session
+expiry, CSRF, administrators, password expiry, and the audit entry of each access."""
 
-from aiohttp.test_utils import TestClient, TestServer
+from __future__ import annotations
 
-from tests.daemon.test_app import DEMO_ASSETS, config_for
-from veilcam.app import running
-from veilcam.web.server import SECURITY_HEADERS, make_web_app
+import re
+from collections.abc import Awaitable, Callable
 
-FLOOR = f"""
-[[cameras]]
-name = "floor-1"
-purpose = "floor"
-source = {{ kind = "replay", path = "{DEMO_ASSETS / "floor"}" }}
-stream = {{ fps = 5, still_interval = "60s" }}
-"""
+from aiohttp.test_utils import TestClient
+
+from veilcam.app import App
+from veilcam.clock import FakeClock
+
+from .conftest import PW, csrf_of, sign_in
+
+Client = Callable[..., Awaitable[TestClient]]
+ROLES = (None, "admin", "manager", "technician", "auditor")
+PIC = "0" * 32  # a media id that does not exist: access is decided before the lookup
+
+# (method, canonical path) -> the status for: no session, admin, manager, technician, auditor
+EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
+    ("GET", "/login"): (200, 200, 200, 200, 200),
+    ("POST", "/login"): (403, 403, 403, 403, 403),  # no sign-in CSRF cookie: refused
+    ("GET", "/healthz"): (200, 200, 200, 200, 200),
+    ("POST", "/logout"): (302, 403, 403, 403, 403),  # signed in but no CSRF token: refused
+    ("GET", "/password"): (302, 200, 200, 200, 200),
+    ("POST", "/password"): (302, 403, 403, 403, 403),
+    ("GET", "/"): (302, 200, 200, 200, 200),
+    ("GET", "/events"): (302, 200, 200, 200, 200),
+    ("GET", "/pictures"): (302, 200, 200, 403, 200),
+    ("GET", "/pictures/{media_id}"): (302, 404, 404, 403, 404),
+    ("GET", "/pictures/{media_id}.jpg"): (302, 404, 404, 403, 404),
+    ("GET", "/history"): (302, 200, 200, 200, 200),
+    ("GET", "/health"): (302, 200, 200, 200, 200),
+    ("GET", "/users"): (302, 200, 403, 403, 403),
+    ("POST", "/users"): (302, 403, 403, 403, 403),
+    ("POST", "/users/{username}/{action}"): (302, 403, 403, 403, 403),
+    ("GET", "/settings"): (302, 200, 403, 403, 403),
+    ("POST", "/settings"): (302, 403, 403, 403, 403),
+    ("GET", "/audit"): (302, 200, 403, 403, 200),
+    ("GET", "/api/status"): (401, 200, 200, 200, 200),
+    ("GET", "/api/pictures"): (401, 200, 200, 403, 200),
+    ("GET", "/api/temperatures"): (401, 200, 200, 200, 200),
+    ("GET", "/api/doors"): (401, 200, 200, 200, 200),
+    ("GET", "/api/openapi.json"): (200, 200, 200, 200, 200),
+    ("GET", "/static"): (200, 200, 200, 200, 200),
+    ("HEAD", "/static"): (200, 200, 200, 200, 200),
+}
+CONCRETE = {
+    "/pictures/{media_id}": f"/pictures/{PIC}",
+    "/pictures/{media_id}.jpg": f"/pictures/{PIC}.jpg",
+    "/users/{username}/{action}": "/users/tom/disable",
+    "/static": "/static/style.css",
+}
 
 
-async def test_status_page_json_and_headers(data_dir: Path) -> None:
-    async with running(config_for(data_dir, FLOOR)) as app:
-        await app.pipeline.capture("fridge-1", "manual")
-        async with TestClient(TestServer(make_web_app(app))) as client:
-            page = await client.get("/")
-            assert page.status == 200
-            html = await page.text()
-            assert "pictures stored" in html and "<script" not in html
-            for name, value in SECURITY_HEADERS.items():
-                assert page.headers[name] == value
-            api = await client.get("/api/status")
-            data = await api.json()
-            assert data["captures"] >= 1 and data["media_files"] == data["captures"]
-            assert data["live"]["streams"]["floor-1"]["grabbed"] >= 0
-            live = data["live"]
-            assert live["cameras"]["fridge-1"] == {"grabs": 1, "failures": 0}
-            assert live["captures_this_run"] >= 1 and live["blanked_this_run"] == 0
-            assert data["health"]["models"]["state"] == "ok"
-            assert live["picture_store_failures"] == 0
-            assert data["live"]["kernels"] == "native"
-            assert (await (await client.get("/healthz")).json())["overall"] in ("ok", "warning")
-            css = await client.get("/static/style.css")
-            assert css.status == 200
+async def audit_rows(app: App) -> list[tuple[str, str, str | None]]:
+    rows = await app.store.db.read(
+        lambda db: db.conn.execute(
+            "SELECT actor, action, object FROM audit_log ORDER BY id"
+        ).fetchall()
+    )
+    return [tuple(r) for r in rows]
 
 
-async def test_hostile_requests_are_refused(data_dir: Path) -> None:
-    async with running(config_for(data_dir)) as app:
-        async with TestClient(TestServer(make_web_app(app))) as client:
-            for path in (
-                "/static/../../../etc/passwd",
-                "/static/%2e%2e/%2e%2e/veilcam.db",
-                "/media/x",
-            ):
-                resp = await client.get(path)
-                assert resp.status in (403, 404), path
-                assert "root:" not in await resp.text()
-            resp = await client.post("/", data=b"x" * 200_000)
-            assert resp.status in (405, 413)
-            resp = await client.get(
-                "/", headers={"Host": "evil.example", "X-Forwarded-For": "1.2.3.4"}
-            )
-            assert resp.status == 200
+async def test_every_route_for_every_role(ui: tuple[App, FakeClock, Client]) -> None:
+    app, _, client = ui
+    clients = {role: await client(role) for role in ROLES}
+    routes = {
+        (r.method, r.resource.canonical)
+        for r in clients[None].server.app.router.routes()
+        if r.resource is not None
+    }
+    assert routes == set(EXPECTED), "a route without an expected status for every role"
+    for (method, path), statuses in EXPECTED.items():
+        url = CONCRETE.get(path, path)
+        for role, want in zip(ROLES, statuses, strict=True):
+            got = await clients[role].request(method, url, allow_redirects=False)
+            got.close()  # /events streams forever: headers are all this needs
+            assert got.status == want, f"{method} {url} as {role or 'nobody'}: {got.status}"
+
+
+async def test_sign_in_and_out_with_audit(ui: tuple[App, FakeClock, Client]) -> None:
+    app, _, client = ui
+    c = await client()
+    r = await c.get("/", allow_redirects=False)
+    assert r.status == 302 and r.headers["Location"].startswith("/login")
+    bad = await sign_in(c, "maria", "not the password")
+    assert bad.status == 401 and "not accepted" in await bad.text()
+    ok = await sign_in(c, "maria")
+    assert ok.status == 302 and ok.headers["Location"] == "/"
+    cookie = ok.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    page = await c.get("/")
+    html = await page.text()
+    assert page.status == 200 and "fridge-1" in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline script anywhere
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    out = await c.post("/logout", data={"csrf": csrf_of(html)}, allow_redirects=False)
+    assert out.status == 302
+    assert (await c.get("/", allow_redirects=False)).status == 302
+    actions = [(actor, action) for actor, action, _ in await audit_rows(app)]
+    assert ("maria", "login.failed") in actions and ("maria", "login") in actions
+    assert ("maria", "logout") in actions
+
+
+async def test_lockout_over_http(ui: tuple[App, FakeClock, Client]) -> None:
+    app, clock, client = ui
+    c = await client()
+    for _ in range(5):
+        assert (await sign_in(c, "maria", "wrong password!!")).status == 401
+    locked = await sign_in(c, "maria")
+    assert locked.status == 401 and "too many failed" in await locked.text()
+    clock.advance(15 * 60 + 1)
+    assert (await sign_in(c, "maria")).status == 302
+
+
+async def test_sessions_expire_when_idle_and_at_the_absolute_limit(
+    ui: tuple[App, FakeClock, Client],
+) -> None:
+    app, clock, client = ui
+    c = await client("manager")
+    clock.advance(29 * 60)
+    assert (await c.get("/", allow_redirects=False)).status == 200  # active: idle timer resets
+    clock.advance(31 * 60)
+    assert (await c.get("/", allow_redirects=False)).status == 302  # idle for 31 minutes
+    c2 = await client("manager")
+    for _ in range(13):  # busy all day, never idle: the 12-hour limit still ends it
+        clock.advance(59 * 60)
+        await c2.get("/")
+    assert (await c2.get("/", allow_redirects=False)).status == 302
+
+
+async def test_csrf_is_required_on_every_form(ui: tuple[App, FakeClock, Client]) -> None:
+    app, _, client = ui
+    c = await client("admin")
+    r = await c.post("/settings", data={"temperature_unit": "F"}, allow_redirects=False)
+    assert r.status == 403
+    r = await c.post(
+        "/settings", data={"temperature_unit": "F", "csrf": "forged"}, allow_redirects=False
+    )
+    assert r.status == 403
+    assert ("ada", "csrf.refused", "/settings") in await audit_rows(app)
+    html = await (await c.get("/settings")).text()
+    ok = await c.post(
+        "/settings", data={"temperature_unit": "F", "alert_email": "", "csrf": csrf_of(html)}
+    )
+    assert ok.status == 200 and "saved: temperature_unit" in await ok.text()
+    assert ("ada", "setting.change", "temperature_unit") in await audit_rows(app)
+
+
+async def test_a_third_admin_is_refused_in_the_ui(ui: tuple[App, FakeClock, Client]) -> None:
+    app, _, client = ui
+    c = await client("admin")
+    html = await (await c.get("/users")).text()
+    form = {"role": "admin", "password": "another long password", "csrf": csrf_of(html)}
+    assert (await c.post("/users", data={"username": "bea", **form})).status == 200
+    r = await c.post("/users", data={"username": "cyd", **form})
+    assert r.status == 400 and "at most two administrators" in await r.text()
+    actions = {(a, o) for _, a, o in await audit_rows(app)}
+    assert ("user.add", "bea") in actions and ("user.add.refused", "cyd") in actions
+    # the new user chooses their own password at first sign-in
+    c2 = await client()
+    r = await sign_in(c2, "bea", "another long password")
+    assert r.headers["Location"] == "/password"
+
+
+async def test_expired_passwords_must_be_changed_first(ui: tuple[App, FakeClock, Client]) -> None:
+    app, clock, client = ui
+    clock.advance(91 * 86400)
+    c = await client()
+    r = await sign_in(c, "maria")
+    assert r.status == 302 and r.headers["Location"] == "/password"
+    assert (await c.get("/history", allow_redirects=False)).headers["Location"] == "/password"
+    html = await (await c.get("/password")).text()
+    r = await c.post(
+        "/password",
+        data={"old": PW, "new": "a fresh long password", "csrf": csrf_of(html)},
+        allow_redirects=False,
+    )
+    assert r.status == 302
+    assert (await c.get("/history")).status == 200
+
+
+async def test_pictures_are_served_only_through_the_audited_handler(
+    ui: tuple[App, FakeClock, Client],
+) -> None:
+    app, _, client = ui
+    media_id = await app.pipeline.capture("fridge-1", "manual")
+    c = await client("manager")
+    page = await c.get(f"/pictures/{media_id}")
+    assert page.status == 200 and f"/pictures/{media_id}.jpg" in await page.text()
+    jpeg = await c.get(f"/pictures/{media_id}.jpg")
+    assert jpeg.status == 200 and (await jpeg.read())[:2] == b"\xff\xd8"
+    assert ("maria", "picture.view", media_id) in await audit_rows(app)
+    gallery = await (await c.get("/pictures?camera=fridge-1")).text()
+    assert media_id in gallery
+    assert (await c.get("/pictures?camera=../../etc")).status == 400
+    assert (await c.get("/pictures?from=yesterday")).status == 400
+    tech = await client("technician")
+    assert (await tech.get(f"/pictures/{media_id}.jpg", allow_redirects=False)).status == 403
+    assert ("tom", "access.denied", f"/pictures/{media_id}.jpg") in await audit_rows(app)
+    api = await (await c.get("/api/pictures")).json()
+    assert api[0]["id"] == media_id
+
+
+async def test_hostile_requests_get_clear_errors(ui: tuple[App, FakeClock, Client]) -> None:
+    app, _, client = ui
+    c = await client("manager")
+    assert (await c.get("/pictures/not-an-id.jpg")).status == 404
+    big = await c.post("/login", data={"username": "x" * 200_000, "password": "y", "csrf": "z"})
+    assert big.status == 413
+    assert (await c.get("/api/temperatures?hours=lots")).status == 400
+    nosuch = await c.get("/etc/passwd")
+    assert nosuch.status == 404 and "X-Frame-Options" in nosuch.headers

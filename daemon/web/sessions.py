@@ -1,0 +1,77 @@
+"""Signed-in sessions, kept in SQLite: a random token in an HttpOnly, SameSite=Strict cookie
+(Secure over HTTPS), only its SHA-256 stored; idle and absolute timeouts; a CSRF token per
+session for every form."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..accounts import User
+
+COOKIE = "veilcam_session"
+TOUCH_EVERY = 60.0  # seconds between last-seen writes for one session
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token_hash: str
+    user: User
+    csrf: str
+    created_at: float
+    last_seen: float
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_job(
+    db: Database, user_id: int, now: float, ip: str | None, agent: str | None
+) -> tuple[str, str]:
+    """A new session for the user; returns the cookie token and the CSRF token."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    db.conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, csrf, ip, agent)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (token_hash(token), user_id, now, now, csrf, ip, (agent or "")[:200]),
+    )
+    return token, csrf
+
+
+def load_job(
+    db: Database, token: str, now: float, idle: float, max_age: float, max_password_age: float
+) -> Session | None:
+    """The live session of ``token``; an expired one is deleted and gives None."""
+    h = token_hash(token)
+    row = db.conn.execute(
+        "SELECT s.*, u.username, u.role, u.must_change, u.password_changed_at, u.disabled"
+        " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+        (h,),
+    ).fetchone()
+    if row is None:
+        return None
+    if row["disabled"] or now - row["last_seen"] > idle or now - row["created_at"] > max_age:
+        db.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (h,))
+        return None
+    if now - row["last_seen"] > TOUCH_EVERY:
+        db.conn.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", (now, h))
+    must_change = bool(row["must_change"]) or now - row["password_changed_at"] > max_password_age
+    user = User(row["user_id"], row["username"], row["role"], must_change)
+    return Session(h, user, row["csrf"], row["created_at"], row["last_seen"])
+
+
+def delete_job(db: Database, token_hash_: str) -> None:
+    db.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash_,))
+
+
+def sweep_job(db: Database, now: float, max_age: float) -> int:
+    return db.conn.execute("DELETE FROM sessions WHERE created_at < ?", (now - max_age,)).rowcount
+
+
+def cookie_args(secure: bool) -> dict[str, Any]:
+    return {"httponly": True, "samesite": "Strict", "secure": secure, "path": "/"}

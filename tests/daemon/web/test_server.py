@@ -35,6 +35,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/users"): (302, 200, 403, 403, 403),
     ("POST", "/users"): (302, 403, 403, 403, 403),
     ("POST", "/users/{username}/{action}"): (302, 403, 403, 403, 403),
+    ("POST", "/tokens"): (302, 403, 403, 403, 403),
     ("GET", "/settings"): (302, 200, 403, 403, 403),
     ("POST", "/settings"): (302, 403, 403, 403, 403),
     ("GET", "/audit"): (302, 200, 403, 403, 200),
@@ -214,3 +215,34 @@ async def test_hostile_requests_get_clear_errors(ui: tuple[App, FakeClock, Clien
     assert (await c.get("/api/temperatures?hours=lots")).status == 400
     nosuch = await c.get("/etc/passwd")
     assert nosuch.status == 404 and "X-Frame-Options" in nosuch.headers
+
+
+async def test_machines_use_bearer_tokens_with_their_role(
+    ui: tuple[App, FakeClock, Client],
+) -> None:
+    app, _, client = ui
+    c = await client("admin")
+    html = await (await c.get("/users")).text()
+    r = await c.post(
+        "/tokens", data={"name": "head-office", "role": "technician", "csrf": csrf_of(html)}
+    )
+    text = await r.text()
+    token = re.search(r"(vc_[A-Za-z0-9_-]{20,})", text)
+    assert r.status == 200 and token
+    stored = await app.store.db.read(
+        lambda db: db.conn.execute("SELECT token_hash FROM api_tokens").fetchone()[0]
+    )
+    assert token.group(1) not in stored  # only its hash is kept
+    m = await client()
+    auth = {"Authorization": f"Bearer {token.group(1)}"}
+    assert (await m.get("/api/status", headers=auth)).status == 200
+    assert (await m.get("/api/pictures", headers=auth)).status == 403  # a technician's token
+    assert (await m.get("/api/status", headers={"Authorization": "Bearer vc_forged"})).status == 401
+    assert (
+        await m.get("/", headers=auth, allow_redirects=False)
+    ).status == 302  # pages need a person
+    assert ("ada", "token.create", "head-office") in await audit_rows(app)
+    again = await c.post(
+        "/tokens", data={"name": "head-office", "role": "auditor", "csrf": csrf_of(html)}
+    )
+    assert again.status == 400 and "already exists" in await again.text()

@@ -49,6 +49,7 @@ bench: models
 	$(BIN)/veilcam models fetch --optional
 	$(BIN)/python bench/kernels.py
 	$(BIN)/python bench/vision.py
+	$(BIN)/python bench/web.py
 	@if [ -d ../shared/eval/faces ]; then \
 		$(BIN)/python bench/redaction_eval.py --images ../shared/eval/faces \
 			--annotations ../shared/eval/faces/annotations.json; \

@@ -106,7 +106,7 @@ def _nav(role: str) -> list[tuple[str, str]]:
     items = [("/", "Dashboard")]
     if role in READERS:
         items.append(("/pictures", "Pictures"))
-    items += [("/history", "History"), ("/health", "Health")]
+    items += [("/history", "History"), ("/alerts", "Alerts"), ("/health", "Health")]
     if role in AUDIT:
         items.append(("/audit", "Audit log"))
     if role in ADMIN:
@@ -446,6 +446,48 @@ async def history(request: web.Request) -> web.Response:
     return _page(request, "history.html", probes=probes, doors=doors, hours=hours)
 
 
+async def history_csv(request: web.Request) -> web.Response:
+    """The last 24 hours of temperatures and door events as CSV (an audited export)."""
+    import csv
+    import io
+
+    app = _app(request)
+    since = app.clock.now() - 86400
+    temps = await app.store.db.read(views.temperatures_job, since)
+    doors = await app.store.db.read(views.doors_job, since, 100_000)
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(["time", "kind", "probe_or_door", "value"])
+    rows = [
+        (t, "temperature", probe, f"{v / 100:.2f}") for probe, pts in temps.items() for t, v in pts
+    ]
+    rows += [(d["received_at"], "door", d["door"], d["state"]) for d in doors]
+    for t, kind, what, value in sorted(rows):
+        out.writerow([views.when(t), kind, what, value])
+    await _audit(request, "export", "history.csv", f"{len(rows)} rows")
+    return web.Response(
+        text=buf.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="veilcam-history.csv"'},
+    )
+
+
+async def alerts_page(request: web.Request) -> web.Response:
+    """What needs attention now: parts not healthy, and the sensor line's recent faults."""
+    app = _app(request)
+    problems = {
+        k: v for k, v in app.health.snapshot().items() if v["state"] not in ("ok", "stopped")
+    }
+
+    def faults(db: Any) -> list[dict[str, Any]]:
+        rows = db.conn.execute(
+            "SELECT at, kind, detail FROM sensor_faults ORDER BY at DESC LIMIT 100"
+        ).fetchall()
+        return [dict(r, when=views.when(r["at"])) for r in rows]
+
+    return _page(request, "alerts.html", problems=problems, faults=await app.store.db.read(faults))
+
+
 async def health_page(request: web.Request) -> web.Response:
     app = _app(request)
     disk = shutil.disk_usage(app.data_dir)
@@ -697,6 +739,8 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/pictures/{media_id:[0-9a-f]{32}}.jpg", picture_jpeg, READERS),
     ("GET", "/pictures/{media_id:[0-9a-f]{32}}", picture_page, READERS),
     ("GET", "/history", history, ALL),
+    ("GET", "/history.csv", history_csv, ALL),
+    ("GET", "/alerts", alerts_page, ALL),
     ("GET", "/health", health_page, ALL),
     ("GET", "/users", users_page, ADMIN),
     ("POST", "/users", users_add, ADMIN),

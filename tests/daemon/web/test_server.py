@@ -31,6 +31,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/pictures/{media_id}"): (302, 404, 404, 403, 404),
     ("GET", "/pictures/{media_id}.jpg"): (302, 404, 404, 403, 404),
     ("GET", "/history"): (302, 200, 200, 200, 200),
+    ("GET", "/history.csv"): (302, 200, 200, 200, 200),
+    ("GET", "/alerts"): (302, 200, 200, 200, 200),
     ("GET", "/health"): (302, 200, 200, 200, 200),
     ("GET", "/users"): (302, 200, 403, 403, 403),
     ("POST", "/users"): (302, 403, 403, 403, 403),
@@ -246,3 +248,26 @@ async def test_machines_use_bearer_tokens_with_their_role(
         "/tokens", data={"name": "head-office", "role": "auditor", "csrf": csrf_of(html)}
     )
     assert again.status == 400 and "already exists" in await again.text()
+
+
+async def test_history_export_is_audited(ui: tuple[App, FakeClock, Client]) -> None:
+    app, clock, client = ui
+    now = clock.now()
+
+    def rows(db):  # type: ignore[no-untyped-def]
+        db.conn.execute(
+            "INSERT INTO temperature_readings (received_at, seq, uptime_ms, probe, centi_c,"
+            " expires_at) VALUES (?, 1, 1, 'p1', 412, ?)",
+            (now - 60, now + 86400),
+        )
+
+    await app.store.db.write(rows)
+    c = await client("technician")
+    r = await c.get("/history.csv")
+    text = await r.text()
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv")
+    assert (
+        text.splitlines()[0] == "time,kind,probe_or_door,value" and ",temperature,p1,4.12" in text
+    )
+    assert ("tom", "export", "history.csv") in await audit_rows(app)
+    assert "svg" in await (await c.get("/history")).text()

@@ -28,7 +28,7 @@ from aiohttp import web
 
 import webui
 
-from .. import audit
+from .. import audit, clocksync
 from ..accounts import ROLES, Accounts, Policy
 from ..errors import AccountError, LoginRefused, MediaIntegrityError
 from ..retention import parse_duration
@@ -498,6 +498,9 @@ async def health_page(request: web.Request) -> web.Response:
         overall=app.health.overall(),
         disk_free=f"{disk.free / 2**30:.1f} GiB of {disk.total / 2**30:.1f} GiB",
         now=views.when(app.clock.now()),
+        clock_sync={True: "synchronised", False: "NOT synchronised", None: "unknown"}[
+            await asyncio.to_thread(clocksync.synchronised)
+        ],
         kernels=app.live_status()["kernels"],
         fingerprint=request.app[TLS_KEY],
     )

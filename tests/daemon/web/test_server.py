@@ -271,3 +271,9 @@ async def test_history_export_is_audited(ui: tuple[App, FakeClock, Client]) -> N
     )
     assert ("tom", "export", "history.csv") in await audit_rows(app)
     assert "svg" in await (await c.get("/history")).text()
+
+
+async def test_health_page_shows_models_disk_and_clock(ui: tuple[App, FakeClock, Client]) -> None:
+    app, _, client = ui
+    html = await (await (await client("technician")).get("/health")).text()
+    assert "models" in html and "GiB" in html and "(clock " in html

@@ -1,0 +1,280 @@
+"""Alarm rules for one fridge or freezer cabinet, as a pure state machine over time.
+
+Feed it readings, faults and door changes with their times, and call ``tick`` as time
+passes; it answers with transitions: an alarm opening, changing level or closing. Nothing
+here reads a clock or touches storage, so every rule can be tested by passing times.
+
+Rules, each with a warning and an alarm level:
+
+- ``temperature``: above the warning limit continuously for ``delay`` (default 30 min) is a
+  warning, above the alarm limit for as long an alarm. It closes only once the temperature
+  has stayed at least ``hysteresis`` below the warning limit for ``clear_after``. Readings
+  during a defrost window, after power-up and after a door opening do not count towards it.
+- ``temperature_cumulative``: above the warning limit for ``cumulative_limit`` in total over
+  ``cumulative_window`` (a fridge that is warm half of every hour never trips the first).
+- ``door_open``: open for ``door_open_warning`` (3 min), then ``door_open_alarm`` (10 min).
+- ``door_frequent``: more than ``openings_per_hour`` openings in the last hour.
+- ``door_stuck``: no opening for ``no_opening_for`` (a day): a stuck switch, or a closed shop.
+- ``sensor_silent``: no reading for ``silent_warning`` (5 min), then ``silent_alarm``.
+- ``sensor_fault``: the probe reports a fault value (DS18B20 85.00 °C at power-up,
+  -127.00 °C disconnected); closes after ``clear_after`` of valid readings.
+
+Each episode opens once: noise around a limit neither re-opens nor closes it.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from dataclasses import dataclass, field
+
+LEVELS = ("warning", "alarm")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    warn_above: float  # °C
+    alarm_above: float
+    hysteresis: float = 0.5
+    delay: float = 30 * 60
+    clear_after: float = 5 * 60
+    cumulative_window: float = 2 * 3600
+    cumulative_limit: float = 60 * 60
+    door_grace: float = 10 * 60  # after a door closes, warming is expected
+    power_up_grace: float = 30 * 60
+    defrost: tuple[tuple[int, int], ...] = ()  # (seconds after local midnight, duration)
+    door_open_warning: float = 3 * 60
+    door_open_alarm: float = 10 * 60
+    openings_per_hour: int = 30
+    no_opening_for: float = 24 * 3600
+    silent_warning: float = 5 * 60
+    silent_alarm: float = 15 * 60
+
+
+PROFILES = {
+    # A chiller holds 5 °C or below; 8 °C is the UK legal limit.
+    "chiller": Limits(warn_above=5.0, alarm_above=8.0),
+    # A freezer holds -18 °C; -15 °C is where quality starts to go.
+    "freezer": Limits(warn_above=-18.0, alarm_above=-15.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    cabinet: str
+    rule: str
+    change: str  # open | level | close
+    level: str  # warning | alarm
+    at: float
+    value: float | None = None  # the peak (temperatures) or the measure that tripped it
+    message: str = ""
+
+
+@dataclass(slots=True)
+class Episode:
+    level: str
+    opened_at: float
+    peak: float | None = None
+
+
+@dataclass(slots=True)
+class Cabinet:
+    name: str
+    limits: Limits
+    started_at: float
+    episodes: dict[str, Episode] = field(default_factory=dict)
+    # temperature
+    last_reading: float | None = None
+    last_value: float | None = None
+    above_since: float | None = None
+    alarm_since: float | None = None
+    below_since: float | None = None
+    warm: collections.deque[tuple[float, float]] = field(default_factory=collections.deque)
+    # faults
+    fault_kind: str | None = None
+    valid_since: float | None = None
+    # doors
+    door_open_since: float | None = None
+    door_closed_at: float | None = None
+    last_opening: float | None = None
+    openings: collections.deque[float] = field(default_factory=collections.deque)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _open(
+        self, rule: str, level: str, at: float, value: float | None, msg: str
+    ) -> list[Transition]:
+        ep = self.episodes.get(rule)
+        if ep is None:
+            self.episodes[rule] = Episode(level, at, value)
+            return [Transition(self.name, rule, "open", level, at, value, msg)]
+        if LEVELS.index(level) > LEVELS.index(ep.level):
+            ep.level = level
+            return [Transition(self.name, rule, "level", level, at, ep.peak, msg)]
+        return []
+
+    def _close(self, rule: str, at: float, msg: str) -> list[Transition]:
+        ep = self.episodes.pop(rule, None)
+        if ep is None:
+            return []
+        lasted = at - ep.opened_at
+        text = f"{msg}; lasted {_duration(lasted)}"
+        if ep.peak is not None and rule.startswith("temperature"):
+            text += f", peak {ep.peak:.1f} °C"
+        return [Transition(self.name, rule, "close", ep.level, at, ep.peak, text)]
+
+    def suppressed(self, t: float) -> str | None:
+        """Why temperature readings at ``t`` do not count, if they don't."""
+        lim = self.limits
+        if t - self.started_at < lim.power_up_grace:
+            return "power-up"
+        if self.door_open_since is not None:
+            return "door open"
+        if self.door_closed_at is not None and t - self.door_closed_at < lim.door_grace:
+            return "door opened"
+        if lim.defrost:
+            local = dt.datetime.fromtimestamp(t)
+            sec = local.hour * 3600 + local.minute * 60 + local.second
+            for start, length in lim.defrost:
+                if 0 <= (sec - start) % 86400 < length:
+                    return "defrost"
+        return None
+
+    # --- inputs ----------------------------------------------------------------------
+
+    def temperature(self, t: float, celsius: float) -> list[Transition]:
+        lim, out = self.limits, []
+        prev_t, prev_v = self.last_reading, self.last_value
+        self.last_reading, self.last_value = t, celsius
+        out += self._close("sensor_silent", t, "readings are back")
+        if self.fault_kind is not None:
+            self.valid_since = self.valid_since or t
+            if t - self.valid_since >= lim.clear_after:
+                out += self._close("sensor_fault", t, "probe readings valid again")
+                self.fault_kind = None
+        quiet = self.suppressed(t)
+        # cumulative time above the warning limit, over the window
+        if prev_t is not None and prev_v is not None and prev_v > lim.warn_above and not quiet:
+            self.warm.append((t, t - prev_t))
+        while self.warm and self.warm[0][0] < t - lim.cumulative_window:
+            self.warm.popleft()
+        total = sum(d for _, d in self.warm)
+        if total >= lim.cumulative_limit:
+            out += self._open(
+                "temperature_cumulative",
+                "warning",
+                t,
+                celsius,
+                f"above {lim.warn_above:.1f} °C for {_duration(total)} of the last "
+                f"{_duration(lim.cumulative_window)}",
+            )
+        elif total < lim.cumulative_limit / 2:
+            out += self._close("temperature_cumulative", t, "warm time back under half the limit")
+        # continuous
+        ep = self.episodes.get("temperature")
+        if ep is not None and (ep.peak is None or celsius > ep.peak):
+            ep.peak = celsius
+        if quiet:
+            self.above_since = self.alarm_since = None
+        else:
+            self.above_since = (self.above_since or t) if celsius > lim.warn_above else None
+            self.alarm_since = (self.alarm_since or t) if celsius > lim.alarm_above else None
+            if self.above_since is not None and t - self.above_since >= lim.delay:
+                out += self._open(
+                    "temperature",
+                    "warning",
+                    t,
+                    celsius,
+                    f"above {lim.warn_above:.1f} °C for {_duration(t - self.above_since)}",
+                )
+            if self.alarm_since is not None and t - self.alarm_since >= lim.delay:
+                out += self._open(
+                    "temperature",
+                    "alarm",
+                    t,
+                    celsius,
+                    f"above {lim.alarm_above:.1f} °C for {_duration(t - self.alarm_since)}",
+                )
+        if "temperature" in self.episodes:
+            if celsius <= lim.warn_above - lim.hysteresis:
+                self.below_since = self.below_since or t
+                if t - self.below_since >= lim.clear_after:
+                    out += self._close("temperature", t, f"back under {lim.warn_above:.1f} °C")
+                    self.below_since = None
+            else:
+                self.below_since = None
+        return out
+
+    def fault(self, t: float, kind: str) -> list[Transition]:
+        self.fault_kind, self.valid_since = kind, None
+        self.last_reading = t  # the probe speaks, it is just wrong: not silent
+        out = self._close("sensor_silent", t, "the probe answers again")
+        what = {
+            "disconnected": "probe disconnected (-127.00 °C)",
+            "power_on": "probe reports its power-up value (85.00 °C)",
+        }
+        return out + self._open(
+            "sensor_fault", "alarm", t, None, what.get(kind, f"probe fault: {kind}")
+        )
+
+    def door(self, t: float, is_open: bool) -> list[Transition]:
+        out: list[Transition] = []
+        if is_open:
+            if self.door_open_since is None:
+                self.door_open_since = t
+                self.last_opening = t
+                self.openings.append(t)
+                out += self._close("door_stuck", t, "the door opened")
+        else:
+            if self.door_open_since is not None:
+                out += self._close(
+                    "door_open", t, f"door closed after {_duration(t - self.door_open_since)}"
+                )
+            self.door_open_since, self.door_closed_at = None, t
+        return out + self._door_rate(t)
+
+    def _door_rate(self, t: float) -> list[Transition]:
+        lim = self.limits
+        while self.openings and self.openings[0] < t - 3600:
+            self.openings.popleft()
+        n = len(self.openings)
+        if n > lim.openings_per_hour:
+            return self._open(
+                "door_frequent", "warning", t, float(n), f"{n} openings in the last hour"
+            )
+        if n <= lim.openings_per_hour // 2:
+            return self._close("door_frequent", t, f"{n} openings in the last hour")
+        return []
+
+    def tick(self, t: float) -> list[Transition]:
+        lim, out = self.limits, []
+        since = self.last_reading if self.last_reading is not None else self.started_at
+        if t - since >= lim.silent_alarm:
+            out += self._open(
+                "sensor_silent", "alarm", t, None, f"no reading for {_duration(t - since)}"
+            )
+        elif t - since >= lim.silent_warning:
+            out += self._open(
+                "sensor_silent", "warning", t, None, f"no reading for {_duration(t - since)}"
+            )
+        if self.door_open_since is not None:
+            open_for = t - self.door_open_since
+            if open_for >= lim.door_open_alarm:
+                out += self._open(
+                    "door_open", "alarm", t, open_for, f"door open for {_duration(open_for)}"
+                )
+            elif open_for >= lim.door_open_warning:
+                out += self._open(
+                    "door_open", "warning", t, open_for, f"door open for {_duration(open_for)}"
+                )
+        last = self.last_opening if self.last_opening is not None else self.started_at
+        if t - last >= lim.no_opening_for:
+            out += self._open(
+                "door_stuck", "warning", t, None, f"no door opening for {_duration(t - last)}"
+            )
+        return out + self._door_rate(t)
+
+
+def _duration(seconds: float) -> str:
+    m = int(seconds // 60)
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"

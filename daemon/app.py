@@ -30,7 +30,7 @@ from .redact import FailClosedRedactor, Redactor, VisionRedactor
 from .retention import parse_duration
 from .sdnotify import Notifier
 from .sensors.reader import SensorReader
-from .sensors.service import DoorEvent, SensorIngest
+from .sensors.service import DoorEvent, Reading, SensorIngest
 from .sources import make_source
 from .store import Store, records
 from .store.reaper import Reaper
@@ -53,6 +53,7 @@ class App:
     store: Store
     doors: Hub[DoorEvent]
     pipeline: Pipeline
+    readings: Hub[Reading] = field(default_factory=Hub)
     ingest: SensorIngest | None = None
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
@@ -217,9 +218,14 @@ async def running(
             min_free_bytes=config.storage.min_free_mb * 2**20,
         )
         start("reaper", reaper.run)
+        if config.cabinets:
+            from .coldchain.service import AlarmService
+
+            alarms = AlarmService(config.cabinets, store, clock, health, app.readings, app.doors)
+            start("alarms", alarms.run)
         if config.sensors is not None:
             sc = config.sensors
-            app.ingest = SensorIngest(store, clock, health, app.doors)
+            app.ingest = SensorIngest(store, clock, health, app.doors, app.readings)
             start("sensor_ingest", app.ingest.run)
             reader = SensorReader(
                 sc.port,

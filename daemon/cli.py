@@ -142,6 +142,35 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """Cold-chain alarms straight from the database (the daemon may be running)."""
+    from sqlite_utils import Database
+
+    from .coldchain.service import list_job
+    from .store import db_path
+    from .store.database import connect
+
+    path = db_path(_data_dir(args))
+    if not path.exists():
+        raise FileNotFoundError(f"no veilcam database at {path}")
+    conn = connect(path, readonly=True)
+    try:
+        alarms = list_job(Database(conn), open_only=args.open)
+    finally:
+        conn.close()
+    if args.json:
+        print(json.dumps(alarms, indent=2))
+        return 0
+    if not alarms:
+        print("no alarms" + (" open" if args.open else ""))
+    for a in alarms:
+        state = "open" if a["closed_at"] is None else "closed"
+        acked = f", acknowledged by {a['acked_by']}" if a["acked_by"] else ""
+        what = f"{a['cabinet']}: {a['rule']}: {a['message']}{acked}"
+        print(f"{a['id']:5} {state:6} {a['level']:7} {what}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .control import call
     from .status import read_offline
@@ -262,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("camera")
     sp.set_defaults(func=cmd_calibrate)
+
+    sp = data_cmd("alerts", "cold-chain alarms, newest first")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--open", action="store_true", help="only the ones not yet closed")
+    sp.set_defaults(func=cmd_alerts)
 
     sp = data_cmd("users", "web UI accounts: add one, or list them")
     sp.add_argument("action", choices=["add", "list"])

@@ -56,6 +56,37 @@ class SensorConfig(_Strict, frozen=True):
     sample_period_ms: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] = 1000
 
 
+class CabinetConfig(_Strict, frozen=True):
+    """A fridge or freezer watched by one probe (and, if it has one, one door switch)."""
+
+    name: Name
+    profile: Literal["chiller", "freezer", "custom"] = "chiller"
+    probe: str = "1"
+    door: str | None = None
+    # Limits in °C; the profile's unless set (a custom cabinet must set both).
+    warn_above: Annotated[float, msgspec.Meta(ge=-60, le=60)] | None = None
+    alarm_above: Annotated[float, msgspec.Meta(ge=-60, le=60)] | None = None
+    delay: Duration = "30m"
+    door_open_warning: Duration = "3m"
+    door_open_alarm: Duration = "10m"
+    openings_per_hour: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 30
+    silent_warning: Duration = "5m"
+    defrost_times: list[TimeOfDay] = []
+    defrost_duration: Duration = "30m"
+
+    def __post_init__(self) -> None:
+        if self.profile == "custom" and (self.warn_above is None or self.alarm_above is None):
+            raise ValueError(
+                f"cabinet {self.name}: a custom profile needs warn_above and alarm_above"
+            )
+        if (
+            self.warn_above is not None
+            and self.alarm_above is not None
+            and self.alarm_above < self.warn_above
+        ):
+            raise ValueError(f"cabinet {self.name}: alarm_above is below warn_above")
+
+
 class ReplaySourceConfig(_Strict, tag="replay", tag_field="kind", frozen=True):
     path: str
     loop: bool = True
@@ -151,6 +182,7 @@ class Config(_Strict, frozen=True):
     data_dir: str = "/var/lib/veilcam"
     sensors: SensorConfig | None = None
     cameras: list[CameraConfig] = []
+    cabinets: list[CabinetConfig] = []
     retention: RetentionConfig = RetentionConfig()
     storage: StorageConfig = StorageConfig()
     web: WebConfig | None = None

@@ -32,6 +32,16 @@ MAX_BACKLOG = 200_000
 
 
 @dataclass(frozen=True, slots=True)
+class Reading:
+    """A probe's reading as it arrives: a temperature, or the fault it reported."""
+
+    probe: str
+    centi_c: int | None
+    fault: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class DoorEvent:
     door: str
     open: bool
@@ -47,7 +57,15 @@ def _insert_batch(db: Database, temps: list[Any], doors: list[Any], faults: list
 class SensorIngest:
     """The reader's sink: classify, buffer, and flush to the store."""
 
-    def __init__(self, store: Store, clock: Clock, health: Health, doors: Hub[DoorEvent]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        health: Health,
+        doors: Hub[DoorEvent],
+        readings: Hub[Reading] | None = None,
+    ) -> None:
+        self.readings = readings
         self.store = store
         self.clock = clock
         self.health = health
@@ -77,6 +95,8 @@ class SensorIngest:
             self.stats["fault:board_reset"] += 1
             self._faults.append((now, "board_reset", f"sequence restarted at {item.seq}", expires))
         if isinstance(item, Temperature):
+            if self.readings is not None:
+                self.readings.publish(Reading(item.probe, item.centi_c, item.fault, now))
             if item.fault is not None:
                 self.stats["fault:" + item.fault] += 1
                 self._faults.append((now, item.fault, f"probe {item.probe}", expires))

@@ -22,7 +22,7 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 # Tables whose rows carry expires_at, besides media (which also has files).
-EXPIRING_TABLES = ("temperature_readings", "door_events", "sensor_faults", "audit_log")
+EXPIRING_TABLES = ("temperature_readings", "door_events", "sensor_faults", "audit_log", "alarms")
 WATERMARK_BATCH = 50
 
 

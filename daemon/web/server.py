@@ -50,6 +50,7 @@ ALL = frozenset(ROLES)
 READERS = frozenset({"admin", "manager", "auditor"})  # may see pictures
 ADMIN = frozenset({"admin"})
 AUDIT = frozenset({"admin", "auditor"})
+ACKERS = frozenset({"admin", "manager"})  # the people who act on a warm fridge
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -472,7 +473,7 @@ async def history_csv(request: web.Request) -> web.Response:
     )
 
 
-async def alerts_page(request: web.Request) -> web.Response:
+async def alerts_page(request: web.Request, **extra: Any) -> web.Response:
     """What needs attention now: parts not healthy, and the sensor line's recent faults."""
     app = _app(request)
     problems = {
@@ -485,7 +486,46 @@ async def alerts_page(request: web.Request) -> web.Response:
         ).fetchall()
         return [dict(r, when=views.when(r["at"])) for r in rows]
 
-    return _page(request, "alerts.html", problems=problems, faults=await app.store.db.read(faults))
+    from ..coldchain.service import list_job
+
+    alarms = [
+        dict(
+            a,
+            opened=views.when(a["opened_at"]),
+            closed=views.when(a["closed_at"]) if a["closed_at"] else "",
+        )
+        for a in await app.store.db.read(list_job, False, 200)
+    ]
+    can_ack = _session(request).user.role in ACKERS
+    return _page(
+        request,
+        "alerts.html",
+        problems=problems,
+        faults=await app.store.db.read(faults),
+        alarms=alarms,
+        can_ack=can_ack,
+        **extra,
+    )
+
+
+async def alarm_ack(request: web.Request) -> web.StreamResponse:
+    """Acknowledge an alarm: the comment says what was done; audited."""
+    from ..coldchain.service import acknowledge
+
+    form = await request.post()
+    try:
+        await acknowledge(
+            _app(request).store,
+            int(request.match_info["alarm_id"]),
+            request[ACTOR],
+            str(form.get("comment", "")),
+            _ip(request),
+        )
+    except AccountError as exc:
+        page = await alerts_page(request, error=str(exc))
+        page.set_status(400)
+        return page
+    raise web.HTTPFound("/alerts")
 
 
 async def health_page(request: web.Request) -> web.Response:
@@ -744,6 +784,7 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/history", history, ALL),
     ("GET", "/history.csv", history_csv, ALL),
     ("GET", "/alerts", alerts_page, ALL),
+    ("POST", "/alarms/{alarm_id:[0-9]+}/ack", alarm_ack, ACKERS),
     ("GET", "/health", health_page, ALL),
     ("GET", "/users", users_page, ADMIN),
     ("POST", "/users", users_add, ADMIN),

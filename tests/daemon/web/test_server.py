@@ -33,6 +33,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/history"): (302, 200, 200, 200, 200),
     ("GET", "/history.csv"): (302, 200, 200, 200, 200),
     ("GET", "/alerts"): (302, 200, 200, 200, 200),
+    ("POST", "/alarms/{alarm_id}/ack"): (302, 403, 403, 403, 403),
     ("GET", "/health"): (302, 200, 200, 200, 200),
     ("GET", "/users"): (302, 200, 403, 403, 403),
     ("POST", "/users"): (302, 403, 403, 403, 403),
@@ -54,6 +55,7 @@ CONCRETE = {
     "/pictures/{media_id}.jpg": f"/pictures/{PIC}.jpg",
     "/users/{username}/{action}": "/users/tom/disable",
     "/static": "/static/style.css",
+    "/alarms/{alarm_id}/ack": "/alarms/1/ack",
 }
 
 
@@ -277,3 +279,32 @@ async def test_health_page_shows_models_disk_and_clock(ui: tuple[App, FakeClock,
     app, _, client = ui
     html = await (await (await client("technician")).get("/health")).text()
     assert "models" in html and "GiB" in html and "(clock " in html
+
+
+async def test_acknowledging_an_alarm_needs_a_comment(ui: tuple[App, FakeClock, Client]) -> None:
+    app, clock, client = ui
+    now = clock.now()
+
+    def alarm(db):  # type: ignore[no-untyped-def]
+        db.conn.execute(
+            "INSERT INTO alarms (cabinet, rule, level, opened_at, updated_at, message, expires_at)"
+            " VALUES ('dairy', 'temperature', 'alarm', ?, ?, 'above 8.0 °C for 30 min', ?)",
+            (now, now, now + 86400),
+        )
+
+    await app.store.db.write(alarm)
+    c = await client("manager")
+    html = await (await c.get("/alerts")).text()
+    assert "above 8.0 °C for 30 min" in html and "Acknowledge" in html
+    r = await c.post("/alarms/1/ack", data={"comment": "  ", "csrf": csrf_of(html)})
+    assert r.status == 400 and "needs a comment" in await r.text()
+    r = await c.post(
+        "/alarms/1/ack",
+        data={"comment": "stock moved", "csrf": csrf_of(html)},
+        allow_redirects=False,
+    )
+    assert r.status == 302
+    assert "maria: stock moved" in await (await c.get("/alerts")).text()
+    assert ("maria", "alarm.ack", "1") in await audit_rows(app)
+    tech = await (await client("technician")).get("/alerts")
+    assert "Acknowledge" not in await tech.text()

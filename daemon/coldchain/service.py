@@ -1,0 +1,178 @@
+"""The alarm service: feeds the sensor line's readings and door changes to each cabinet's
+rules, ticks them as time passes, and keeps every alarm's opening, level changes and
+closing in the ``alarms`` table. Acknowledging an alarm needs a comment, and is audited."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from sqlite_utils import Database
+
+from .. import audit
+from ..errors import AccountError
+from ..retention import parse_duration
+from .rules import PROFILES, Cabinet, Limits, Transition
+
+if TYPE_CHECKING:
+    from ..clock import Clock
+    from ..config import CabinetConfig
+    from ..events import Hub
+    from ..health import Health
+    from ..sensors.service import DoorEvent, Reading
+    from ..store import Store
+
+log = logging.getLogger(__name__)
+
+TICK = 10.0  # seconds between time-based checks
+
+
+def limits_for(cfg: CabinetConfig) -> Limits:
+    base = PROFILES.get(cfg.profile) or Limits(warn_above=0.0, alarm_above=0.0)
+    defrost = tuple(
+        (int(t[:2]) * 3600 + int(t[3:]) * 60, int(parse_duration(cfg.defrost_duration)))
+        for t in cfg.defrost_times
+    )
+    return replace(
+        base,
+        warn_above=cfg.warn_above if cfg.warn_above is not None else base.warn_above,
+        alarm_above=cfg.alarm_above if cfg.alarm_above is not None else base.alarm_above,
+        delay=parse_duration(cfg.delay),
+        door_open_warning=parse_duration(cfg.door_open_warning),
+        door_open_alarm=parse_duration(cfg.door_open_alarm),
+        openings_per_hour=cfg.openings_per_hour,
+        silent_warning=parse_duration(cfg.silent_warning),
+        silent_alarm=3 * parse_duration(cfg.silent_warning),
+        defrost=defrost,
+    )
+
+
+def record_job(db: Database, tr: Transition, expires_at: float) -> int:
+    """Write one transition; returns the alarm's id."""
+    if tr.change == "open":
+        cur = db.conn.execute(
+            "INSERT INTO alarms (cabinet, rule, level, opened_at, updated_at, peak, message,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (tr.cabinet, tr.rule, tr.level, tr.at, tr.at, tr.value, tr.message, expires_at),
+        )
+        return int(cur.lastrowid or 0)
+    row = db.conn.execute(
+        "SELECT id FROM alarms WHERE cabinet = ? AND rule = ? AND closed_at IS NULL"
+        " ORDER BY id DESC LIMIT 1",
+        (tr.cabinet, tr.rule),
+    ).fetchone()
+    if row is None:
+        return 0
+    if tr.change == "level":
+        db.conn.execute(
+            "UPDATE alarms SET level = ?, updated_at = ?, message = ? WHERE id = ?",
+            (tr.level, tr.at, tr.message, row[0]),
+        )
+    else:
+        db.conn.execute(
+            "UPDATE alarms SET closed_at = ?, updated_at = ?, peak = coalesce(?, peak),"
+            " message = ? WHERE id = ?",
+            (tr.at, tr.at, tr.value, tr.message, row[0]),
+        )
+    return int(row[0])
+
+
+def list_job(db: Database, open_only: bool = False, limit: int = 500) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM alarms"
+    if open_only:
+        sql += " WHERE closed_at IS NULL"
+    sql += " ORDER BY opened_at DESC LIMIT ?"
+    return [dict(r) for r in db.conn.execute(sql, (limit,))]
+
+
+def ack_job(db: Database, alarm_id: int, by: str, comment: str, now: float) -> None:
+    cur = db.conn.execute(
+        "UPDATE alarms SET acked_at = ?, acked_by = ?, ack_comment = ? WHERE id = ?"
+        " AND acked_at IS NULL",
+        (now, by, comment, alarm_id),
+    )
+    if cur.rowcount == 0:
+        raise AccountError(f"no unacknowledged alarm {alarm_id}")
+
+
+class AlarmService:
+    def __init__(
+        self,
+        cabinets: list[CabinetConfig],
+        store: Store,
+        clock: Clock,
+        health: Health,
+        readings: Hub[Reading],
+        doors: Hub[DoorEvent],
+    ) -> None:
+        self.store, self.clock, self.health = store, clock, health
+        now = clock.now()
+        self.cabinets = {c.name: Cabinet(c.name, limits_for(c), now) for c in cabinets}
+        self.by_probe = {c.probe: c.name for c in cabinets}
+        self.by_door = {c.door: c.name for c in cabinets if c.door is not None}
+        self._readings = readings.subscribe(maxsize=10_000)
+        self._doors = doors.subscribe(maxsize=1_000)
+        self.transitions: Hub[Transition] | None = None
+
+    async def _apply(self, transitions: list[Transition]) -> None:
+        for tr in transitions:
+            expires = self.store.expires("sensor_records", tr.at)
+            await self.store.db.write(record_job, tr, expires)
+            log.warning(
+                "alarm %s %s on %s (%s): %s", tr.change, tr.rule, tr.cabinet, tr.level, tr.message
+            )
+            if self.transitions is not None:
+                self.transitions.publish(tr)
+        open_alarms = [
+            (name, rule, ep.level)
+            for name, cab in self.cabinets.items()
+            for rule, ep in cab.episodes.items()
+        ]
+        if any(level == "alarm" for *_, level in open_alarms):
+            self.health.set("cold_chain", "error", f"{len(open_alarms)} open alarm(s)")
+        elif open_alarms:
+            self.health.set("cold_chain", "warning", f"{len(open_alarms)} open warning(s)")
+        else:
+            self.health.set("cold_chain", "ok", f"{len(self.cabinets)} cabinet(s) within limits")
+
+    async def run(self) -> None:
+        await self._apply([])
+        next_tick = self.clock.now() + TICK
+        try:
+            while True:
+                out: list[Transition] = []
+                while not self._readings.queue.empty():
+                    r = self._readings.queue.get_nowait()
+                    if (name := self.by_probe.get(r.probe)) is not None:
+                        cab = self.cabinets[name]
+                        if r.fault is not None:
+                            out += cab.fault(r.at, r.fault)
+                        elif r.centi_c is not None:
+                            out += cab.temperature(r.at, r.centi_c / 100)
+                while not self._doors.queue.empty():
+                    d = self._doors.queue.get_nowait()
+                    if (name := self.by_door.get(d.door)) is not None:
+                        out += self.cabinets[name].door(d.at, d.open)
+                now = self.clock.now()
+                if now >= next_tick:
+                    for cab in self.cabinets.values():
+                        out += cab.tick(now)
+                    next_tick = now + TICK
+                if out:
+                    await self._apply(out)
+                await asyncio.sleep(0.2)
+        finally:
+            self._readings.close()
+            self._doors.close()
+
+
+async def acknowledge(
+    store: Store, alarm_id: int, by: str, comment: str, ip: str | None = None
+) -> None:
+    comment = comment.strip()
+    if not comment:
+        raise AccountError("acknowledging an alarm needs a comment: what was done about it")
+    await store.db.write(ack_job, alarm_id, by, comment[:500], store.clock.now())
+    await store.audit(audit.Entry(by, "alarm.ack", str(alarm_id), comment[:200], ip=ip))

@@ -1,0 +1,94 @@
+"""The alarm service in the running daemon: readings in, alarms kept, `veilcam alerts`
+out, acknowledgement only with a comment."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.test_app import config_for
+from veilcam.app import running
+from veilcam.cli import main
+from veilcam.clock import FakeClock
+from veilcam.coldchain.service import acknowledge
+from veilcam.errors import AccountError
+from veilcam.sensors.service import DoorEvent, Reading
+
+CABINET = """
+[[cabinets]]
+name = "dairy"
+profile = "chiller"
+probe = "1"
+door = "1"
+"""
+
+
+async def until(predicate, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.05)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+async def test_a_warm_spell_opens_an_alarm_once_and_closes_it(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = FakeClock()
+    async with running(config_for(data_dir, CABINET), clock=clock) as app:
+        clock.advance(31 * 60)  # past the power-up grace
+
+        async def feed(minutes: int, celsius: float) -> None:
+            for _ in range(minutes):
+                app.readings.publish(Reading("1", int(celsius * 100), None, clock.now()))
+                clock.advance(60)
+            await asyncio.sleep(0.5)
+
+        await feed(45, 9.5)
+
+        async def rows() -> list:  # type: ignore[type-arg]
+            return await app.store.db.read(
+                lambda db: db.conn.execute(
+                    "SELECT * FROM alarms WHERE rule = 'temperature'"
+                ).fetchall()
+            )
+
+        await until(lambda: _len_at_least(rows, 1))
+        [row] = await rows()
+        assert row["level"] == "alarm" and row["closed_at"] is None and row["cabinet"] == "dairy"
+        assert app.health.get("cold_chain").state == "error"  # type: ignore[union-attr]
+        with pytest.raises(AccountError, match="needs a comment"):
+            await acknowledge(app.store, row["id"], "maria", "   ")
+        await acknowledge(app.store, row["id"], "maria", "moved stock to the back-up chiller")
+        await feed(10, 3.5)
+        await until(lambda: _closed(rows))
+        [row] = await rows()
+        assert "peak 9.5 °C" in row["message"] and row["peak"] == 9.5
+        app.doors.publish(DoorEvent("1", True, clock.now()))
+        clock.advance(200)
+        await until(lambda: _door_open(app))
+    code = await asyncio.to_thread(main, ["alerts", "--data-dir", str(data_dir), "--json"])
+    alarms = json.loads(capsys.readouterr().out)
+    assert code == 0
+    temp = next(a for a in alarms if a["rule"] == "temperature")
+    assert temp["acked_by"] == "maria" and temp["ack_comment"].startswith("moved stock")
+    assert any(a["rule"] == "door_open" and a["closed_at"] is None for a in alarms)
+
+
+async def _len_at_least(rows, n: int) -> bool:  # type: ignore[no-untyped-def]
+    return len(await rows()) >= n
+
+
+async def _closed(rows) -> bool:  # type: ignore[no-untyped-def]
+    r = await rows()
+    return bool(r) and r[0]["closed_at"] is not None
+
+
+async def _door_open(app) -> bool:  # type: ignore[no-untyped-def]
+    rows = await app.store.db.read(
+        lambda db: db.conn.execute("SELECT * FROM alarms WHERE rule = 'door_open'").fetchall()
+    )
+    return bool(rows)

@@ -59,6 +59,7 @@ def cmd_sim_sensors(args: argparse.Namespace) -> int:
             faults=FaultRates.parse(args.faults),
             log_file=log_file,
             door_interval=args.door_interval,
+            scenario=args.scenario,
         )
         port = await sim.start()
         print(port, flush=True)
@@ -221,6 +222,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             faults=args.faults,
             speed=args.speed,
+            scenario=args.scenario,
         )
     )
     return 0
@@ -263,6 +265,9 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .sensors.simulator import SCENARIOS
+
+    scenario_names = sorted(SCENARIOS)
     p = argparse.ArgumentParser(prog="veilcam", description=__doc__)
     p.add_argument("--version", action="version", version=f"veilcam {__version__}")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -323,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--door-interval", type=float, default=90.0, help="mean seconds between openings"
     )
     sp.add_argument("--log", help="append every line sent to this JSON-lines file")
+    sp.add_argument(
+        "--scenario",
+        default="normal-day",
+        choices=scenario_names,
+        help="what goes wrong on the board (default %(default)s)",
+    )
     sp.add_argument("--duration", type=float, help="stop after this many seconds")
     sp.set_defaults(func=cmd_sim_sensors)
 
@@ -358,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int)
     sp.add_argument("--speed", type=float, default=1.0)
     sp.add_argument("--faults", default="noise=0.002,bad_checksum=0.002")
+    sp.add_argument("--scenario", default="normal-day", choices=scenario_names)
     sp.set_defaults(func=cmd_demo)
     return p
 

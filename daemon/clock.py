@@ -57,3 +57,23 @@ class FakeClock:
         for _, fut in due:
             if not fut.done():
                 fut.set_result(None)
+
+
+class ScaledClock:
+    """The demo's clock: simulated time running ``speed`` times faster than real time, from
+    now on, so that a simulated day of fridge readings, alarms and reports takes minutes."""
+
+    def __init__(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, not {speed}")
+        self.speed = speed
+        self._wall0, self._mono0 = time.time(), time.monotonic()
+
+    def now(self) -> float:
+        return self._wall0 + (time.monotonic() - self._mono0) * self.speed
+
+    def monotonic(self) -> float:
+        return (time.monotonic() - self._mono0) * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.speed)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import json
 import logging
 import secrets
 from importlib import resources
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .app import App, running, stop_on_signals
+from .clock import ScaledClock
 from .config import Config, load
 from .sensors.simulator import BoardSimulator, FaultRates
 from .web.server import web_services
@@ -32,8 +35,8 @@ purpose = "fridge"
 source = {{ kind = "replay", path = "{fridge}" }}
 [cameras.triggers]
 doors = ["1"]
-door_open_delay = "2s"
-door_close_settle = "3s"
+door_open_delay = "{door_delay}"
+door_close_settle = "{door_settle}"
 
 [[cameras]]
 name = "floor-1"
@@ -44,19 +47,35 @@ doors = []
 door_open_delay = "off"
 door_close_settle = "off"
 [cameras.stream]
-fps = 2
-still_interval = "20s"
+fps = {fps}
+still_interval = "{still}s"
+
+[[cabinets]]
+name = "dairy"
+profile = "chiller"
+probe = "1"
+door = "1"
+defrost_times = {defrost}
+defrost_duration = "25m"
+
+[[cabinets]]
+name = "frozen"
+profile = "freezer"
+probe = "2"
 
 [retention]
 floor_stills = "72h"
 
 [storage]
 min_free_mb = 256
-reaper_interval = "60s"
+reaper_interval = "{reaper}s"
+health_interval = "{health}s"
 
 [web]
 host = "127.0.0.1"
 port = {port}
+session_idle = "{idle}s"
+session_max = "{session_max}s"
 """
 
 
@@ -64,11 +83,29 @@ def assets() -> Path:
     return Path(str(resources.files("veilcam") / "demo_assets"))
 
 
-def write_config(data_dir: Path, port: int) -> Path:
+def write_config(
+    data_dir: Path, port: int, speed: float = 1.0, defrost: list[str] | None = None
+) -> Path:
+    """The demo's config; with simulated time running ``speed`` times faster, everything
+    that should keep its real-time pace (camera frames, health writes, sign-in sessions)
+    is stretched by the same factor."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "demo.toml"
     text = DEMO_CONFIG.format(
-        config=path, fridge=assets() / "fridge", floor=assets() / "floor", port=port
+        config=path,
+        fridge=assets() / "fridge",
+        floor=assets() / "floor",
+        port=port,
+        fps=f"{2 / speed:.6g}",
+        still=int(20 * speed),
+        reaper=int(60 * speed),
+        health=int(5 * speed),
+        idle=int(30 * 60 * speed),
+        # Sped up, a picture at every door would outrun the redaction: pictures on demand.
+        door_delay="2s" if speed <= 1 else "off",
+        door_settle="3s" if speed <= 1 else "off",
+        session_max=int(12 * 3600 * speed),
+        defrost=json.dumps(defrost or []),
     )
     path.write_text(text)
     return path
@@ -104,8 +141,13 @@ async def run_demo(
     seed: int | None,
     faults: str,
     speed: float,
+    scenario: str = "normal-day",
 ) -> None:
-    config: Config = load(write_config(data_dir, port))
+    defrost = None
+    if scenario == "defrost-cycles":  # the board defrosts every 6 h from now: tell the rules
+        start = dt.datetime.now()
+        defrost = sorted({(start + dt.timedelta(hours=6 * k)).strftime("%H:%M") for k in range(4)})
+    config: Config = load(write_config(data_dir, port, speed, defrost))
     assert config.sensors is not None
     sim_log = (data_dir / "sim.log").open("a")
     sim = BoardSimulator(
@@ -114,13 +156,15 @@ async def run_demo(
         speed=speed,
         faults=FaultRates.parse(faults),
         log_file=sim_log,
-        door_interval=45.0,
+        door_interval=180.0,
+        scenario=scenario,
     )
     await sim.start()
     web = config.web
     try:
         with stop_on_signals() as stop:
-            async with running(config, extra=web_services(config)) as app:
+            clock = ScaledClock(speed) if speed != 1.0 else None
+            async with running(config, clock=clock, extra=web_services(config)) as app:
                 if web:
                     scheme = "https" if web.tls else "http"
                     print(

@@ -209,3 +209,48 @@ def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) ->
     assert "database: integrity ok" in verify.stdout and "0 temporary files" in verify.stdout
     files = {p.stem for p in (data / "media").glob("*/*.vcm")}
     assert files == after_ids
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_demo_warm_night_opens_an_alarm(tmp_path: Path) -> None:
+    """`veilcam demo --scenario warm-night --speed 600 --duration 120`, then
+    `veilcam alerts --json` shows the chiller's temperature alarm."""
+    data = tmp_path / "demo"
+    port = free_port()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "veilcam",
+            "demo",
+            "--data-dir",
+            str(data),
+            "--port",
+            str(port),
+            "--scenario",
+            "warm-night",
+            "--speed",
+            "600",
+            "--duration",
+            "120",
+            "--seed",
+            "3",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "veilcam", "alerts", "--data-dir", str(data), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    alarms = json.loads(out.stdout)
+    dairy = [a for a in alarms if a["cabinet"] == "dairy" and a["rule"] == "temperature"]
+    assert dairy and dairy[-1]["level"] == "alarm", alarms
+    assert dairy[-1]["peak"] > 8.0
+    assert not [a for a in alarms if a["cabinet"] == "frozen" and a["rule"] == "temperature"]

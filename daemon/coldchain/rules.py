@@ -9,7 +9,8 @@ Rules, each with a warning and an alarm level:
 - ``temperature``: above the warning limit continuously for ``delay`` (default 30 min) is a
   warning, above the alarm limit for as long an alarm. It closes only once the temperature
   has stayed at least ``hysteresis`` below the warning limit for ``clear_after``. Readings
-  during a defrost window, after power-up and after a door opening do not count towards it.
+  during a defrost window, after power-up and just after a door opening start no timer
+  (but do not stop a warm spell already under way, or a busy shop would hide a failure).
 - ``temperature_cumulative``: above the warning limit for ``cumulative_limit`` in total over
   ``cumulative_window`` (a fridge that is warm half of every hour never trips the first).
 - ``door_open``: open for ``door_open_warning`` (3 min), then ``door_open_alarm`` (10 min).
@@ -40,7 +41,7 @@ class Limits:
     clear_after: float = 5 * 60
     cumulative_window: float = 2 * 3600
     cumulative_limit: float = 60 * 60
-    door_grace: float = 10 * 60  # after a door closes, warming is expected
+    door_grace: float = 3 * 60  # after a door closes, warming is expected
     power_up_grace: float = 30 * 60
     defrost: tuple[tuple[int, int], ...] = ()  # (seconds after local midnight, duration)
     door_open_warning: float = 3 * 60
@@ -92,6 +93,7 @@ class Cabinet:
     warm: collections.deque[tuple[float, float]] = field(default_factory=collections.deque)
     # faults
     fault_kind: str | None = None
+    power_on_repeats: int = 0
     valid_since: float | None = None
     # doors
     door_open_since: float | None = None
@@ -144,6 +146,7 @@ class Cabinet:
 
     def temperature(self, t: float, celsius: float) -> list[Transition]:
         lim, out = self.limits, []
+        self.power_on_repeats = 0
         prev_t, prev_v = self.last_reading, self.last_value
         self.last_reading, self.last_value = t, celsius
         out += self._close("sensor_silent", t, "readings are back")
@@ -174,27 +177,35 @@ class Cabinet:
         ep = self.episodes.get("temperature")
         if ep is not None and (ep.peak is None or celsius > ep.peak):
             ep.peak = celsius
-        if quiet:
-            self.above_since = self.alarm_since = None
+        # A suppressed reading (defrost, power-up, just after a door) starts no timer, and
+        # a cool one still stops it; but it does not stop a warm spell already under way,
+        # or a busy shop's doors would hide a failing compressor for ever.
+        if celsius > lim.warn_above:
+            if self.above_since is None and not quiet:
+                self.above_since = t
         else:
-            self.above_since = (self.above_since or t) if celsius > lim.warn_above else None
-            self.alarm_since = (self.alarm_since or t) if celsius > lim.alarm_above else None
-            if self.above_since is not None and t - self.above_since >= lim.delay:
-                out += self._open(
-                    "temperature",
-                    "warning",
-                    t,
-                    celsius,
-                    f"above {lim.warn_above:.1f} °C for {_duration(t - self.above_since)}",
-                )
-            if self.alarm_since is not None and t - self.alarm_since >= lim.delay:
-                out += self._open(
-                    "temperature",
-                    "alarm",
-                    t,
-                    celsius,
-                    f"above {lim.alarm_above:.1f} °C for {_duration(t - self.alarm_since)}",
-                )
+            self.above_since = None
+        if celsius > lim.alarm_above:
+            if self.alarm_since is None and not quiet:
+                self.alarm_since = t
+        else:
+            self.alarm_since = None
+        if self.above_since is not None and t - self.above_since >= lim.delay:
+            out += self._open(
+                "temperature",
+                "warning",
+                t,
+                celsius,
+                f"above {lim.warn_above:.1f} °C for {_duration(t - self.above_since)}",
+            )
+        if self.alarm_since is not None and t - self.alarm_since >= lim.delay:
+            out += self._open(
+                "temperature",
+                "alarm",
+                t,
+                celsius,
+                f"above {lim.alarm_above:.1f} °C for {_duration(t - self.alarm_since)}",
+            )
         if "temperature" in self.episodes:
             if celsius <= lim.warn_above - lim.hysteresis:
                 self.below_since = self.below_since or t
@@ -206,12 +217,16 @@ class Cabinet:
         return out
 
     def fault(self, t: float, kind: str) -> list[Transition]:
-        self.fault_kind, self.valid_since = kind, None
         self.last_reading = t  # the probe speaks, it is just wrong: not silent
         out = self._close("sensor_silent", t, "the probe answers again")
+        # A DS18B20 says 85.00 °C once after every power-up: only a repeat is a fault.
+        self.power_on_repeats = self.power_on_repeats + 1 if kind == "power_on_value" else 0
+        if kind == "power_on_value" and self.power_on_repeats < 3:
+            return out
+        self.fault_kind, self.valid_since = kind, None
         what = {
-            "disconnected": "probe disconnected (-127.00 °C)",
-            "power_on": "probe reports its power-up value (85.00 °C)",
+            "probe_disconnected": "probe disconnected (-127.00 °C)",
+            "power_on_value": "probe reports its power-up value (85.00 °C)",
         }
         return out + self._open(
             "sensor_fault", "alarm", t, None, what.get(kind, f"probe fault: {kind}")

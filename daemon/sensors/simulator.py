@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import random
 import termios
@@ -66,6 +67,59 @@ class FaultRates:
         return rates
 
 
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """What goes wrong on the simulated board, in simulated seconds from its start."""
+
+    name: str
+    description: str
+    compressor_off: tuple[tuple[float, float], ...] = ()  # probe 1: (start, length)
+    defrost_every: float = 0.0  # probe 1 warms by its defrost heater this often...
+    defrost_for: float = 0.0  # ...for this long
+    door_held: tuple[tuple[float, float], ...] = ()  # door 1 held open: (start, length)
+    disconnected: tuple[tuple[float, float], ...] = ()  # probe 1 reads -127.00 °C
+    faults: str = ""  # extra line faults, as for --faults
+
+
+HOUR = 3600.0
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario("normal-day", "a day of ordinary trade: the thermostat cycles, doors open"),
+        Scenario(
+            "warm-night",
+            "the chiller's compressor fails an hour in and stays off for six hours",
+            compressor_off=((1 * HOUR, 6 * HOUR),),
+        ),
+        Scenario(
+            "door-left-open",
+            "the chiller door is left open for 20 minutes, half an hour in",
+            door_held=((0.5 * HOUR, 20 * 60.0),),
+        ),
+        Scenario(
+            "defrost-cycles",
+            "the chiller defrosts 20 minutes every 6 hours from the start, warming as it should",
+            defrost_every=6 * HOUR,
+            defrost_for=20 * 60.0,
+        ),
+        Scenario(
+            "probe-disconnected",
+            "the chiller's probe wire breaks an hour in, for 40 minutes",
+            disconnected=((1 * HOUR, 40 * 60.0),),
+        ),
+        Scenario(
+            "noisy-line",
+            "a long serial cable by a compressor: garbage, bad checksums, short unplugs",
+            faults="noise=0.05,bad_checksum=0.05,split=0.02,noise_prefix=0.02,unplug=0.002",
+        ),
+    )
+}
+
+
+def _within(t: float, spans: tuple[tuple[float, float], ...]) -> bool:
+    return any(start <= t < start + length for start, length in spans)
+
+
 @dataclass
 class Cabinet:
     """One probe's thermal model: thermostat-driven compressor, heat in through walls and door."""
@@ -81,11 +135,15 @@ class Cabinet:
         if self.temp == 0.0:
             self.temp = (self.low + self.high) / 2
 
-    def step(self, dt: float, door_open: bool, rng: random.Random) -> None:
-        leak = 0.0006 + (0.012 if door_open else 0.0)
-        self.temp += (AMBIENT - self.temp) * leak * dt - (
-            self.cooling if self.compressor else 0
-        ) * dt
+    def step(
+        self, dt: float, door_open: bool, rng: random.Random, broken: bool = False, heat: float = 0
+    ) -> None:
+        leak = 0.0006 + (0.003 if door_open else 0.0)
+        self.temp += (
+            (AMBIENT - self.temp) * leak * dt
+            - (self.cooling if self.compressor and not broken else 0) * dt
+            + heat * dt
+        )
         if self.temp > self.high:
             self.compressor = True
         elif self.temp < self.low:
@@ -137,7 +195,16 @@ class BoardSimulator:
         door_interval: float = 90.0,
         doors: tuple[str, ...] = ("1",),
         heartbeat: float = 10.0,
+        scenario: str = "normal-day",
     ) -> None:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+        self.scenario = SCENARIOS[scenario]
+        if self.scenario.faults:
+            extra = FaultRates.parse(self.scenario.faults)
+            faults = faults or FaultRates()
+            for name, value in vars(extra).items():
+                setattr(faults, name, max(getattr(faults, name), value))
         self.rng = random.Random(seed)
         self.speed = speed
         self.faults = faults or FaultRates()
@@ -145,8 +212,8 @@ class BoardSimulator:
         self.door_interval = door_interval
         self.heartbeat = heartbeat
         self.cabinets = [
-            Cabinet("1", low=2.5, high=5.0, cooling=0.02),
-            Cabinet("2", low=-20.0, high=-17.0, cooling=0.03),
+            Cabinet("1", low=2.5, high=4.5, cooling=0.03),
+            Cabinet("2", low=-22.0, high=-19.0, cooling=0.03),
         ]
         self.door_ids = doors
         self.pty = Pty(link)
@@ -273,11 +340,14 @@ class BoardSimulator:
         try:
             while end is None or loop.time() < end:
                 await asyncio.sleep(tick)
-                dt = tick * self.speed
-                self.sim_t += dt
-                self._doors_step()
-                for cab in self.cabinets:
-                    cab.step(dt, any(v is not None for v in self.door_open.values()), self.rng)
+                # Physics in steps of at most a simulated second, whatever the speed: a
+                # door open for ten seconds must not heat the fridge for a whole tick.
+                steps = max(1, math.ceil(tick * self.speed))
+                dt = tick * self.speed / steps
+                for _ in range(steps):
+                    self.sim_t += dt
+                    self._doors_step()
+                    self._physics(dt)
                 if self.rng.random() < self.faults.unplug * tick:
                     await self._unplug_for(self.rng.uniform(0.5, 2.0))
                     continue
@@ -308,7 +378,26 @@ class BoardSimulator:
         """Pull the cable for good (after the reader has drained what was sent)."""
         self._unplug()
 
+    def _physics(self, dt: float) -> None:
+        sc, t = self.scenario, self.sim_t
+        for cab in self.cabinets:
+            first = cab is self.cabinets[0]
+            defrosting = first and sc.defrost_every > 0 and t % sc.defrost_every < sc.defrost_for
+            cab.step(
+                dt,
+                # the board's door switch is on the chiller; the freezer is a chest
+                first and any(v is not None for v in self.door_open.values()),
+                self.rng,
+                broken=first and (_within(t, sc.compressor_off) or defrosting),
+                heat=0.002 if defrosting else 0.0,
+            )
+
     def _doors_step(self) -> None:
+        first = self.door_ids[0]
+        if _within(self.sim_t, self.scenario.door_held):
+            if self.door_open[first] is None:
+                self._door_changes.append((first, True))
+            self.door_open[first] = self.sim_t + 1  # held: closes only once let go
         for door, closes in self.door_open.items():
             if closes is not None and self.sim_t >= closes:
                 self.door_open[door] = None
@@ -325,7 +414,9 @@ class BoardSimulator:
         if self._first_reading:
             # A DS18B20 read before its first conversion finishes says 85.00 °C.
             return Temperature(seq, up, cab.probe, None, "power_on_value")
-        if self.rng.random() < self.faults.disconnect:
+        if self.rng.random() < self.faults.disconnect or (
+            cab is self.cabinets[0] and _within(self.sim_t, self.scenario.disconnected)
+        ):
             return Temperature(seq, up, cab.probe, None, "probe_disconnected")
         return Temperature(seq, up, cab.probe, cab.reading(self.rng), None)
 

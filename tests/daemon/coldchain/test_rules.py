@@ -90,15 +90,27 @@ def test_quiet_during_defrost() -> None:
 
 
 def test_quiet_after_a_door_opening_and_at_power_up() -> None:
-    cab = chiller()
+    cab = chiller(door_grace=180)
     assert not [x for x in run(cab, T0, 29, 9.0) if x.rule == "temperature"]  # power-up grace
     t = T0 + GRACE
     cab.door(t, True)
     cab.door(t + 60, False)
-    out = run(cab, t + 60, 10, 9.0)  # the 10 minutes after the door: do not count
-    out += run(cab, t + 11 * 60, 29, 9.0)
+    # Warm air after the door: the first 3 minutes start no timer, so the 30 minutes run
+    # from t + 4 min.
+    out = run(cab, t + 60, 33, 9.0)
     assert not [x for x in out if x.rule == "temperature"]
-    out = run(cab, t + 40 * 60, 3, 9.0)
+    out = run(cab, t + 34 * 60, 2, 9.0)
+    assert ("temperature", "open", "warning") in kinds(out)
+
+
+def test_a_busy_door_does_not_hide_a_failing_compressor() -> None:
+    cab = chiller(door_grace=180)
+    t = T0 + GRACE
+    out: list[Transition] = []
+    for minute in range(40):  # a door opening every minute, and the fridge at 9 °C
+        out += cab.temperature(t + minute * 60, 9.0)
+        if minute >= 1:
+            out += cab.door(t + minute * 60 + 10, True) + cab.door(t + minute * 60 + 20, False)
     assert ("temperature", "open", "warning") in kinds(out)
 
 
@@ -159,7 +171,7 @@ def test_silent_sensor() -> None:
 def test_probe_fault_values() -> None:
     cab = chiller(clear_after=300)
     t = T0 + GRACE
-    out = cab.fault(t, "disconnected") + cab.fault(t + 60, "disconnected")
+    out = cab.fault(t, "probe_disconnected") + cab.fault(t + 60, "probe_disconnected")
     assert kinds(out) == [("sensor_fault", "open", "alarm")] and "-127.00" in out[0].message
     assert cab.tick(t + 200) == []  # a probe reporting faults is not silent
     out = run(cab, t + 120, 4, 4.0)
@@ -175,3 +187,14 @@ def test_freezer_profile_limits() -> None:
     out = run(freezer, T0 + GRACE, 35, -16.0)
     assert kinds(out) == [("temperature", "open", "warning")]
     assert isinstance(PROFILES["freezer"], Limits) and PROFILES["freezer"].warn_above == -18.0
+
+
+def test_the_power_up_value_once_is_no_fault_but_repeated_it_is() -> None:
+    cab = chiller()
+    t = T0 + GRACE
+    assert cab.fault(t, "power_on_value") == []  # every DS18B20 says 85.00 °C once at power-up
+    cab.temperature(t + 1, 4.0)
+    out = cab.fault(t + 2, "power_on_value") + cab.fault(t + 3, "power_on_value")
+    assert out == []
+    out = cab.fault(t + 4, "power_on_value")
+    assert kinds(out) == [("sensor_fault", "open", "alarm")] and "85.00" in out[0].message

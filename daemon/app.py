@@ -221,7 +221,15 @@ async def running(
         if config.cabinets:
             from .coldchain.service import AlarmService
 
-            alarms = AlarmService(config.cabinets, store, clock, health, app.readings, app.doors)
+            alarms = AlarmService(
+                config.cabinets,
+                store,
+                clock,
+                health,
+                app.readings,
+                app.doors,
+                watch_link=config.sensors is not None,
+            )
             start("alarms", alarms.run)
         if config.sensors is not None:
             sc = config.sensors

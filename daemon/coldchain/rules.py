@@ -293,3 +293,45 @@ class Cabinet:
 def _duration(seconds: float) -> str:
     m = int(seconds // 60)
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+@dataclass(slots=True)
+class Board:
+    """Rules about the appliance rather than one cabinet: the serial link to the sensor
+    board (down for ``link_grace``: an alarm, every cabinet is blind) and the clock (not
+    synchronised: a warning, the records' times cannot be trusted)."""
+
+    link_grace: float = 60.0
+    episodes: dict[str, Episode] = field(default_factory=dict)
+    link_down_since: float | None = None
+
+    def _cab(self) -> Cabinet:
+        return Cabinet("board", PROFILES["chiller"], 0.0, self.episodes)
+
+    def link(self, t: float, up: bool) -> list[Transition]:
+        if up:
+            self.link_down_since = None
+            return self._cab()._close("link_down", t, "the sensor board answers again")
+        self.link_down_since = self.link_down_since or t
+        if t - self.link_down_since >= self.link_grace:
+            return self._cab()._open(
+                "link_down",
+                "alarm",
+                t,
+                None,
+                f"no serial link to the sensor board for {_duration(t - self.link_down_since)}",
+            )
+        return []
+
+    def clock(self, t: float, synchronised: bool | None) -> list[Transition]:
+        if synchronised is None:
+            return []
+        if synchronised:
+            return self._cab()._close("clock_unsynchronised", t, "the clock is synchronised")
+        return self._cab()._open(
+            "clock_unsynchronised",
+            "warning",
+            t,
+            None,
+            "the system clock is not synchronised: record times may drift",
+        )

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from .. import audit
+from .. import audit, clocksync
 from ..errors import AccountError
 from ..retention import parse_duration
-from .rules import PROFILES, Cabinet, Limits, Transition
+from .rules import PROFILES, Board, Cabinet, Limits, Transition
 
 if TYPE_CHECKING:
     from ..clock import Clock
@@ -106,6 +106,7 @@ class AlarmService:
         health: Health,
         readings: Hub[Reading],
         doors: Hub[DoorEvent],
+        watch_link: bool = True,
     ) -> None:
         self.store, self.clock, self.health = store, clock, health
         now = clock.now()
@@ -115,6 +116,8 @@ class AlarmService:
         self._readings = readings.subscribe(maxsize=10_000)
         self._doors = doors.subscribe(maxsize=1_000)
         self.transitions: Hub[Transition] | None = None
+        self.board = Board()
+        self.watch_link = watch_link
 
     async def _apply(self, transitions: list[Transition]) -> None:
         for tr in transitions:
@@ -159,6 +162,11 @@ class AlarmService:
                 if now >= next_tick:
                     for cab in self.cabinets.values():
                         out += cab.tick(now)
+                    if self.watch_link:
+                        link = self.health.get("sensor_link")
+                        if link is not None:
+                            out += self.board.link(now, link.state == "ok")
+                    out += self.board.clock(now, await asyncio.to_thread(clocksync.synchronised))
                     next_tick = now + TICK
                 if out:
                     await self._apply(out)

@@ -198,3 +198,24 @@ def test_the_power_up_value_once_is_no_fault_but_repeated_it_is() -> None:
     assert out == []
     out = cab.fault(t + 4, "power_on_value")
     assert kinds(out) == [("sensor_fault", "open", "alarm")] and "85.00" in out[0].message
+
+
+def test_the_serial_link_down_for_a_minute_is_an_alarm() -> None:
+    from veilcam.coldchain.rules import Board
+
+    board = Board(link_grace=60)
+    assert board.link(T0, False) == [] and board.link(T0 + 59, False) == []
+    out = board.link(T0 + 60, False)
+    assert kinds(out) == [("link_down", "open", "alarm")] and out[0].cabinet == "board"
+    assert board.link(T0 + 120, False) == []  # once
+    assert kinds(board.link(T0 + 130, True)) == [("link_down", "close", "alarm")]
+
+
+def test_an_unsynchronised_clock_is_a_warning() -> None:
+    from veilcam.coldchain.rules import Board
+
+    board = Board()
+    assert board.clock(T0, None) == []  # cannot tell: says nothing
+    assert kinds(board.clock(T0, False)) == [("clock_unsynchronised", "open", "warning")]
+    assert board.clock(T0 + 10, False) == []
+    assert kinds(board.clock(T0 + 20, True)) == [("clock_unsynchronised", "close", "warning")]

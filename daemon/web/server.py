@@ -17,7 +17,6 @@ import logging
 import re
 import secrets
 import shutil
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -29,28 +28,38 @@ from aiohttp import web
 import webui
 
 from .. import audit, clocksync
-from ..accounts import ROLES, Accounts, Policy
+from ..accounts import Accounts
 from ..errors import AccountError, LoginRefused, MediaIntegrityError
 from ..retention import parse_duration
 from . import sessions, tls, views
+from .api import api_doors, api_pictures, api_status, api_temperatures
+from .common import (
+    ACKERS,
+    ACTOR,
+    ADMIN,
+    ALL,
+    APP_KEY,
+    AUDIT,
+    CFG_KEY,
+    READERS,
+    SESSION,
+    TLS_KEY,
+    _agent,
+    _app,
+    _audit,
+    _cfg,
+    _ip,
+    _page,
+    _policy,
+    _session,
+)
+from .people import tokens_add, users_add, users_page, users_toggle
 
 if TYPE_CHECKING:
     from ..app import App
     from ..config import Config, WebConfig
 
 log = logging.getLogger(__name__)
-
-APP_KEY: web.AppKey[App] = web.AppKey("veilcam", object)  # type: ignore[arg-type]
-CFG_KEY: web.AppKey[Any] = web.AppKey("web_config", object)
-TLS_KEY: web.AppKey[str] = web.AppKey("fingerprint", str)
-SESSION: web.RequestKey[sessions.Session] = web.RequestKey("session", sessions.Session)
-ACTOR: web.RequestKey[str] = web.RequestKey("actor", str)
-
-ALL = frozenset(ROLES)
-READERS = frozenset({"admin", "manager", "auditor"})  # may see pictures
-ADMIN = frozenset({"admin"})
-AUDIT = frozenset({"admin", "auditor"})
-ACKERS = frozenset({"admin", "manager"})  # the people who act on a warm fridge
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,70 +76,6 @@ SECURITY_HEADERS = {
 }
 MEDIA_ID = re.compile(r"^[0-9a-f]{32}$")
 LOGIN_CSRF = "veilcam_login_csrf"
-
-
-# --- helpers -------------------------------------------------------------------------
-
-
-def _app(request: web.Request) -> App:
-    return request.app[APP_KEY]
-
-
-def _cfg(request: web.Request) -> WebConfig:
-    cfg: WebConfig = request.app[CFG_KEY]
-    return cfg
-
-
-def _ip(request: web.Request) -> str | None:
-    return request.remote
-
-
-def _agent(request: web.Request) -> str:
-    return request.headers.get("User-Agent", "")[:200]
-
-
-def _session(request: web.Request) -> sessions.Session:
-    s: sessions.Session = request[SESSION]
-    return s
-
-
-async def _audit(
-    request: web.Request, action: str, obj: str | None = None, detail: str | None = None
-) -> None:
-    actor = request[ACTOR] if ACTOR in request else "anonymous"
-    await _app(request).store.audit(
-        audit.Entry(actor, action, obj, detail, _ip(request), _agent(request))
-    )
-
-
-def _nav(role: str) -> list[tuple[str, str]]:
-    items = [("/", "Dashboard")]
-    if role in READERS:
-        items.append(("/pictures", "Pictures"))
-    items += [("/history", "History"), ("/alerts", "Alerts"), ("/health", "Health")]
-    if role in AUDIT:
-        items.append(("/audit", "Audit log"))
-    if role in ADMIN:
-        items += [("/users", "Users"), ("/settings", "Settings")]
-    items.append(("/password", "Password"))
-    return items
-
-
-def _page(request: web.Request, template: str, **ctx: Any) -> web.Response:
-    base: dict[str, Any] = {"site": _app(request).config.site, "here": request.path}
-    if SESSION in request:
-        s = _session(request)
-        base.update(user=s.user, csrf=s.csrf, nav=_nav(s.user.role))
-    base.update(ctx)
-    return aiohttp_jinja2.render_template(template, request, base)
-
-
-def _policy(cfg: WebConfig) -> Policy:
-    return Policy(
-        password_max_age=parse_duration(cfg.password_max_age),
-        lockout_after=cfg.lockout_after,
-        lockout_for=parse_duration(cfg.lockout_for),
-    )
 
 
 # --- access control ----------------------------------------------------------------
@@ -546,89 +491,6 @@ async def health_page(request: web.Request) -> web.Response:
     )
 
 
-async def users_page(request: web.Request, **extra: Any) -> web.Response:
-    users = await Accounts(_app(request).store).list()
-    return _page(request, "users.html", users=users, roles=ROLES, token_roles=TOKEN_ROLES, **extra)
-
-
-async def users_add(request: web.Request) -> web.Response:
-    form = await request.post()
-    try:
-        await Accounts(_app(request).store).add(
-            str(form.get("username", "")),
-            str(form.get("role", "")),
-            str(form.get("password", "")),
-            actor=request[ACTOR],
-            ip=_ip(request),
-        )
-    except AccountError as exc:
-        page = await users_page(request, error=str(exc))
-        page.set_status(400)
-        return page
-    # A password an administrator chose is changed by its owner at first sign-in.
-    username = str(form.get("username", ""))
-
-    def must_change(db: Any) -> None:
-        db.conn.execute("UPDATE users SET must_change = 1 WHERE username = ?", (username,))
-
-    await _app(request).store.db.write(must_change)
-    return await users_page(request, message=f"user {username} added")
-
-
-TOKEN_ROLES = ("manager", "technician", "auditor")  # machines never administer
-
-
-def _token_job(db: Any, name: str, role: str, token_hash: str, now: float, by: str) -> None:
-    try:
-        db.conn.execute(
-            "INSERT INTO api_tokens (token_hash, name, role, created_at, created_by)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (token_hash, name, role, now, by),
-        )
-    except sqlite3.IntegrityError:
-        raise AccountError(f"a token named {name!r} already exists") from None
-
-
-async def tokens_add(request: web.Request) -> web.Response:
-    """An API token for a machine (head office, a dashboard screen): shown once, stored
-    only as its SHA-256."""
-    form = await request.post()
-    name = str(form.get("name", "")).strip()
-    role = str(form.get("role", ""))
-    if not re.fullmatch(r"[a-z0-9._-]{3,32}", name) or role not in TOKEN_ROLES:
-        page = await users_page(request, error="a token needs a name (a-z, 0-9, . _ -) and a role")
-        page.set_status(400)
-        return page
-    token = "vc_" + secrets.token_urlsafe(32)
-    app = _app(request)
-    try:
-        await app.store.db.write(
-            _token_job, name, role, sessions.token_hash(token), app.clock.now(), request[ACTOR]
-        )
-    except AccountError as exc:
-        page = await users_page(request, error=str(exc))
-        page.set_status(400)
-        return page
-    await _audit(request, "token.create", name, f"role {role}")
-    return await users_page(
-        request, message=f"token {name} ({role}): {token} — copy it now, it is not shown again"
-    )
-
-
-async def users_toggle(request: web.Request) -> web.StreamResponse:
-    username = request.match_info["username"]
-    disabled = request.match_info["action"] == "disable"
-    if username == _session(request).user.username:
-        raise web.HTTPBadRequest(text="you cannot disable yourself")
-    try:
-        await Accounts(_app(request).store).set_disabled(
-            username, disabled, request[ACTOR], _ip(request)
-        )
-    except AccountError as exc:
-        raise web.HTTPBadRequest(text=str(exc)) from None
-    raise web.HTTPFound("/users")
-
-
 async def settings_page(request: web.Request, **extra: Any) -> web.Response:
     settings = await _app(request).store.db.read(views.settings_job)
     return _page(request, "settings.html", settings=settings, **extra)
@@ -710,54 +572,6 @@ async def events(request: web.Request) -> web.StreamResponse:
     finally:
         sub.close()
     return response
-
-
-# --- API -----------------------------------------------------------------------------
-
-
-async def api_status(request: web.Request) -> web.Response:
-    from .. import status
-
-    app = _app(request)
-    data = await app.store.db.read(lambda db: status.collect(db, app.data_dir, count_files=True))
-    data["live"] = app.live_status()
-    return web.json_response(data)
-
-
-async def api_pictures(request: web.Request) -> web.Response:
-    camera = request.query.get("camera") or None
-    rows = await _app(request).store.db.read(views.pictures_job, camera, None, None, 200)
-    keep = (
-        "id",
-        "camera",
-        "kind",
-        "trigger",
-        "created_at",
-        "expires_at",
-        "width",
-        "height",
-        "blank_reason",
-    )
-    return web.json_response([{k: r[k] for k in keep} for r in rows])
-
-
-async def api_temperatures(request: web.Request) -> web.Response:
-    try:
-        hours = min(24 * 31, max(1, int(request.query.get("hours", "24"))))
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text='{"error": "hours must be a whole number"}', content_type="application/json"
-        ) from None
-    app = _app(request)
-    temps = await app.store.db.read(views.temperatures_job, app.clock.now() - hours * 3600)
-    return web.json_response(
-        {p: [{"at": t, "centi_c": v} for t, v in pts] for p, pts in temps.items()}
-    )
-
-
-async def api_doors(request: web.Request) -> web.Response:
-    app = _app(request)
-    return web.json_response(await app.store.db.read(views.doors_job, app.clock.now() - 86400))
 
 
 async def openapi(request: web.Request) -> web.Response:

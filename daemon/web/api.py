@@ -1,0 +1,53 @@
+"""The JSON API under /api/ (a session or a bearer token; the same role rules as pages)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from . import views
+from .common import _app
+
+
+async def api_status(request: web.Request) -> web.Response:
+    from .. import status
+
+    app = _app(request)
+    data = await app.store.db.read(lambda db: status.collect(db, app.data_dir, count_files=True))
+    data["live"] = app.live_status()
+    return web.json_response(data)
+
+
+async def api_pictures(request: web.Request) -> web.Response:
+    camera = request.query.get("camera") or None
+    rows = await _app(request).store.db.read(views.pictures_job, camera, None, None, 200)
+    keep = (
+        "id",
+        "camera",
+        "kind",
+        "trigger",
+        "created_at",
+        "expires_at",
+        "width",
+        "height",
+        "blank_reason",
+    )
+    return web.json_response([{k: r[k] for k in keep} for r in rows])
+
+
+async def api_temperatures(request: web.Request) -> web.Response:
+    try:
+        hours = min(24 * 31, max(1, int(request.query.get("hours", "24"))))
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error": "hours must be a whole number"}', content_type="application/json"
+        ) from None
+    app = _app(request)
+    temps = await app.store.db.read(views.temperatures_job, app.clock.now() - hours * 3600)
+    return web.json_response(
+        {p: [{"at": t, "centi_c": v} for t, v in pts] for p, pts in temps.items()}
+    )
+
+
+async def api_doors(request: web.Request) -> web.Response:
+    app = _app(request)
+    return web.json_response(await app.store.db.read(views.doors_job, app.clock.now() - 86400))

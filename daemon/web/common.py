@@ -1,0 +1,91 @@
+"""What every web handler shares: the application keys, the role sets, and small helpers
+for the signed-in user, the audit log and page rendering."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from .. import audit
+from ..accounts import ROLES, Policy
+from ..retention import parse_duration
+from . import sessions
+
+if TYPE_CHECKING:
+    from ..app import App
+    from ..config import WebConfig
+
+APP_KEY: web.AppKey[App] = web.AppKey("veilcam", object)  # type: ignore[arg-type]
+CFG_KEY: web.AppKey[Any] = web.AppKey("web_config", object)
+TLS_KEY: web.AppKey[str] = web.AppKey("fingerprint", str)
+SESSION: web.RequestKey[sessions.Session] = web.RequestKey("session", sessions.Session)
+ACTOR: web.RequestKey[str] = web.RequestKey("actor", str)
+
+ALL = frozenset(ROLES)
+READERS = frozenset({"admin", "manager", "auditor"})  # may see pictures
+ADMIN = frozenset({"admin"})
+AUDIT = frozenset({"admin", "auditor"})
+ACKERS = frozenset({"admin", "manager"})  # the people who act on a warm fridge
+
+
+def _app(request: web.Request) -> App:
+    return request.app[APP_KEY]
+
+
+def _cfg(request: web.Request) -> WebConfig:
+    cfg: WebConfig = request.app[CFG_KEY]
+    return cfg
+
+
+def _ip(request: web.Request) -> str | None:
+    return request.remote
+
+
+def _agent(request: web.Request) -> str:
+    return request.headers.get("User-Agent", "")[:200]
+
+
+def _session(request: web.Request) -> sessions.Session:
+    s: sessions.Session = request[SESSION]
+    return s
+
+
+async def _audit(
+    request: web.Request, action: str, obj: str | None = None, detail: str | None = None
+) -> None:
+    actor = request[ACTOR] if ACTOR in request else "anonymous"
+    await _app(request).store.audit(
+        audit.Entry(actor, action, obj, detail, _ip(request), _agent(request))
+    )
+
+
+def _nav(role: str) -> list[tuple[str, str]]:
+    items = [("/", "Dashboard")]
+    if role in READERS:
+        items.append(("/pictures", "Pictures"))
+    items += [("/history", "History"), ("/alerts", "Alerts"), ("/health", "Health")]
+    if role in AUDIT:
+        items.append(("/audit", "Audit log"))
+    if role in ADMIN:
+        items += [("/users", "Users"), ("/settings", "Settings")]
+    items.append(("/password", "Password"))
+    return items
+
+
+def _page(request: web.Request, template: str, **ctx: Any) -> web.Response:
+    base: dict[str, Any] = {"site": _app(request).config.site, "here": request.path}
+    if SESSION in request:
+        s = _session(request)
+        base.update(user=s.user, csrf=s.csrf, nav=_nav(s.user.role))
+    base.update(ctx)
+    return aiohttp_jinja2.render_template(template, request, base)
+
+
+def _policy(cfg: WebConfig) -> Policy:
+    return Policy(
+        password_max_age=parse_duration(cfg.password_max_age),
+        lockout_after=cfg.lockout_after,
+        lockout_for=parse_duration(cfg.lockout_for),
+    )

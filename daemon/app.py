@@ -23,6 +23,7 @@ from . import __version__, audit
 from .calibration import References
 from .capture import Camera, Pipeline
 from .clock import Clock, SystemClock
+from .coldchain.notify import Outbox
 from .config import Config
 from .events import Hub
 from .health import Health
@@ -55,6 +56,7 @@ class App:
     pipeline: Pipeline
     readings: Hub[Reading] = field(default_factory=Hub)
     ingest: SensorIngest | None = None
+    outbox: Outbox | None = None
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 
@@ -221,6 +223,12 @@ async def running(
         if config.cabinets:
             from .coldchain.service import AlarmService
 
+            notify = config.notify
+            outbox = None
+            if notify.email is not None or notify.webhook is not None:
+                outbox = Outbox(notify, config.site, store, clock, health)
+                app.outbox = outbox
+                start("outbox", outbox.run)
             alarms = AlarmService(
                 config.cabinets,
                 store,
@@ -229,6 +237,9 @@ async def running(
                 app.readings,
                 app.doors,
                 watch_link=config.sensors is not None,
+                notify=notify if outbox is not None else None,
+                site=config.site,
+                wake=outbox.wake if outbox is not None else None,
             )
             start("alarms", alarms.run)
         if config.sensors is not None:

@@ -223,6 +223,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             faults=args.faults,
             speed=args.speed,
             scenario=args.scenario,
+            email_to=args.email_to,
+            smtp=args.smtp,
         )
     )
     return 0
@@ -370,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--speed", type=float, default=1.0)
     sp.add_argument("--faults", default="noise=0.002,bad_checksum=0.002")
     sp.add_argument("--scenario", default="normal-day", choices=scenario_names)
+    sp.add_argument("--email-to", metavar="ADDRESS", help="mail alarms to this address")
+    sp.add_argument(
+        "--smtp", default="127.0.0.1:25", metavar="HOST:PORT", help="a mail server on loopback"
+    )
     sp.set_defaults(func=cmd_demo)
     return p
 

@@ -7,6 +7,7 @@ retention limits above the product's caps are refused (see ``retention``).
 from __future__ import annotations
 
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -87,6 +88,59 @@ class CabinetConfig(_Strict, frozen=True):
             raise ValueError(f"cabinet {self.name}: alarm_above is below warn_above")
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+class EmailConfig(_Strict, frozen=True):
+    """Alarm email to the store's contacts, through the store's mail server."""
+
+    to: Annotated[
+        list[Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$")]], msgspec.Meta(min_length=1)
+    ]
+    sender: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$")] = "veilcam@localhost"
+    host: str = "localhost"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 25
+    # starttls: upgrade or refuse to send; tls: TLS from the first byte; none: loopback only.
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password_file: str | None = None  # the password, kept out of the config file
+    # One message per alarm opening, or "1h", "1d"...: one message per period listing all.
+    digest: DurationOrOff = "off"
+
+    def __post_init__(self) -> None:
+        if self.security == "none" and self.host not in LOOPBACK:
+            raise ValueError(
+                f"unencrypted SMTP is only allowed to loopback, not {self.host}: "
+                'set security = "starttls" or "tls"'
+            )
+        if self.username is not None and self.password_file is None:
+            raise ValueError("a username needs a password_file")
+
+
+class WebhookConfig(_Strict, frozen=True):
+    """A JSON POST per alarm change, signed with HMAC-SHA256 when a secret is set."""
+
+    url: Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
+    secret_file: str | None = None
+
+    def __post_init__(self) -> None:
+        host = urllib.parse.urlsplit(self.url).hostname or ""
+        if self.url.startswith("http://") and host not in LOOPBACK:
+            raise ValueError(f"plain http is only allowed to loopback, not {host}")
+
+
+class NotifyConfig(_Strict, frozen=True):
+    email: EmailConfig | None = None
+    webhook: WebhookConfig | None = None
+    # The lowest level that notifies: by default only alarms reach a phone at night.
+    level: Literal["warning", "alarm"] = "alarm"
+    # Also mail when an alarm clears (webhooks and digests always carry it).
+    email_on_close: bool = False
+    retry_min: Duration = "30s"
+    retry_max: Duration = "30m"
+    give_up_after: Duration = "7d"
+
+
 class ReplaySourceConfig(_Strict, tag="replay", tag_field="kind", frozen=True):
     path: str
     loop: bool = True
@@ -155,9 +209,6 @@ class CameraConfig(_Strict, frozen=True):
     redaction: RedactionConfig = RedactionConfig()
 
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
 class WebConfig(_Strict, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
@@ -187,6 +238,7 @@ class Config(_Strict, frozen=True):
     storage: StorageConfig = StorageConfig()
     web: WebConfig | None = None
     vision: VisionConfig = VisionConfig()
+    notify: NotifyConfig = NotifyConfig()
 
     def camera(self, name: str) -> CameraConfig:
         for cam in self.cameras:

@@ -84,7 +84,12 @@ def assets() -> Path:
 
 
 def write_config(
-    data_dir: Path, port: int, speed: float = 1.0, defrost: list[str] | None = None
+    data_dir: Path,
+    port: int,
+    speed: float = 1.0,
+    defrost: list[str] | None = None,
+    email_to: str | None = None,
+    smtp: str = "127.0.0.1:25",
 ) -> Path:
     """The demo's config; with simulated time running ``speed`` times faster, everything
     that should keep its real-time pace (camera frames, health writes, sign-in sessions)
@@ -107,8 +112,32 @@ def write_config(
         session_max=int(12 * 3600 * speed),
         defrost=json.dumps(defrost or []),
     )
+    if email_to is not None:
+        # Alarm email to a mail server on this machine; retries keep a real-time pace.
+        host, _, smtp_port = smtp.rpartition(":")
+        text += NOTIFY_CONFIG.format(
+            to=json.dumps(email_to),
+            host=json.dumps(host or "127.0.0.1"),
+            port=int(smtp_port),
+            retry_min=int(30 * speed),
+            retry_max=int(30 * 60 * speed),
+        )
     path.write_text(text)
     return path
+
+
+NOTIFY_CONFIG = """
+[notify]
+retry_min = "{retry_min}s"
+retry_max = "{retry_max}s"
+
+[notify.email]
+to = [{to}]
+sender = "veilcam@demo-store.example"
+host = {host}
+port = {port}
+security = "none"
+"""
 
 
 async def _first_admin(app: App) -> None:
@@ -142,12 +171,14 @@ async def run_demo(
     faults: str,
     speed: float,
     scenario: str = "normal-day",
+    email_to: str | None = None,
+    smtp: str = "127.0.0.1:25",
 ) -> None:
     defrost = None
     if scenario == "defrost-cycles":  # the board defrosts every 6 h from now: tell the rules
         start = dt.datetime.now()
         defrost = sorted({(start + dt.timedelta(hours=6 * k)).strftime("%H:%M") for k in range(4)})
-    config: Config = load(write_config(data_dir, port, speed, defrost))
+    config: Config = load(write_config(data_dir, port, speed, defrost, email_to, smtp))
     assert config.sensors is not None
     sim_log = (data_dir / "sim.log").open("a")
     sim = BoardSimulator(

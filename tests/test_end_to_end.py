@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import sqlite3
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.mail import Smtp
 
 pytestmark = pytest.mark.slow
 
@@ -213,11 +216,31 @@ def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) ->
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-def test_demo_warm_night_opens_an_alarm(tmp_path: Path) -> None:
+def test_demo_warm_night_opens_an_alarm_and_mails_it_once(tmp_path: Path) -> None:
     """`veilcam demo --scenario warm-night --speed 600 --duration 120`, then
-    `veilcam alerts --json` shows the chiller's temperature alarm."""
+    `veilcam alerts --json` shows the chiller's temperature alarm, and the store's mail
+    server (aiosmtpd on loopback) got exactly one alarm email, with cabinet, peak, duration."""
     data = tmp_path / "demo"
     port = free_port()
+    smtp = Smtp()
+    smtp.start()
+    try:
+        _demo_warm_night(data, port, smtp.port)
+    finally:
+        smtp.stop()
+    mails = [m for m in smtp.inbox.messages if "ALARM" in m["Subject"]]
+    assert len(mails) == 1, [m["Subject"] for m in smtp.inbox.messages]
+    [mail] = mails
+    assert mail["To"] == "manager@demo.example" and "dairy temperature" in mail["Subject"]
+    body = mail.get_payload(decode=True).decode()
+    assert "Cabinet:   dairy" in body
+    peak = float(re.search(r"Peak:\s+([-\d.]+) °C", body).group(1))  # type: ignore[union-attr]
+    assert peak > 8.0
+    assert re.search(r"Duration:\s+\d+ (h \d+ )?min", body)
+    _check_alerts(data)
+
+
+def _demo_warm_night(data: Path, port: int, smtp_port: int) -> None:
     subprocess.run(
         [
             sys.executable,
@@ -236,12 +259,19 @@ def test_demo_warm_night_opens_an_alarm(tmp_path: Path) -> None:
             "120",
             "--seed",
             "3",
+            "--email-to",
+            "manager@demo.example",
+            "--smtp",
+            f"127.0.0.1:{smtp_port}",
         ],
         check=True,
         capture_output=True,
         text=True,
         timeout=240,
     )
+
+
+def _check_alerts(data: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "veilcam", "alerts", "--data-dir", str(data), "--json"],
         check=True,

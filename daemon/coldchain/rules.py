@@ -142,6 +142,16 @@ class Cabinet:
                     return "defrost"
         return None
 
+    def began(self, rule: str) -> float | None:
+        """When the condition behind an open episode started (before any delay)."""
+        since = {
+            "temperature": self.above_since,
+            "door_open": self.door_open_since,
+            "sensor_silent": self.last_reading,
+        }.get(rule)
+        ep = self.episodes.get(rule)
+        return since if since is not None else (ep.opened_at if ep is not None else None)
+
     # --- inputs ----------------------------------------------------------------------
 
     def temperature(self, t: float, celsius: float) -> list[Transition]:

@@ -14,11 +14,12 @@ from sqlite_utils import Database
 from .. import audit, clocksync
 from ..errors import AccountError
 from ..retention import parse_duration
+from .notify import Notice, enqueue_job, notices_for
 from .rules import PROFILES, Board, Cabinet, Limits, Transition
 
 if TYPE_CHECKING:
     from ..clock import Clock
-    from ..config import CabinetConfig
+    from ..config import CabinetConfig, NotifyConfig
     from ..events import Hub
     from ..health import Health
     from ..sensors.service import DoorEvent, Reading
@@ -49,8 +50,17 @@ def limits_for(cfg: CabinetConfig) -> Limits:
     )
 
 
-def record_job(db: Database, tr: Transition, expires_at: float) -> int:
-    """Write one transition; returns the alarm's id."""
+def record_job(
+    db: Database, tr: Transition, expires_at: float, notices: list[Notice] | None = None
+) -> int:
+    """Write one transition and the notices about it, together; returns the alarm's id."""
+    alarm_id = _record(db, tr, expires_at)
+    if notices:
+        enqueue_job(db, alarm_id or None, notices, tr.at, expires_at)
+    return alarm_id
+
+
+def _record(db: Database, tr: Transition, expires_at: float) -> int:
     if tr.change == "open":
         cur = db.conn.execute(
             "INSERT INTO alarms (cabinet, rule, level, opened_at, updated_at, peak, message,"
@@ -77,6 +87,15 @@ def record_job(db: Database, tr: Transition, expires_at: float) -> int:
             (tr.at, tr.at, tr.value, tr.message, row[0]),
         )
     return int(row[0])
+
+
+def _opened_at(db: Database, cabinet: str, rule: str) -> float | None:
+    row = db.conn.execute(
+        "SELECT opened_at FROM alarms WHERE cabinet = ? AND rule = ? AND closed_at IS NULL"
+        " ORDER BY id DESC LIMIT 1",
+        (cabinet, rule),
+    ).fetchone()
+    return None if row is None else float(row[0])
 
 
 def list_job(db: Database, open_only: bool = False, limit: int = 500) -> list[dict[str, Any]]:
@@ -107,6 +126,9 @@ class AlarmService:
         readings: Hub[Reading],
         doors: Hub[DoorEvent],
         watch_link: bool = True,
+        notify: NotifyConfig | None = None,
+        site: str = "store",
+        wake: asyncio.Event | None = None,
     ) -> None:
         self.store, self.clock, self.health = store, clock, health
         now = clock.now()
@@ -118,11 +140,22 @@ class AlarmService:
         self.transitions: Hub[Transition] | None = None
         self.board = Board()
         self.watch_link = watch_link
+        self.notify, self.site, self.wake = notify, site, wake
 
     async def _apply(self, transitions: list[Transition]) -> None:
         for tr in transitions:
             expires = self.store.expires("sensor_records", tr.at)
-            await self.store.db.write(record_job, tr, expires)
+            notices: list[Notice] = []
+            if self.notify is not None:
+                cab = self.cabinets.get(tr.cabinet)
+                if tr.change == "close":
+                    began = await self.store.db.read(_opened_at, tr.cabinet, tr.rule)
+                else:
+                    began = cab.began(tr.rule) if cab is not None else None
+                notices = notices_for(tr, self.notify, self.site, began)
+            await self.store.db.write(record_job, tr, expires, notices)
+            if notices and self.wake is not None:
+                self.wake.set()
             log.warning(
                 "alarm %s %s on %s (%s): %s", tr.change, tr.rule, tr.cabinet, tr.level, tr.message
             )

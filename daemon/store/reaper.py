@@ -22,7 +22,14 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 # Tables whose rows carry expires_at, besides media (which also has files).
-EXPIRING_TABLES = ("temperature_readings", "door_events", "sensor_faults", "audit_log", "alarms")
+EXPIRING_TABLES = (
+    "temperature_readings",
+    "door_events",
+    "sensor_faults",
+    "audit_log",
+    "alarms",
+    "outbox",
+)
 WATERMARK_BATCH = 50
 
 

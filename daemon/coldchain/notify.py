@@ -1,0 +1,350 @@
+"""Alarm notifications by email and webhook, from a persistent outbox.
+
+A notice is written to the ``outbox`` table in the same transaction as the alarm change it
+reports, so a crash cannot lose one; the :class:`Outbox` service delivers what is due and,
+when the mail server or webhook receiver is down, tries again with a doubling back-off
+(``retry_min`` to ``retry_max``) until it succeeds or ``give_up_after`` has passed, which
+leaves the notice in the table as failed and the ``notifications`` health in error.
+
+In digest mode, email notices wait as ``digest`` rows and are sent together, one message
+per period. Webhooks get every change at or above the notify level as JSON, signed with
+HMAC-SHA256 when a secret is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import aiosmtplib
+from sqlite_utils import Database
+
+from ..errors import ConfigError
+from ..retention import parse_duration
+from .rules import LEVELS, Transition
+
+if TYPE_CHECKING:
+    from ..clock import Clock
+    from ..config import NotifyConfig
+    from ..health import Health
+    from ..store import Store
+
+log = logging.getLogger(__name__)
+
+POLL = 5.0  # seconds between looks at the outbox
+BATCH = 20  # notices delivered per look
+RULE_TITLES = {
+    "temperature": "temperature",
+    "temperature_cumulative": "warm too often",
+    "door_open": "door open",
+    "door_frequent": "door opened too often",
+    "door_stuck": "door not opened",
+    "sensor_silent": "probe silent",
+    "sensor_fault": "probe fault",
+    "link_down": "sensor board unreachable",
+    "clock_unsynchronised": "clock not synchronised",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    channel: str  # email | webhook | digest
+    subject: str
+    body: str
+
+
+def _when(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _lasted(seconds: float) -> str:
+    m = int(seconds // 60)
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+def _reaches(level: str, floor: str) -> bool:
+    return LEVELS.index(level) >= LEVELS.index(floor)
+
+
+def notices_for(tr: Transition, cfg: NotifyConfig, site: str, began: float | None) -> list[Notice]:
+    """What to send about one alarm change; ``began`` is when its condition started."""
+    if not _reaches(tr.level, cfg.level):
+        return []
+    title = RULE_TITLES.get(tr.rule, tr.rule)
+    verb = {"open": "", "level": "", "close": "cleared: "}[tr.change]
+    subject = f"[veilcam {site}] {verb}{tr.level.upper()}: {tr.cabinet} {title}"
+    lines = [
+        f"Site:      {site}",
+        f"Cabinet:   {tr.cabinet}",
+        f"Alarm:     {title} ({tr.rule}), level {tr.level}",
+        f"Status:    {'cleared' if tr.change == 'close' else 'open'} at {_when(tr.at)}",
+    ]
+    if began is not None:
+        lines.append(f"Since:     {_when(began)}")
+        lines.append(f"Duration:  {_lasted(tr.at - began)}")
+    if tr.value is not None and tr.rule.startswith("temperature"):
+        lines.append(f"Peak:      {tr.value:.1f} °C")
+    lines += ["", tr.message, ""]
+    if tr.change != "close":
+        lines.append("Acknowledge it in the veilcam web UI, with what was done about it.")
+    body = "\n".join(lines)
+    out: list[Notice] = []
+    if cfg.email is not None:
+        if cfg.email.digest != "off":
+            out.append(Notice("digest", subject, body))
+        elif tr.change != "close" or cfg.email_on_close:
+            out.append(Notice("email", subject, body))
+    if cfg.webhook is not None:
+        payload = {
+            "site": site,
+            "cabinet": tr.cabinet,
+            "rule": tr.rule,
+            "change": tr.change,
+            "level": tr.level,
+            "at": tr.at,
+            "began": began,
+            "value": tr.value,
+            "message": tr.message,
+        }
+        out.append(Notice("webhook", subject, json.dumps(payload, sort_keys=True)))
+    return out
+
+
+def enqueue_job(
+    db: Database, alarm_id: int | None, notices: list[Notice], now: float, expires_at: float
+) -> None:
+    db.conn.executemany(
+        "INSERT INTO outbox (channel, alarm_id, created_at, subject, body, next_attempt_at,"
+        " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(n.channel, alarm_id, now, n.subject, n.body, now, expires_at) for n in notices],
+    )
+
+
+def due_job(db: Database, now: float, limit: int = BATCH) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in db.conn.execute(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+            " AND channel != 'digest' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (now, limit),
+        )
+    ]
+
+
+def digest_job(db: Database, site: str, now: float, expires_at: float) -> int:
+    """Bundle the waiting digest items into one email; returns how many went in."""
+    rows = db.conn.execute(
+        "SELECT id, subject, body FROM outbox WHERE channel = 'digest' AND sent_at IS NULL"
+        " ORDER BY id"
+    ).fetchall()
+    if not rows:
+        return 0
+    parts = [f"{len(rows)} alarm change(s) at {site}:", ""]
+    parts += [f"- {r['subject']}" for r in rows]
+    for r in rows:
+        parts += ["", "-" * 60, r["subject"], "", r["body"]]
+    cur = db.conn.execute(
+        "INSERT INTO outbox (channel, created_at, subject, body, next_attempt_at, expires_at)"
+        " VALUES ('email', ?, ?, ?, ?, ?)",
+        (
+            now,
+            f"[veilcam {site}] digest: {len(rows)} alarm change(s)",
+            "\n".join(parts),
+            now,
+            expires_at,
+        ),
+    )
+    db.conn.executemany(
+        "UPDATE outbox SET sent_at = ?, digest_id = ? WHERE id = ?",
+        [(now, cur.lastrowid, r["id"]) for r in rows],
+    )
+    return len(rows)
+
+
+def settle_job(
+    db: Database, notice_id: int, now: float, error: str | None, next_at: float, give_up: bool
+) -> None:
+    if error is None:
+        db.conn.execute(
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL"
+            " WHERE id = ?",
+            (now, notice_id),
+        )
+    else:
+        db.conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+            " failed_at = ? WHERE id = ?",
+            (error[:500], next_at, now if give_up else None, notice_id),
+        )
+
+
+def summary_job(db: Database) -> dict[str, Any]:
+    row = db.conn.execute(
+        "SELECT sum(sent_at IS NULL AND failed_at IS NULL AND channel != 'digest'),"
+        " sum(channel = 'digest' AND sent_at IS NULL), sum(failed_at IS NOT NULL),"
+        " sum(sent_at IS NOT NULL AND channel != 'digest') FROM outbox"
+    ).fetchone()
+    last = db.conn.execute(
+        "SELECT last_error FROM outbox WHERE last_error IS NOT NULL AND sent_at IS NULL"
+        " ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return {
+        "waiting": row[0] or 0,
+        "in_digest": row[1] or 0,
+        "failed": row[2] or 0,
+        "sent": row[3] or 0,
+        "last_error": last[0] if last else None,
+    }
+
+
+def _secret(path: str | None, what: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot read {path}: {exc.strerror}") from None
+
+
+class Outbox:
+    """Delivers due notices; one instance per daemon."""
+
+    def __init__(
+        self, cfg: NotifyConfig, site: str, store: Store, clock: Clock, health: Health
+    ) -> None:
+        self.cfg, self.site, self.store, self.clock, self.health = cfg, site, store, clock, health
+        self.retry_min = parse_duration(cfg.retry_min)
+        self.retry_max = parse_duration(cfg.retry_max)
+        self.give_up_after = parse_duration(cfg.give_up_after)
+        email = cfg.email
+        self.password = _secret(email.password_file if email else None, "notify.email")
+        self.webhook_secret = _secret(
+            cfg.webhook.secret_file if cfg.webhook else None, "notify.webhook"
+        )
+        self.digest = (
+            parse_duration(email.digest) if email is not None and email.digest != "off" else None
+        )
+        self.wake = asyncio.Event()  # set when a notice is queued, to send it without waiting
+
+    def backoff(self, attempts: int) -> float:
+        return min(self.retry_min * 2 ** max(0, attempts - 1), self.retry_max)
+
+    async def send_email(self, subject: str, body: str) -> None:
+        email = self.cfg.email
+        if email is None:
+            raise ConfigError("no [notify.email] configured")
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = email.sender, ", ".join(email.to), subject
+        msg.set_content(body)
+        await aiosmtplib.send(
+            msg,
+            hostname=email.host,
+            port=email.port,
+            username=email.username,
+            password=self.password,
+            use_tls=email.security == "tls",
+            start_tls=True if email.security == "starttls" else False,
+            timeout=30,
+        )
+
+    async def send_webhook(self, body: str) -> None:
+        hook = self.cfg.webhook
+        if hook is None:
+            raise ConfigError("no [notify.webhook] configured")
+        data = body.encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "veilcam"}
+        if self.webhook_secret is not None:
+            sig = hmac.new(self.webhook_secret.encode(), data, hashlib.sha256).hexdigest()
+            headers["X-Veilcam-Signature"] = f"sha256={sig}"
+        timeout = aiohttp.ClientTimeout(total=15)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(hook.url, data=data, headers=headers) as resp,
+        ):
+            if resp.status >= 300:
+                raise RuntimeError(f"webhook answered HTTP {resp.status}")
+
+    async def deliver(self, notice: dict[str, Any]) -> None:
+        if notice["channel"] == "email":
+            await self.send_email(notice["subject"], notice["body"])
+        else:
+            await self.send_webhook(notice["body"])
+
+    async def run_once(self) -> int:
+        """Send what is due; returns how many were delivered."""
+        now = self.clock.now()
+        delivered = 0
+        for notice in await self.store.db.read(due_job, now):
+            error: str | None = None
+            try:
+                await self.deliver(notice)
+            except (OSError, aiosmtplib.SMTPException, aiohttp.ClientError, RuntimeError) as exc:
+                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            except TimeoutError:
+                error = "timed out"
+            now = self.clock.now()
+            give_up = error is not None and now - notice["created_at"] >= self.give_up_after
+            next_at = now + self.backoff(notice["attempts"] + 1)
+            await self.store.db.write(settle_job, notice["id"], now, error, next_at, give_up)
+            if error is None:
+                delivered += 1
+                log.info(
+                    "notice %d sent by %s: %s", notice["id"], notice["channel"], notice["subject"]
+                )
+            elif give_up:
+                log.error(
+                    "notice %d given up after %d attempts: %s",
+                    notice["id"],
+                    notice["attempts"] + 1,
+                    error,
+                )
+            else:
+                log.warning(
+                    "notice %d by %s not sent (%s); next try in %.0fs",
+                    notice["id"],
+                    notice["channel"],
+                    error,
+                    next_at - now,
+                )
+        await self._health()
+        return delivered
+
+    async def _health(self) -> None:
+        s = await self.store.db.read(summary_job)
+        if s["failed"]:
+            self.health.set(
+                "notifications", "error", f"{s['failed']} notice(s) could not be delivered"
+            )
+        elif s["waiting"] and s["last_error"]:
+            self.health.set(
+                "notifications", "warning", f"{s['waiting']} waiting: {s['last_error']}"
+            )
+        else:
+            self.health.set("notifications", "ok", f"{s['sent']} sent, {s['waiting']} waiting")
+
+    async def run(self) -> None:
+        next_digest = None if self.digest is None else self.clock.now() + self.digest
+        while True:
+            now = self.clock.now()
+            if next_digest is not None and now >= next_digest:
+                expires = self.store.expires("sensor_records", now)
+                await self.store.db.write(digest_job, self.site, now, expires)
+                next_digest = now + (self.digest or 0)
+            await self.run_once()
+            self.wake.clear()
+            sleeper = asyncio.ensure_future(self.clock.sleep(POLL))
+            waker = asyncio.ensure_future(self.wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()

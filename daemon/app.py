@@ -24,6 +24,7 @@ from .calibration import References
 from .capture import Camera, Pipeline
 from .clock import Clock, SystemClock
 from .coldchain.notify import Outbox
+from .coldchain.service import AlarmService
 from .config import Config
 from .events import Hub
 from .health import Health
@@ -57,6 +58,7 @@ class App:
     readings: Hub[Reading] = field(default_factory=Hub)
     ingest: SensorIngest | None = None
     outbox: Outbox | None = None
+    alarms: AlarmService | None = None
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 
@@ -221,8 +223,6 @@ async def running(
         )
         start("reaper", reaper.run)
         if config.cabinets:
-            from .coldchain.service import AlarmService
-
             notify = config.notify
             outbox = None
             if notify.email is not None or notify.webhook is not None:
@@ -241,6 +241,7 @@ async def running(
                 site=config.site,
                 wake=outbox.wake if outbox is not None else None,
             )
+            app.alarms = alarms
             start("alarms", alarms.run)
         if config.sensors is not None:
             sc = config.sensors

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from . import __version__
 from .config import Config, load, with_data_dir
-from .errors import ModelError, VeilcamError
+from .errors import ConfigError, ModelError, VeilcamError
 
 log = logging.getLogger("veilcam")
 
@@ -172,6 +172,43 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """A day's cold-chain report as CSV or PDF, straight from the database."""
+    import datetime as dt
+
+    from sqlite_utils import Database
+
+    from .coldchain import report
+    from .store import db_path
+    from .store.database import connect
+
+    config = _config(args)
+    if not config.cabinets:
+        raise ConfigError(f"{args.config}: no [[cabinets]] configured, nothing to report")
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date != "yesterday" else None
+    except ValueError:
+        raise ConfigError(f"--date: {args.date!r} is not a date like 2026-11-23") from None
+    day = day or dt.date.today() - dt.timedelta(days=1)
+    path = db_path(Path(config.data_dir))
+    if not path.exists():
+        raise FileNotFoundError(f"no veilcam database at {path}")
+    conn = connect(path, readonly=True)
+    try:
+        rep = report.build(Database(conn), config.site, config.cabinets, day)
+    finally:
+        conn.close()
+    data = report.to_csv(rep).encode() if args.format == "csv" else report.to_pdf(rep)
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        out = Path(args.output or f"coldchain-{config.site}-{day.isoformat()}.{args.format}")
+        out.write_bytes(data)
+        print(out)
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .control import call
     from .status import read_offline
@@ -303,6 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--open", action="store_true", help="only the ones not yet closed")
     sp.set_defaults(func=cmd_alerts)
+
+    sp = data_cmd("report", "a day's cold-chain report per cabinet, as CSV or PDF")
+    sp.add_argument("--date", default="yesterday", help="YYYY-MM-DD (default: yesterday)")
+    sp.add_argument("--format", choices=["csv", "pdf"], default="csv")
+    sp.add_argument("-o", "--output", help="file to write, - for stdout (default: a name)")
+    sp.set_defaults(func=cmd_report)
 
     sp = data_cmd("users", "web UI accounts: add one, or list them")
     sp.add_argument("action", choices=["add", "list"])

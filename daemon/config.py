@@ -80,12 +80,15 @@ class CabinetConfig(_Strict, frozen=True):
             raise ValueError(
                 f"cabinet {self.name}: a custom profile needs warn_above and alarm_above"
             )
-        if (
-            self.warn_above is not None
-            and self.alarm_above is not None
-            and self.alarm_above < self.warn_above
-        ):
-            raise ValueError(f"cabinet {self.name}: alarm_above is below warn_above")
+        from .coldchain.rules import PROFILES, check_limits
+
+        base = PROFILES.get(self.profile)
+        warn = self.warn_above if self.warn_above is not None else base.warn_above if base else 0
+        alarm = (
+            self.alarm_above if self.alarm_above is not None else base.alarm_above if base else 0
+        )
+        if (why := check_limits(self.profile, warn, alarm)) is not None:
+            raise ValueError(f"cabinet {self.name}: {why}")
 
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -94,9 +97,8 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 class EmailConfig(_Strict, frozen=True):
     """Alarm email to the store's contacts, through the store's mail server."""
 
-    to: Annotated[
-        list[Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$")]], msgspec.Meta(min_length=1)
-    ]
+    # Also the alert e-mail set in the web UI's settings, if any.
+    to: list[Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$")]] = []
     sender: Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+$")] = "veilcam@localhost"
     host: str = "localhost"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 25

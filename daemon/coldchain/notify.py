@@ -206,6 +206,12 @@ def summary_job(db: Database) -> dict[str, Any]:
     }
 
 
+def _alert_email(db: Database) -> str | None:
+    """The store contact's address set in the web UI's settings, if any."""
+    row = db.conn.execute("SELECT value FROM settings WHERE key = 'alert_email'").fetchone()
+    return row[0] if row and row[0] else None
+
+
 def _secret(path: str | None, what: str) -> str | None:
     if path is None:
         return None
@@ -242,8 +248,16 @@ class Outbox:
         email = self.cfg.email
         if email is None:
             raise ConfigError("no [notify.email] configured")
+        to = list(email.to)
+        extra = await self.store.db.read(_alert_email)
+        if extra and extra not in to:
+            to.append(extra)
+        if not to:
+            raise RuntimeError(
+                "no recipients: set notify.email.to, or the alert e-mail in Settings"
+            )
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = email.sender, ", ".join(email.to), subject
+        msg["From"], msg["To"], msg["Subject"] = email.sender, ", ".join(to), subject
         msg.set_content(body)
         await aiosmtplib.send(
             msg,

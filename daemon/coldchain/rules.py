@@ -60,6 +60,25 @@ PROFILES = {
 }
 
 
+# The highest alarm limit a profile may be given, in config or in the UI: a chiller's
+# alarm above the UK legal 8 °C, or a freezer's above -15 °C, would watch nothing.
+CEILINGS = {"chiller": 8.0, "freezer": -15.0}
+
+
+def check_limits(profile: str, warn_above: float, alarm_above: float) -> str | None:
+    """Why these limits are refused for this profile, or None."""
+    if not (-60 <= warn_above <= 60 and -60 <= alarm_above <= 60):
+        return "limits must be between -60 and 60 °C"
+    if alarm_above < warn_above:
+        return (
+            f"the alarm limit {alarm_above:.1f} °C is below the warning limit {warn_above:.1f} °C"
+        )
+    ceiling = CEILINGS.get(profile)
+    if ceiling is not None and alarm_above > ceiling:
+        return f"a {profile}'s alarm limit may not be above {ceiling:.1f} °C"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     cabinet: str

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from .. import audit, clocksync
-from ..errors import AccountError
+from ..errors import AccountError, ConfigError
 from ..retention import parse_duration
 from .notify import Notice, enqueue_job, notices_for
-from .rules import PROFILES, Board, Cabinet, Limits, Transition
+from .rules import PROFILES, Board, Cabinet, Limits, Transition, check_limits
 
 if TYPE_CHECKING:
     from ..clock import Clock
@@ -98,6 +98,19 @@ def _opened_at(db: Database, cabinet: str, rule: str) -> float | None:
     return None if row is None else float(row[0])
 
 
+LIMIT_KEYS = ("warn_above", "alarm_above")
+
+
+def overrides_job(db: Database) -> dict[str, dict[str, float]]:
+    """Limits set in the UI, by cabinet: settings ``cabinet.NAME.warn_above`` and so on."""
+    out: dict[str, dict[str, float]] = {}
+    for key, value in db.conn.execute("SELECT key, value FROM settings WHERE key LIKE 'cabinet.%'"):
+        _, name, what = key.split(".", 2)
+        if what in LIMIT_KEYS:
+            out.setdefault(name, {})[what] = float(value)
+    return out
+
+
 def list_job(db: Database, open_only: bool = False, limit: int = 500) -> list[dict[str, Any]]:
     sql = "SELECT * FROM alarms"
     if open_only:
@@ -132,6 +145,7 @@ class AlarmService:
     ) -> None:
         self.store, self.clock, self.health = store, clock, health
         now = clock.now()
+        self.configs = {c.name: c for c in cabinets}
         self.cabinets = {c.name: Cabinet(c.name, limits_for(c), now) for c in cabinets}
         self.by_probe = {c.probe: c.name for c in cabinets}
         self.by_door = {c.door: c.name for c in cabinets if c.door is not None}
@@ -173,7 +187,35 @@ class AlarmService:
         else:
             self.health.set("cold_chain", "ok", f"{len(self.cabinets)} cabinet(s) within limits")
 
+    def set_limits(self, name: str, warn_above: float, alarm_above: float) -> None:
+        """New limits for one cabinet, from now on; refused beyond its profile's ceiling."""
+        cfg = self.configs.get(name)
+        if cfg is None:
+            raise ConfigError(f"no cabinet named {name!r}")
+        if (why := check_limits(cfg.profile, warn_above, alarm_above)) is not None:
+            raise ConfigError(f"cabinet {name}: {why}")
+        cab = self.cabinets[name]
+        cab.limits = replace(cab.limits, warn_above=warn_above, alarm_above=alarm_above)
+        log.info("cabinet %s limits now %.1f / %.1f °C", name, warn_above, alarm_above)
+
+    def limits(self, name: str) -> Limits:
+        return self.cabinets[name].limits
+
+    async def load_overrides(self) -> None:
+        for name, o in (await self.store.db.read(overrides_job)).items():
+            if name in self.cabinets:
+                cur = self.cabinets[name].limits
+                try:
+                    self.set_limits(
+                        name,
+                        o.get("warn_above", cur.warn_above),
+                        o.get("alarm_above", cur.alarm_above),
+                    )
+                except ConfigError as exc:
+                    log.error("limits set in the UI not applied: %s", exc)
+
     async def run(self) -> None:
+        await self.load_overrides()
         await self._apply([])
         next_tick = self.clock.now() + TICK
         try:

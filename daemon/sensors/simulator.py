@@ -16,6 +16,7 @@ import os
 import random
 import termios
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -196,10 +197,14 @@ class BoardSimulator:
         doors: tuple[str, ...] = ("1",),
         heartbeat: float = 10.0,
         scenario: str = "normal-day",
+        wire: Callable[[bytes], None] | None = None,
     ) -> None:
+        """``wire``, if given, takes the bytes the board sends instead of the pty: for
+        reading a simulated day in-process, one simulated second per ``advance``."""
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
         self.scenario = SCENARIOS[scenario]
+        self.wire = wire
         if self.scenario.faults:
             extra = FaultRates.parse(self.scenario.faults)
             faults = faults or FaultRates()
@@ -228,6 +233,7 @@ class BoardSimulator:
         self.host_clock: SetClock | None = None
         self._first_reading = True
         self._door_changes: list[tuple[str, bool]] = []
+        self._next_sample = self._next_beat = 0.0
 
     # -- log and wire -----------------------------------------------------------
 
@@ -239,6 +245,9 @@ class BoardSimulator:
             self.log_file.flush()
 
     def _write(self, data: bytes) -> bool:
+        if self.wire is not None:
+            self.wire(data)
+            return True
         try:
             return os.write(self.pty.master, data) == len(data)
         except BlockingIOError:
@@ -335,19 +344,11 @@ class BoardSimulator:
         if self.pty.master < 0:
             await self.start()
         end = None if duration is None else loop.time() + duration
-        next_sample = next_beat = 0.0
         tick = 0.05
         try:
             while end is None or loop.time() < end:
                 await asyncio.sleep(tick)
-                # Physics in steps of at most a simulated second, whatever the speed: a
-                # door open for ten seconds must not heat the fridge for a whole tick.
-                steps = max(1, math.ceil(tick * self.speed))
-                dt = tick * self.speed / steps
-                for _ in range(steps):
-                    self.sim_t += dt
-                    self._doors_step()
-                    self._physics(dt)
+                self.advance(tick * self.speed)
                 if self.rng.random() < self.faults.unplug * tick:
                     await self._unplug_for(self.rng.uniform(0.5, 2.0))
                     continue
@@ -356,23 +357,36 @@ class BoardSimulator:
                     and self.sim_t - self.boot_at > BOOT_TIME
                 ):
                     self._reset()
-                if not self.attached.is_set():
-                    continue
-                for door, is_open in self._door_changes:
-                    await self._emit(Door(*self._next(), door, is_open))
-                self._door_changes.clear()
-                if self.sim_t >= next_beat:
-                    await self._emit(
-                        Heartbeat(*self._next(), FIRMWARE, len(self.cabinets), len(self.door_ids))
-                    )
-                    next_beat = self.sim_t + self.heartbeat
-                if self.sim_t >= next_sample:
-                    for cab in self.cabinets:
-                        await self._emit(self._reading(cab))
-                    self._first_reading = False
-                    next_sample = self.sim_t + self.period_ms / 1000
+                if self.attached.is_set():
+                    await self.send_due()
         finally:
             self._log("stop")
+
+    def advance(self, seconds: float) -> None:
+        """Simulated time moves on: physics in steps of at most a simulated second, whatever
+        the speed, for a door open for ten seconds must not heat the fridge for a whole tick."""
+        steps = max(1, math.ceil(seconds))
+        dt = seconds / steps
+        for _ in range(steps):
+            self.sim_t += dt
+            self._doors_step()
+            self._physics(dt)
+
+    async def send_due(self) -> None:
+        """Send the door changes since the last call, and a heartbeat and readings if due."""
+        for door, is_open in self._door_changes:
+            await self._emit(Door(*self._next(), door, is_open))
+        self._door_changes.clear()
+        if self.sim_t >= self._next_beat:
+            await self._emit(
+                Heartbeat(*self._next(), FIRMWARE, len(self.cabinets), len(self.door_ids))
+            )
+            self._next_beat = self.sim_t + self.heartbeat
+        if self.sim_t >= self._next_sample:
+            for cab in self.cabinets:
+                await self._emit(self._reading(cab))
+            self._first_reading = False
+            self._next_sample = self.sim_t + self.period_ms / 1000
 
     def close(self) -> None:
         """Pull the cable for good (after the reader has drained what was sent)."""

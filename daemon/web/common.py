@@ -65,7 +65,8 @@ def _nav(role: str) -> list[tuple[str, str]]:
     items = [("/", "Dashboard")]
     if role in READERS:
         items.append(("/pictures", "Pictures"))
-    items += [("/history", "History"), ("/alerts", "Alerts"), ("/health", "Health")]
+    items += [("/history", "History"), ("/alerts", "Alerts"), ("/reports", "Reports")]
+    items.append(("/health", "Health"))
     if role in AUDIT:
         items.append(("/audit", "Audit log"))
     if role in ADMIN:

@@ -29,10 +29,11 @@ import webui
 
 from .. import audit, clocksync
 from ..accounts import Accounts
-from ..errors import AccountError, LoginRefused, MediaIntegrityError
+from ..errors import AccountError, ConfigError, LoginRefused, MediaIntegrityError
 from ..retention import parse_duration
 from . import sessions, tls, views
 from .api import api_doors, api_pictures, api_status, api_temperatures
+from .coldchain import cabinet_limits, report_file, reports_page, save_limits
 from .common import (
     ACKERS,
     ACTOR,
@@ -493,7 +494,8 @@ async def health_page(request: web.Request) -> web.Response:
 
 async def settings_page(request: web.Request, **extra: Any) -> web.Response:
     settings = await _app(request).store.db.read(views.settings_job)
-    return _page(request, "settings.html", settings=settings, **extra)
+    cabinets = cabinet_limits(request)
+    return _page(request, "settings.html", settings=settings, cabinets=cabinets, **extra)
 
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[a-z]{2,}$", re.I)
@@ -513,8 +515,11 @@ async def settings_save(request: web.Request) -> web.Response:
         return await _settings_error(
             request, f"not an e-mail address: {wanted['alert_email'][:60]!r}"
         )
+    try:
+        changed = await save_limits(request, form, request[ACTOR])
+    except ConfigError as exc:
+        return await _settings_error(request, str(exc))
     now = app.clock.now()
-    changed = []
     for key, value in wanted.items():
         if value != current[key]:
             await app.store.db.write(views.put_setting_job, key, value, now, request[ACTOR])
@@ -598,6 +603,8 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/history", history, ALL),
     ("GET", "/history.csv", history_csv, ALL),
     ("GET", "/alerts", alerts_page, ALL),
+    ("GET", "/reports", reports_page, ALL),
+    ("GET", "/reports/{day:[0-9]{4}-[0-9]{2}-[0-9]{2}}.{fmt:csv|pdf}", report_file, ALL),
     ("POST", "/alarms/{alarm_id:[0-9]+}/ack", alarm_ack, ACKERS),
     ("GET", "/health", health_page, ALL),
     ("GET", "/users", users_page, ADMIN),

@@ -92,3 +92,24 @@ async def _door_open(app) -> bool:  # type: ignore[no-untyped-def]
         lambda db: db.conn.execute("SELECT * FROM alarms WHERE rule = 'door_open'").fetchall()
     )
     return bool(rows)
+
+
+async def test_limits_set_in_the_ui_apply_after_a_restart(data_dir: Path) -> None:
+    clock = FakeClock()
+    async with running(config_for(data_dir, CABINET), clock=clock) as app:
+
+        def put(db) -> None:  # type: ignore[no-untyped-def]
+            db.conn.executemany(
+                "INSERT INTO settings VALUES (?, ?, 0, 'ada')",
+                [("cabinet.dairy.warn_above", "3.5"), ("cabinet.dairy.alarm_above", "6")],
+            )
+
+        await app.store.db.write(put)
+    async with running(config_for(data_dir, CABINET), clock=clock) as app:
+        assert app.alarms is not None
+
+        async def applied() -> bool:
+            return app.alarms.limits("dairy").warn_above == 3.5  # type: ignore[union-attr]
+
+        await until(applied)
+        assert app.alarms.limits("dairy").alarm_above == 6.0

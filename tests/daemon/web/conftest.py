@@ -19,6 +19,7 @@ from veilcam.web.server import make_web_app
 
 PW = "correct horse battery"
 USERS = {"admin": "ada", "manager": "maria", "technician": "tom", "auditor": "aud"}
+CABINET = '[[cabinets]]\nname = "dairy"\nprobe = "1"\ndoor = "1"\n'
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -44,7 +45,7 @@ async def ui(
 ) -> AsyncIterator[tuple[App, FakeClock, Callable[..., Awaitable[TestClient]]]]:
     clock = FakeClock()
     clients: list[TestClient] = []
-    async with running(config_for(data_dir), clock=clock) as app:
+    async with running(config_for(data_dir, CABINET), clock=clock) as app:
         acc = Accounts(app.store)
         for role, name in USERS.items():
             await acc.add(name, role, PW, actor="test")

@@ -33,6 +33,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/history"): (302, 200, 200, 200, 200),
     ("GET", "/history.csv"): (302, 200, 200, 200, 200),
     ("GET", "/alerts"): (302, 200, 200, 200, 200),
+    ("GET", "/reports"): (302, 200, 200, 200, 200),
+    ("GET", "/reports/{day}.{fmt}"): (302, 200, 200, 200, 200),
     ("POST", "/alarms/{alarm_id}/ack"): (302, 403, 403, 403, 403),
     ("GET", "/health"): (302, 200, 200, 200, 200),
     ("GET", "/users"): (302, 200, 403, 403, 403),
@@ -56,6 +58,7 @@ CONCRETE = {
     "/users/{username}/{action}": "/users/tom/disable",
     "/static": "/static/style.css",
     "/alarms/{alarm_id}/ack": "/alarms/1/ack",
+    "/reports/{day}.{fmt}": "/reports/2026-01-01.pdf",
 }
 
 

@@ -1,0 +1,349 @@
+"""Daily cold-chain reports: per cabinet and local calendar day, from the stored readings.
+
+Figures, as an inspector would check them against the raw records:
+
+- min, max and mean of the day's valid readings (fault values are not temperatures);
+- time out of range: each reading above the cabinet's warning limit counts until the next
+  reading, at most ``MAX_GAP`` (a silent probe is missing data, not warm time);
+- excursions: runs of readings above the limit, from the first warm reading to the first
+  reading back within it (or the last warm one plus its interval), with their peak; those
+  shorter than ``MIN_EXCURSION`` are only counted, as brief excursions;
+- door openings that began in the day, and the time the door stood open within the day.
+
+As CSV (one ``summary`` row per cabinet, one ``excursion`` row per excursion) and as a PDF
+with a chart per cabinet (fpdf2).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from fpdf import FPDF
+from sqlite_utils import Database
+
+from .service import limits_for, overrides_job
+
+if TYPE_CHECKING:
+    from ..config import CabinetConfig
+
+MAX_GAP = 5 * 60.0  # seconds a reading stands for, at most
+# Shorter runs above the limit (a door opening's warm air at the probe) are counted in the
+# time out of range and as brief excursions, but not listed one by one.
+MIN_EXCURSION = 5 * 60.0
+
+
+@dataclass(slots=True)
+class Excursion:
+    start: float
+    end: float
+    peak: float
+    ongoing: bool = False  # still above the limit when the day (or the data) ended
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(slots=True)
+class CabinetDay:
+    cabinet: str
+    profile: str
+    limit: float  # the warning limit, °C
+    alarm_limit: float
+    readings: int = 0
+    minimum: float | None = None
+    maximum: float | None = None
+    mean: float | None = None
+    out_of_range: float = 0.0  # seconds
+    excursions: list[Excursion] = field(default_factory=list)
+    brief_excursions: int = 0
+    door_openings: int | None = None  # None: the cabinet has no door switch
+    door_open_time: float = 0.0
+    faults: int = 0
+    series: list[tuple[float, float]] = field(default_factory=list)
+    doors: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Report:
+    site: str
+    day: dt.date
+    start: float
+    end: float
+    cabinets: list[CabinetDay]
+
+
+def day_bounds(day: dt.date) -> tuple[float, float]:
+    """The local day's start and end as epoch seconds (23 or 25 hours on DST days)."""
+    start = dt.datetime.combine(day, dt.time()).astimezone()
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time()).astimezone()
+    return start.timestamp(), end.timestamp()
+
+
+def temperature_figures(
+    points: list[tuple[float, float]], limit: float, end: float
+) -> tuple[float, list[Excursion]]:
+    """Time above ``limit`` and the excursions, from time-ordered (t, °C) points in a day
+    that ends at ``end``."""
+    total, runs = 0.0, []
+    current: Excursion | None = None
+    for i, (t, c) in enumerate(points):
+        nxt = points[i + 1][0] if i + 1 < len(points) else None
+        held = min((nxt if nxt is not None else end) - t, MAX_GAP)
+        if c > limit:
+            total += held
+            if current is None:
+                current = Excursion(t, t + held, c)
+                runs.append(current)
+            current.peak = max(current.peak, c)
+            current.end = t + held
+            if nxt is None or nxt - t > MAX_GAP:  # the data stops while warm
+                current.ongoing = nxt is None
+                current = None
+        elif current is not None:
+            current.end = t
+            current = None
+    return total, runs
+
+
+def cabinet_job(db: Database, cab: CabinetConfig, start: float, end: float) -> CabinetDay:
+    lim = limits_for(cab)
+    ui = overrides_job(db).get(cab.name, {})  # limits set in the web UI (current ones)
+    lim = replace(
+        lim,
+        warn_above=ui.get("warn_above", lim.warn_above),
+        alarm_above=ui.get("alarm_above", lim.alarm_above),
+    )
+    out = CabinetDay(cab.name, cab.profile, lim.warn_above, lim.alarm_above)
+    rows = db.conn.execute(
+        "SELECT received_at, centi_c FROM temperature_readings WHERE probe = ?"
+        " AND received_at >= ? AND received_at < ? ORDER BY received_at, id",
+        (cab.probe, start, end),
+    ).fetchall()
+    points = [(float(t), c / 100) for t, c in rows]
+    out.series = points
+    out.readings = len(points)
+    if points:
+        values = [c for _, c in points]
+        out.minimum, out.maximum = min(values), max(values)
+        out.mean = sum(values) / len(values)
+        out.out_of_range, runs = temperature_figures(points, lim.warn_above, end)
+        out.excursions = [e for e in runs if e.duration >= MIN_EXCURSION]
+        out.brief_excursions = len(runs) - len(out.excursions)
+    out.faults = db.conn.execute(
+        "SELECT count(*) FROM sensor_faults WHERE at >= ? AND at < ? AND detail = ?",
+        (start, end, f"probe {cab.probe}"),
+    ).fetchone()[0]
+    if cab.door is not None:
+        events = db.conn.execute(
+            "SELECT received_at, state FROM door_events WHERE door = ? AND received_at < ?"
+            " AND received_at >= ? ORDER BY received_at, id",
+            (cab.door, end, start - 86400),  # an opening that began the day before
+        ).fetchall()
+        opened: float | None = None
+        out.door_openings = 0
+        for t, state in events:
+            if state == "open" and opened is None:
+                opened = t
+                if t >= start:
+                    out.door_openings += 1
+            elif state == "closed" and opened is not None:
+                if t > start:
+                    out.doors.append((max(opened, start), t))
+                opened = None
+        if opened is not None:  # still open at the end of the data
+            last = points[-1][0] if points else end
+            out.doors.append((max(opened, start), max(last, opened)))
+        out.door_open_time = sum(b - a for a, b in out.doors)
+    return out
+
+
+def build(db: Database, site: str, cabinets: list[CabinetConfig], day: dt.date) -> Report:
+    start, end = day_bounds(day)
+    return Report(site, day, start, end, [cabinet_job(db, c, start, end) for c in cabinets])
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+CSV_FIELDS = [
+    "date", "cabinet", "record", "start", "end", "limit_c", "readings", "min_c", "max_c",
+    "mean_c", "peak_c", "duration_s", "out_of_range_s", "excursions", "brief_excursions",
+    "door_openings", "door_open_s", "faults",
+]  # fmt: skip
+
+
+def _iso(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds")
+
+
+def _r(v: float | None, digits: int = 2) -> str:
+    return "" if v is None else f"{v:.{digits}f}"
+
+
+def to_csv(report: Report) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    day = report.day.isoformat()
+    for c in report.cabinets:
+        w.writerow(
+            {
+                "date": day,
+                "cabinet": c.cabinet,
+                "record": "summary",
+                "start": _iso(report.start),
+                "end": _iso(report.end),
+                "limit_c": _r(c.limit, 1),
+                "readings": c.readings,
+                "min_c": _r(c.minimum),
+                "max_c": _r(c.maximum),
+                "mean_c": _r(c.mean),
+                "out_of_range_s": round(c.out_of_range),
+                "excursions": len(c.excursions),
+                "brief_excursions": c.brief_excursions,
+                "door_openings": "" if c.door_openings is None else c.door_openings,
+                "door_open_s": "" if c.door_openings is None else round(c.door_open_time),
+                "faults": c.faults,
+            }
+        )
+        for e in c.excursions:
+            w.writerow(
+                {
+                    "date": day,
+                    "cabinet": c.cabinet,
+                    "record": "excursion" + (" (continues)" if e.ongoing else ""),
+                    "start": _iso(e.start),
+                    "end": _iso(e.end),
+                    "limit_c": _r(c.limit, 1),
+                    "peak_c": _r(e.peak),
+                    "duration_s": round(e.duration),
+                }
+            )
+    return buf.getvalue()
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+
+def _hm(seconds: float) -> str:
+    m = round(seconds / 60)
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+def _clock(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).strftime("%H:%M")
+
+
+def _chart(pdf: FPDF, c: CabinetDay, start: float, end: float, x: float, y: float) -> None:
+    """Temperature over the day, the limits as lines, door openings as shaded bands."""
+    w, h = 165.0, 55.0
+    values = [v for _, v in c.series] + [c.limit, c.alarm_limit]
+    lo, hi = min(values) - 1, max(values) + 1
+    span = end - start
+
+    def px(t: float) -> float:
+        return x + (t - start) / span * w
+
+    def py(v: float) -> float:
+        return y + h - (v - lo) / (hi - lo) * h
+
+    pdf.set_fill_color(225, 235, 250)
+    for a, b in c.doors:
+        pdf.rect(px(a), y, max(px(b) - px(a), 0.2), h, style="F")
+    pdf.set_draw_color(120, 120, 120)
+    pdf.set_line_width(0.2)
+    pdf.rect(x, y, w, h)
+    pdf.set_font("Helvetica", size=7)
+    for hour in range(0, 25, 3):
+        tx = x + hour / 24 * w
+        pdf.line(tx, y + h, tx, y + h + 1)
+        pdf.text(tx - 2, y + h + 4, f"{hour:02d}")
+    for v, colour in ((c.limit, (230, 150, 0)), (c.alarm_limit, (200, 0, 0))):
+        pdf.set_draw_color(*colour)
+        pdf.line(x, py(v), x + w, py(v))
+        pdf.text(x + w + 1, py(v) + 1, f"{v:.1f} °C")
+    pdf.set_draw_color(120, 120, 120)
+    pdf.text(x - 12, y + 3, f"{hi:.0f} °C")
+    pdf.text(x - 12, y + h, f"{lo:.0f} °C")
+    # One point per chart column is plenty (a day of 1 s readings is 86,400 points).
+    columns: dict[int, list[float]] = {}
+    for t, v in c.series:
+        columns.setdefault(int((t - start) / span * 360), []).append(v)
+    pdf.set_draw_color(20, 90, 200)
+    pdf.set_line_width(0.35)
+    line: list[tuple[float, float]] = []
+    prev = None
+    for col in sorted(columns):
+        vs = columns[col]
+        if prev is not None and col - prev > 2 and len(line) > 1:  # a gap in the data
+            pdf.polyline(line)
+            line = []
+        tx = x + col / 360 * w
+        line += [(tx, py(max(vs))), (tx, py(min(vs)))]
+        prev = col
+    if len(line) > 1:
+        pdf.polyline(line)
+    pdf.set_line_width(0.2)
+
+
+def to_pdf(report: Report) -> bytes:
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_title(f"Cold-chain report {report.site} {report.day.isoformat()}")
+    pdf.set_creator("veilcam")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_font("Helvetica", style="B", size=15)
+    pdf.cell(0, 9, f"Cold-chain report: {report.site}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.cell(
+        0,
+        6,
+        f"{report.day.strftime('%A %d %B %Y')}, {_iso(report.start)} to {_iso(report.end)}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    for c in report.cabinets:
+        if pdf.get_y() > 170:
+            pdf.add_page()
+        pdf.ln(4)
+        pdf.set_font("Helvetica", style="B", size=12)
+        pdf.cell(
+            0,
+            7,
+            f"{c.cabinet} ({c.profile}, limit {c.limit:.1f} °C, alarm {c.alarm_limit:.1f} °C)",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.set_font("Helvetica", size=9)
+        if not c.readings:
+            pdf.cell(0, 5, "No readings this day.", new_x="LMARGIN", new_y="NEXT")
+            continue
+        assert c.minimum is not None and c.maximum is not None and c.mean is not None
+        doors = (
+            "no door switch"
+            if c.door_openings is None
+            else f"door opened {c.door_openings} times, open {_hm(c.door_open_time)} in all"
+        )
+        summary = (
+            f"{c.readings} readings: min {c.minimum:.1f} °C, max {c.maximum:.1f} °C, "
+            f"mean {c.mean:.1f} °C; out of range {_hm(c.out_of_range)} "
+            f"({len(c.excursions)} excursion(s) of {_hm(MIN_EXCURSION)} or more, "
+            f"{c.brief_excursions} brief); {doors}; {c.faults} probe fault(s)"
+        )
+        pdf.multi_cell(0, 5, summary, new_x="LMARGIN", new_y="NEXT")
+        y = pdf.get_y() + 2
+        _chart(pdf, c, report.start, report.end, pdf.l_margin + 12, y)
+        pdf.set_y(y + 62)
+        if c.excursions:
+            with pdf.table(col_widths=(40, 40, 30, 30), text_align="LEFT") as table:
+                table.row(["Excursion start", "End", "Peak", "Duration"])
+                for e in c.excursions:
+                    end = _clock(e.end) + (" (continues)" if e.ongoing else "")
+                    table.row([_clock(e.start), end, f"{e.peak:.1f} °C", _hm(e.duration)])
+        else:
+            pdf.cell(0, 5, "No excursions.", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

@@ -24,6 +24,7 @@ from .calibration import References
 from .capture import Camera, Pipeline
 from .clock import Clock, SystemClock
 from .coldchain.notify import Outbox
+from .coldchain.rules import Transition
 from .coldchain.service import AlarmService
 from .config import Config
 from .events import Hub
@@ -56,6 +57,7 @@ class App:
     doors: Hub[DoorEvent]
     pipeline: Pipeline
     readings: Hub[Reading] = field(default_factory=Hub)
+    alarm_changes: Hub[Transition] = field(default_factory=Hub)
     ingest: SensorIngest | None = None
     outbox: Outbox | None = None
     alarms: AlarmService | None = None
@@ -241,6 +243,7 @@ async def running(
                 site=config.site,
                 wake=outbox.wake if outbox is not None else None,
             )
+            alarms.transitions = app.alarm_changes
             app.alarms = alarms
             start("alarms", alarms.run)
         if config.sensors is not None:

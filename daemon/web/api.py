@@ -51,3 +51,11 @@ async def api_temperatures(request: web.Request) -> web.Response:
 async def api_doors(request: web.Request) -> web.Response:
     app = _app(request)
     return web.json_response(await app.store.db.read(views.doors_job, app.clock.now() - 86400))
+
+
+async def api_alarms(request: web.Request) -> web.Response:
+    """Cold-chain alarms, newest first (?open=1: only those not closed)."""
+    from ..coldchain.service import list_job
+
+    open_only = request.query.get("open", "") in ("1", "true", "yes")
+    return web.json_response(await _app(request).store.db.read(list_job, open_only))

@@ -10,7 +10,6 @@ only by the handler that audits them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -30,9 +29,10 @@ import webui
 from .. import audit, clocksync
 from ..accounts import Accounts
 from ..errors import AccountError, ConfigError, LoginRefused, MediaIntegrityError
+from ..events import Subscription
 from ..retention import parse_duration
 from . import sessions, tls, views
-from .api import api_doors, api_pictures, api_status, api_temperatures
+from .api import api_alarms, api_doors, api_pictures, api_status, api_temperatures
 from .coldchain import cabinet_limits, report_file, reports_page, save_limits
 from .common import (
     ACKERS,
@@ -545,37 +545,60 @@ async def audit_page(request: web.Request) -> web.Response:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events for the dashboard: door changes and the overall health."""
+    """Server-sent events for every signed-in page: door changes, alarm changes and the
+    overall health."""
     app = _app(request)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     )
     await response.prepare(request)
-    sub = app.doors.subscribe(maxsize=64)
+    subs: dict[str, Subscription[Any]] = {
+        "door": app.doors.subscribe(maxsize=64),
+        "alarm": app.alarm_changes.subscribe(maxsize=64),
+    }
+    waiting = {asyncio.ensure_future(sub.get()): kind for kind, sub in subs.items()}
     last_overall = None
+
+    async def send(kind: str, data: dict[str, Any]) -> None:
+        await response.write(f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode())
+
     try:
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    event = await sub.get()
-                    n, state = await app.store.db.read(
+            done, _ = await asyncio.wait(waiting, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                kind = waiting.pop(task)
+                event = task.result()
+                if kind == "door":
+                    n, _state = await app.store.db.read(
                         views.door_summary_job, views.local_midnight(app.clock.now())
                     )
                     state = "open" if event.open else "closed"
-                    data = {"door": event.door, "state": state, "openings_today": n}
-                    await response.write(f"event: door\ndata: {json.dumps(data)}\n\n".encode())
+                    await send("door", {"door": event.door, "state": state, "openings_today": n})
+                else:
+                    await send(
+                        "alarm",
+                        {
+                            "cabinet": event.cabinet,
+                            "rule": event.rule,
+                            "change": event.change,
+                            "level": event.level,
+                            "message": event.message,
+                        },
+                    )
+                waiting[asyncio.ensure_future(subs[kind].get())] = kind
             overall = app.health.overall()
             if overall != last_overall:
-                await response.write(
-                    f"event: health\ndata: {json.dumps({'overall': overall})}\n\n".encode()
-                )
+                await send("health", {"overall": overall})
                 last_overall = overall
-            else:  # a comment: finds a browser that went away, keeps proxies from timing out
+            elif not done:  # a comment: finds a browser that went away, keeps proxies alive
                 await response.write(b": ping\n\n")
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
-        sub.close()
+        for task in waiting:
+            task.cancel()
+        for sub in subs.values():
+            sub.close()
     return response
 
 
@@ -618,6 +641,7 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/api/pictures", api_pictures, READERS),
     ("GET", "/api/temperatures", api_temperatures, ALL),
     ("GET", "/api/doors", api_doors, ALL),
+    ("GET", "/api/alarms", api_alarms, ALL),
     ("GET", "/api/openapi.json", openapi, None),
 ]
 ACCESS_KEY: web.AppKey[dict[tuple[str, str], frozenset[str] | None]] = web.AppKey("access", dict)

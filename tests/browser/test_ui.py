@@ -18,6 +18,7 @@ import pytest
 from tests.daemon.test_app import config_for
 from veilcam.accounts import Accounts
 from veilcam.app import App, running
+from veilcam.coldchain.rules import Transition
 from veilcam.config import WebConfig
 from veilcam.sensors.service import DoorEvent
 from veilcam.web.server import serve
@@ -119,6 +120,17 @@ async def test_manager_day(site: tuple[App, str], browser: Any) -> None:
     app.doors.publish(DoorEvent("1", True, now))
     await page.wait_for_function("document.getElementById('door-state').textContent === 'open'")
     assert await page.text_content("#doors-today") == "1"
+    # A cold-chain alarm opens: a banner says so at once, on whatever page is open.
+    await page.click("nav >> text=History")
+    await page.wait_for_timeout(500)
+    assert await page.is_hidden("#live-alarm")
+    app.alarm_changes.publish(
+        Transition("dairy", "temperature", "level", "alarm", now, 9.1, "above 8.0 °C for 30 min")
+    )
+    banner = page.locator("#live-alarm")
+    await banner.wait_for(state="visible")
+    text = await banner.text_content()
+    assert text is not None and "ALARM: dairy temperature: above 8.0 °C for 30 min" in text
     # A picture, full size.
     await page.click("nav >> text=Pictures")
     await page.click(".gallery figure a")

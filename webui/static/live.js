@@ -1,5 +1,6 @@
-// Live dashboard: server-sent events update the door and health tiles without a reload.
-// The page works without it; this only saves the manager from refreshing.
+// Live updates on every signed-in page: server-sent events update the dashboard's door and
+// health tiles and show a cold-chain alarm as it opens or clears, without a reload.
+// The pages work without it; this only saves the manager from refreshing.
 "use strict";
 (function () {
   if (!window.EventSource) return;
@@ -18,5 +19,20 @@
       overall.textContent = data.overall;
       overall.className = "n state-" + data.overall;
     }
+  });
+  source.addEventListener("alarm", (event) => {
+    const data = JSON.parse(event.data);
+    const banner = document.getElementById("live-alarm");
+    if (!banner) return;
+    const what = data.change === "close" ? "cleared" : data.level.toUpperCase();
+    banner.textContent = "";
+    const text = document.createElement("span");
+    text.textContent = `${what}: ${data.cabinet} ${data.rule.replace(/_/g, " ")}: ${data.message} `;
+    const link = document.createElement("a");
+    link.href = "/alerts";
+    link.textContent = "see alerts";
+    banner.append(text, link);
+    banner.className = data.change === "close" ? "message" : "error";
+    banner.hidden = false;
   });
 })();

@@ -104,3 +104,25 @@ async def test_cabinet_limits_are_set_in_settings_within_the_ceiling(ui: UI) -> 
         )
     )
     assert stored == {"cabinet.dairy.warn_above": "4", "cabinet.dairy.alarm_above": "7.5"}
+
+
+async def test_alarms_in_the_json_api(ui: UI) -> None:
+    from veilcam.coldchain.rules import Transition
+    from veilcam.coldchain.service import record_job
+
+    app, clock, client = ui
+    now = clock.now()
+    opened = Transition("dairy", "door_open", "open", "warning", now, 200.0, "door open for 3 min")
+    closed = Transition("dairy", "door_open", "close", "warning", now + 60, None, "door closed")
+    await app.store.db.write(record_job, opened, now + 86400)
+    await app.store.db.write(record_job, closed, now + 86400)
+    await app.store.db.write(
+        record_job,
+        Transition("dairy", "sensor_silent", "open", "alarm", now, None, "silent"),
+        now + 86400,
+    )
+    c = await client("auditor")
+    every = await (await c.get("/api/alarms")).json()
+    assert {a["rule"] for a in every} == {"door_open", "sensor_silent"}
+    still = await (await c.get("/api/alarms", params={"open": "1"})).json()
+    assert [a["rule"] for a in still] == ["sensor_silent"] and still[0]["level"] == "alarm"

@@ -48,6 +48,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/pictures"): (401, 200, 200, 403, 200),
     ("GET", "/api/temperatures"): (401, 200, 200, 200, 200),
     ("GET", "/api/doors"): (401, 200, 200, 200, 200),
+    ("GET", "/api/alarms"): (401, 200, 200, 200, 200),
     ("GET", "/api/openapi.json"): (200, 200, 200, 200, 200),
     ("GET", "/static"): (200, 200, 200, 200, 200),
     ("HEAD", "/static"): (200, 200, 200, 200, 200),

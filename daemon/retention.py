@@ -42,6 +42,8 @@ class RetentionClass:
     what: str
     # A longer limit individual rows may carry under a recorded legal hold (never the default).
     hold_cap: float | None = None
+    # The shortest limit allowed: records the law wants kept (food-safety temperatures).
+    floor: float | None = None
 
     @property
     def db_cap(self) -> float | None:
@@ -77,6 +79,7 @@ CLASSES: dict[str, RetentionClass] = {
             400 * DAY,
             None,
             "temperature, door and sensor-fault records",
+            floor=365 * DAY,
         ),
         RetentionClass(
             "requests",
@@ -97,6 +100,11 @@ def check_limit(name: str, seconds: float) -> str | None:
     rc = CLASSES[name]
     if seconds <= 0:
         return "must be longer than zero"
+    if rc.floor is not None and seconds < rc.floor:
+        return (
+            f"{format_duration(seconds)} is shorter than the {format_duration(rc.floor)} "
+            f"{rc.what} must be kept for food safety; lengthen it"
+        )
     if rc.cap is not None and seconds > rc.cap:
         return (
             f"{format_duration(seconds)} exceeds the {format_duration(rc.cap)} cap "

@@ -301,7 +301,13 @@ class Outbox:
             error: str | None = None
             try:
                 await self.deliver(notice)
-            except (OSError, aiosmtplib.SMTPException, aiohttp.ClientError, RuntimeError) as exc:
+            except (
+                OSError,
+                aiosmtplib.SMTPException,
+                aiohttp.ClientError,
+                RuntimeError,
+                ConfigError,  # e.g. its channel was removed from the config since
+            ) as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             except TimeoutError:
                 error = "timed out"

@@ -276,3 +276,30 @@ async def _attempts_at_least(app: App, n: int) -> bool:
 
 async def _sent(app: App, n: int) -> bool:
     return (await outbox(app))["sent"] >= n
+
+
+async def test_a_notice_for_a_channel_no_longer_configured_is_kept_and_named(
+    data_dir: Path, receiver: tuple[str, list[Any]]
+) -> None:
+    url, _ = receiver
+    clock = FakeClock()
+    notify = f'[notify.webhook]\nurl = "{url}"\n'
+    async with running(config(data_dir, notify), clock=clock) as app:
+
+        def pending_email(db: Any) -> None:
+            db.conn.execute(
+                "INSERT INTO outbox (channel, created_at, subject, body, next_attempt_at,"
+                " expires_at) VALUES ('email', ?, 'old', 'from before', ?, ?)",
+                (clock.now(), clock.now(), clock.now() + 86400),
+            )
+
+        await app.store.db.write(pending_email)
+        assert app.outbox is not None
+        app.outbox.wake.set()
+
+        async def named() -> bool:
+            clock.advance(5)
+            return "no [notify.email] configured" in str((await outbox(app))["last_error"])
+
+        await until(named)
+        assert app.health.get("service:outbox") is None  # handled, not a crashed service

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.daemon.test_app import config_for
+from tests.daemon.web.conftest import CABINET
 from veilcam.accounts import Accounts
 from veilcam.app import App, running
 from veilcam.coldchain.rules import Transition
@@ -52,7 +53,7 @@ def free_port() -> int:
 @pytest.fixture
 async def site(data_dir: Path) -> AsyncIterator[tuple[App, str]]:
     port = free_port()
-    async with running(config_for(data_dir)) as app:
+    async with running(config_for(data_dir, CABINET)) as app:
         acc = Accounts(app.store)
         for name, role in (("ada", "admin"), ("maria", "manager"), ("aud", "auditor")):
             await acc.add(name, role, PW, actor="test")
@@ -182,13 +183,18 @@ async def test_screenshots_at_phone_and_desktop_width(site: tuple[App, str], bro
             ("dashboard", "/"),
             ("pictures", "/pictures"),
             ("history", "/history"),
+            ("alerts", "/alerts"),
+            ("reports", "/reports"),
             ("health", "/health"),
             ("users", "/users"),
+            ("settings", "/settings"),
         ):
             await page.goto(base + path)
             out = SHOTS / f"{name}-{label}.png"
             await page.screenshot(path=str(out), full_page=True)
             assert out.stat().st_size > 5000
-        # Nothing wider than the screen on a phone.
-        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, f"{label}: the page is {overflow}px wider than the screen"
+            # Nothing wider than the screen on a phone.
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 1, f"{name} at {label} width is {overflow}px wider than the screen"

@@ -30,7 +30,7 @@ from sqlite_utils import Database
 
 from ..errors import ConfigError
 from ..retention import parse_duration
-from .rules import LEVELS, Transition
+from .rules import LEVELS, Transition, duration_text
 
 if TYPE_CHECKING:
     from ..clock import Clock
@@ -66,11 +66,6 @@ def _when(t: float) -> str:
     return dt.datetime.fromtimestamp(t).astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _lasted(seconds: float) -> str:
-    m = int(seconds // 60)
-    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
-
-
 def _reaches(level: str, floor: str) -> bool:
     return LEVELS.index(level) >= LEVELS.index(floor)
 
@@ -90,7 +85,7 @@ def notices_for(tr: Transition, cfg: NotifyConfig, site: str, began: float | Non
     ]
     if began is not None:
         lines.append(f"Since:     {_when(began)}")
-        lines.append(f"Duration:  {_lasted(tr.at - began)}")
+        lines.append(f"Duration:  {duration_text(tr.at - began)}")
     if tr.value is not None and tr.rule.startswith("temperature"):
         lines.append(f"Peak:      {tr.value:.1f} °C")
     lines += ["", tr.message, ""]

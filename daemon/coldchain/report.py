@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from fpdf import FPDF
 from sqlite_utils import Database
 
+from .rules import duration_text
 from .service import limits_for, overrides_job
 
 if TYPE_CHECKING:
@@ -110,9 +111,11 @@ def temperature_figures(
     return total, runs
 
 
-def cabinet_job(db: Database, cab: CabinetConfig, start: float, end: float) -> CabinetDay:
+def cabinet_job(
+    db: Database, cab: CabinetConfig, start: float, end: float, ui: dict[str, float]
+) -> CabinetDay:
+    """One cabinet's day; ``ui`` holds limits set in the web UI (the current ones)."""
     lim = limits_for(cab)
-    ui = overrides_job(db).get(cab.name, {})  # limits set in the web UI (current ones)
     lim = replace(
         lim,
         warn_above=ui.get("warn_above", lim.warn_above),
@@ -164,7 +167,9 @@ def cabinet_job(db: Database, cab: CabinetConfig, start: float, end: float) -> C
 
 def build(db: Database, site: str, cabinets: list[CabinetConfig], day: dt.date) -> Report:
     start, end = day_bounds(day)
-    return Report(site, day, start, end, [cabinet_job(db, c, start, end) for c in cabinets])
+    ui = overrides_job(db)
+    days = [cabinet_job(db, c, start, end, ui.get(c.name, {})) for c in cabinets]
+    return Report(site, day, start, end, days)
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -227,11 +232,6 @@ def to_csv(report: Report) -> str:
 
 
 # --- PDF ---------------------------------------------------------------------------------
-
-
-def _hm(seconds: float) -> str:
-    m = round(seconds / 60)
-    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
 def _clock(t: float) -> str:
@@ -326,12 +326,13 @@ def to_pdf(report: Report) -> bytes:
         doors = (
             "no door switch"
             if c.door_openings is None
-            else f"door opened {c.door_openings} times, open {_hm(c.door_open_time)} in all"
+            else f"door opened {c.door_openings} times, "
+            f"open {duration_text(c.door_open_time)} in all"
         )
         summary = (
             f"{c.readings} readings: min {c.minimum:.1f} °C, max {c.maximum:.1f} °C, "
-            f"mean {c.mean:.1f} °C; out of range {_hm(c.out_of_range)} "
-            f"({len(c.excursions)} excursion(s) of {_hm(MIN_EXCURSION)} or more, "
+            f"mean {c.mean:.1f} °C; out of range {duration_text(c.out_of_range)} "
+            f"({len(c.excursions)} excursion(s) of {duration_text(MIN_EXCURSION)} or more, "
             f"{c.brief_excursions} brief); {doors}; {c.faults} probe fault(s)"
         )
         pdf.multi_cell(0, 5, summary, new_x="LMARGIN", new_y="NEXT")
@@ -343,7 +344,7 @@ def to_pdf(report: Report) -> bytes:
                 table.row(["Excursion start", "End", "Peak", "Duration"])
                 for e in c.excursions:
                     end = _clock(e.end) + (" (continues)" if e.ongoing else "")
-                    table.row([_clock(e.start), end, f"{e.peak:.1f} °C", _hm(e.duration)])
+                    table.row([_clock(e.start), end, f"{e.peak:.1f} °C", duration_text(e.duration)])
         else:
             pdf.cell(0, 5, "No excursions.", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

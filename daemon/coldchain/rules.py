@@ -139,7 +139,7 @@ class Cabinet:
         if ep is None:
             return []
         lasted = at - ep.opened_at
-        text = f"{msg}; lasted {_duration(lasted)}"
+        text = f"{msg}; lasted {duration_text(lasted)}"
         if ep.peak is not None and rule.startswith("temperature"):
             text += f", peak {ep.peak:.1f} °C"
         return [Transition(self.name, rule, "close", ep.level, at, ep.peak, text)]
@@ -197,8 +197,8 @@ class Cabinet:
                 "warning",
                 t,
                 celsius,
-                f"above {lim.warn_above:.1f} °C for {_duration(total)} of the last "
-                f"{_duration(lim.cumulative_window)}",
+                f"above {lim.warn_above:.1f} °C for {duration_text(total)} of the last "
+                f"{duration_text(lim.cumulative_window)}",
             )
         elif total < lim.cumulative_limit / 2:
             out += self._close("temperature_cumulative", t, "warm time back under half the limit")
@@ -225,7 +225,7 @@ class Cabinet:
                 "warning",
                 t,
                 celsius,
-                f"above {lim.warn_above:.1f} °C for {_duration(t - self.above_since)}",
+                f"above {lim.warn_above:.1f} °C for {duration_text(t - self.above_since)}",
             )
         if self.alarm_since is not None and t - self.alarm_since >= lim.delay:
             out += self._open(
@@ -233,7 +233,7 @@ class Cabinet:
                 "alarm",
                 t,
                 celsius,
-                f"above {lim.alarm_above:.1f} °C for {_duration(t - self.alarm_since)}",
+                f"above {lim.alarm_above:.1f} °C for {duration_text(t - self.alarm_since)}",
             )
         if "temperature" in self.episodes:
             if celsius <= lim.warn_above - lim.hysteresis:
@@ -272,7 +272,7 @@ class Cabinet:
         else:
             if self.door_open_since is not None:
                 out += self._close(
-                    "door_open", t, f"door closed after {_duration(t - self.door_open_since)}"
+                    "door_open", t, f"door closed after {duration_text(t - self.door_open_since)}"
                 )
             self.door_open_since, self.door_closed_at = None, t
         return out + self._door_rate(t)
@@ -295,31 +295,32 @@ class Cabinet:
         since = self.last_reading if self.last_reading is not None else self.started_at
         if t - since >= lim.silent_alarm:
             out += self._open(
-                "sensor_silent", "alarm", t, None, f"no reading for {_duration(t - since)}"
+                "sensor_silent", "alarm", t, None, f"no reading for {duration_text(t - since)}"
             )
         elif t - since >= lim.silent_warning:
             out += self._open(
-                "sensor_silent", "warning", t, None, f"no reading for {_duration(t - since)}"
+                "sensor_silent", "warning", t, None, f"no reading for {duration_text(t - since)}"
             )
         if self.door_open_since is not None:
             open_for = t - self.door_open_since
             if open_for >= lim.door_open_alarm:
                 out += self._open(
-                    "door_open", "alarm", t, open_for, f"door open for {_duration(open_for)}"
+                    "door_open", "alarm", t, open_for, f"door open for {duration_text(open_for)}"
                 )
             elif open_for >= lim.door_open_warning:
                 out += self._open(
-                    "door_open", "warning", t, open_for, f"door open for {_duration(open_for)}"
+                    "door_open", "warning", t, open_for, f"door open for {duration_text(open_for)}"
                 )
         last = self.last_opening if self.last_opening is not None else self.started_at
         if t - last >= lim.no_opening_for:
             out += self._open(
-                "door_stuck", "warning", t, None, f"no door opening for {_duration(t - last)}"
+                "door_stuck", "warning", t, None, f"no door opening for {duration_text(t - last)}"
             )
         return out + self._door_rate(t)
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """'7 min', '6 h 08 min': how every cold-chain message, email and report says a duration."""
     m = int(seconds // 60)
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
@@ -348,7 +349,7 @@ class Board:
                 "alarm",
                 t,
                 None,
-                f"no serial link to the sensor board for {_duration(t - self.link_down_since)}",
+                f"no serial link to the sensor board for {duration_text(t - self.link_down_since)}",
             )
         return []
 

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from ..coldchain import report
-from ..coldchain.rules import check_limits
+from ..coldchain.rules import check_limits, duration_text
 from ..errors import ConfigError
 from .common import _app, _audit, _page
 from .views import put_setting_job
@@ -30,11 +30,6 @@ async def _build(request: web.Request, day: dt.date) -> report.Report:
     return await app.store.db.read(report.build, app.config.site, app.config.cabinets, day)
 
 
-def _hm(seconds: float) -> str:
-    m = round(seconds / 60)
-    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
-
-
 async def reports_page(request: web.Request) -> web.Response:
     app = _app(request)
     day = _day(request.query.get("date"), app.clock.now())
@@ -48,18 +43,18 @@ async def reports_page(request: web.Request) -> web.Response:
             "min": "" if c.minimum is None else f"{c.minimum:.1f} °C",
             "max": "" if c.maximum is None else f"{c.maximum:.1f} °C",
             "mean": "" if c.mean is None else f"{c.mean:.1f} °C",
-            "out_of_range": _hm(c.out_of_range),
+            "out_of_range": duration_text(c.out_of_range),
             "brief": c.brief_excursions,
             "doors": "no switch"
             if c.door_openings is None
-            else f"{c.door_openings} ({_hm(c.door_open_time)} open)",
+            else f"{c.door_openings} ({duration_text(c.door_open_time)} open)",
             "excursions": [
                 {
                     "start": dt.datetime.fromtimestamp(e.start).strftime("%H:%M"),
                     "end": dt.datetime.fromtimestamp(e.end).strftime("%H:%M")
                     + (" (continues)" if e.ongoing else ""),
                     "peak": f"{e.peak:.1f} °C",
-                    "duration": _hm(e.duration),
+                    "duration": duration_text(e.duration),
                 }
                 for e in c.excursions
             ],

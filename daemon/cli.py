@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -174,8 +175,6 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """A day's cold-chain report as CSV or PDF, straight from the database."""
-    import datetime as dt
-
     from sqlite_utils import Database
 
     from .coldchain import report
@@ -186,10 +185,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not config.cabinets:
         raise ConfigError(f"{args.config}: no [[cabinets]] configured, nothing to report")
     try:
-        day = dt.date.fromisoformat(args.date) if args.date != "yesterday" else None
-    except ValueError:
-        raise ConfigError(f"--date: {args.date!r} is not a date like 2026-11-23") from None
-    day = day or dt.date.today() - dt.timedelta(days=1)
+        day = report.parse_day(args.date, time.time())
+    except ValueError as exc:
+        raise ConfigError(f"--date: {exc}") from None
     path = db_path(Path(config.data_dir))
     if not path.exists():
         raise FileNotFoundError(f"no veilcam database at {path}")

@@ -297,15 +297,13 @@ class Outbox:
             try:
                 await self.deliver(notice)
             except (
-                OSError,
+                OSError,  # refused, unreachable, timed out
                 aiosmtplib.SMTPException,
                 aiohttp.ClientError,
                 RuntimeError,
                 ConfigError,  # e.g. its channel was removed from the config since
             ) as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            except TimeoutError:
-                error = "timed out"
             now = self.clock.now()
             give_up = error is not None and now - notice["created_at"] >= self.give_up_after
             next_at = now + self.backoff(notice["attempts"] + 1)

@@ -78,6 +78,16 @@ class Report:
     cabinets: list[CabinetDay]
 
 
+def parse_day(text: str | None, now: float) -> dt.date:
+    """``YYYY-MM-DD``, or yesterday (local) when empty or ``yesterday``."""
+    if not text or text == "yesterday":
+        return dt.datetime.fromtimestamp(now).date() - dt.timedelta(days=1)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a date like 2026-11-23: {text[:20]!r}") from None
+
+
 def day_bounds(day: dt.date) -> tuple[float, float]:
     """The local day's start and end as epoch seconds (23 or 25 hours on DST days)."""
     start = dt.datetime.combine(day, dt.time()).astimezone()

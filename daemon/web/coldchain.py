@@ -17,12 +17,10 @@ from .views import put_setting_job
 
 
 def _day(text: str | None, now: float) -> dt.date:
-    if not text:
-        return dt.datetime.fromtimestamp(now).date() - dt.timedelta(days=1)
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"not a date like 2026-11-23: {text[:20]!r}") from None
+        return report.parse_day(text, now)
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
 
 
 async def _build(request: web.Request, day: dt.date) -> report.Report:

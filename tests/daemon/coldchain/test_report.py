@@ -221,4 +221,4 @@ def test_report_cli_writes_csv_and_pdf(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "coldchain-corner-shop-2026-11-20.pdf").read_bytes().startswith(b"%PDF")
     bad = veilcam("--date", "20/11/2026")
-    assert bad.returncode != 0 and "is not a date like" in bad.stderr
+    assert bad.returncode != 0 and "--date: not a date like" in bad.stderr

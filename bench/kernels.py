@@ -32,10 +32,10 @@ def _batch(fn: Callable[[], object], reps: int) -> float:
 
 
 def _reps(fn: Callable[[], object]) -> int:
-    """Calls per sample so that one sample lasts at least 2 ms (timer and loop noise)."""
+    """Calls per sample so that one sample lasts at least 5 ms (timer, loop and neighbour noise)."""
     fn()  # warm caches and lazy initialisation
     once = _batch(fn, 1)
-    return max(1, min(1000, int(0.002 / max(once, 1e-7))))
+    return max(1, min(5000, int(0.005 / max(once, 1e-7))))
 
 
 def median_ms(fn: Callable[[], object], rounds: int = 21) -> float:
@@ -44,7 +44,7 @@ def median_ms(fn: Callable[[], object], rounds: int = 21) -> float:
 
 
 def paired_ms(
-    ours: Callable[[], object], theirs: Callable[[], object], rounds: int = 21
+    ours: Callable[[], object], theirs: Callable[[], object], rounds: int = 41
 ) -> tuple[float, float]:
     """Medians of per-call times, sampling the two sides alternately so that both see the
     same machine (frequency, cache and neighbour noise) over the run."""

@@ -15,12 +15,13 @@ from veilcam_native import embed_kernels as native
 pytestmark = pytest.mark.skipif(native is _embed_py, reason="extensions not built")
 
 
-@pytest.fixture(params=["simd", "plain"])
+@pytest.fixture(params=["simd", "avx2", "plain"])
 def code_path(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Both the x86 SIMD loops and the plain ones (what ARM boards run)."""
+    """The widest x86 SIMD loops this CPU has, the AVX2 ones (where AVX-512 would otherwise
+    run) and the plain ones (what ARM boards run)."""
     if request.param == "plain":
         native.simd(False)
-    elif not native.simd(True):
+    elif not native.simd(True, wide=request.param == "simd"):
         pytest.skip("no SIMD kernels on this CPU")
     yield request.param
     native.simd(True)

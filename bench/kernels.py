@@ -38,7 +38,7 @@ def _reps(fn: Callable[[], object]) -> int:
     return max(1, min(5000, int(0.005 / max(once, 1e-7))))
 
 
-def median_ms(fn: Callable[[], object], rounds: int = 21) -> float:
+def median_ms(fn: Callable[[], object], rounds: int = 41) -> float:
     reps = _reps(fn)
     return statistics.median(_batch(fn, reps) for _ in range(rounds)) * 1000
 

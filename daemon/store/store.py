@@ -50,6 +50,7 @@ class Store:
         self.media: MediaStore | None = None
         self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="media-io")
         self._lock_fd: int | None = None
+        self._adding: set[asyncio.Task[str]] = set()
 
     async def __aenter__(self) -> Store:
         loop = asyncio.get_running_loop()
@@ -67,6 +68,10 @@ class Store:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # Pictures on their way in finish first: a stop must not leave a file without its
+        # row (or a row without its file).
+        if self._adding:
+            await asyncio.gather(*self._adding, return_exceptions=True)
         await self.db.close()
         self._io.shutdown(wait=True)
         self._unlock()
@@ -99,7 +104,21 @@ class Store:
         return at + self.retention.seconds(retention_class)
 
     async def add_picture(self, pic: Picture) -> str:
-        """Write the encrypted file, then commit its row; the file never outlives a failed row."""
+        """Write the encrypted file, then commit its row; the file never outlives a failed row.
+
+        Cancelling the caller does not cut this in two: the file write and the row commit
+        run on as a task of their own, which closing the store waits for."""
+        task = asyncio.ensure_future(self._add_picture(pic))
+        self._adding.add(task)
+        task.add_done_callback(self._added)
+        return await asyncio.shield(task)
+
+    def _added(self, task: asyncio.Task[str]) -> None:
+        self._adding.discard(task)
+        if not task.cancelled():
+            task.exception()  # seen here too, should the cancelled caller not see it
+
+    async def _add_picture(self, pic: Picture) -> str:
         loop = asyncio.get_running_loop()
         media_id = new_media_id()
         now = self.clock.now()
@@ -120,7 +139,7 @@ class Store:
         }
         try:
             await self.db.write(records.insert_media, row)
-        except BaseException:
+        except Exception:
             await loop.run_in_executor(self._io, self._media().delete, [media_id])
             raise
         return media_id

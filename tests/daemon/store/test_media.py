@@ -1,4 +1,5 @@
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -92,3 +93,29 @@ async def test_one_daemon_per_data_dir(tmp_path: Path) -> None:
                 pass
     async with Store(tmp_path, RetentionConfig(), FakeClock()):  # released on exit
         pass
+
+
+async def test_a_cancelled_picture_is_stored_whole_or_not_at_all(tmp_path: Path) -> None:
+    """SIGTERM cancels a capture half-way (the file being written): closing the store lets
+    the picture finish, so no file is left without its row, and no row without its file."""
+    import asyncio
+
+    from veilcam.clock import FakeClock
+    from veilcam.config import RetentionConfig
+    from veilcam.store import Store
+    from veilcam.store.store import Picture
+
+    data = tmp_path / "data"
+    pic = Picture("fridge-1", "fridge", "manual", b"\xff\xd8" + os.urandom(2_000_000), 1, 1)
+    async with Store(data, RetentionConfig(), FakeClock()) as store:
+        tasks = [asyncio.create_task(store.add_picture(pic)) for _ in range(4)]
+        await asyncio.sleep(0.001)  # the file writes are under way
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    # As the stopped daemon left it, before any sweep at the next start:
+    conn = sqlite3.connect(data / "veilcam.db")
+    rows = {r[0] for r in conn.execute("SELECT id FROM media")}
+    conn.close()
+    files = {p.stem for p in (data / "media").glob("*/*.vcm")}
+    assert rows == files and len(rows) == 4

@@ -218,30 +218,13 @@ def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) ->
 @pytest.mark.timeout(300)
 def test_demo_warm_night_opens_an_alarm_and_mails_it_once(tmp_path: Path) -> None:
     """`veilcam demo --scenario warm-night --speed 600 --duration 120`, then
-    `veilcam alerts --json` shows the chiller's temperature alarm, and the store's mail
-    server (aiosmtpd on loopback) got exactly one alarm email, with cabinet, peak, duration."""
+    `veilcam alerts --json` shows the chiller's temperature alarm; the store's mail server
+    (aiosmtpd on loopback) is down when the alarm opens and comes back once the daemon has
+    failed to deliver: it then gets exactly one alarm email, with cabinet, peak, duration."""
     data = tmp_path / "demo"
     port = free_port()
-    smtp = Smtp()
-    smtp.start()
-    try:
-        _demo_warm_night(data, port, smtp.port)
-    finally:
-        smtp.stop()
-    mails = [m for m in smtp.inbox.messages if "ALARM" in m["Subject"]]
-    assert len(mails) == 1, [m["Subject"] for m in smtp.inbox.messages]
-    [mail] = mails
-    assert mail["To"] == "manager@demo.example" and "dairy temperature" in mail["Subject"]
-    body = mail.get_payload(decode=True).decode()
-    assert "Cabinet:   dairy" in body
-    peak = float(re.search(r"Peak:\s+([-\d.]+) °C", body).group(1))  # type: ignore[union-attr]
-    assert peak > 8.0
-    assert re.search(r"Duration:\s+\d+ (h \d+ )?min", body)
-    _check_alerts(data)
-
-
-def _demo_warm_night(data: Path, port: int, smtp_port: int) -> None:
-    subprocess.run(
+    smtp = Smtp()  # not started: the mail server is down
+    demo = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -262,13 +245,60 @@ def _demo_warm_night(data: Path, port: int, smtp_port: int) -> None:
             "--email-to",
             "manager@demo.example",
             "--smtp",
-            f"127.0.0.1:{smtp_port}",
+            f"127.0.0.1:{smtp.port}",
         ],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=240,
     )
+    try:
+        deadline = time.monotonic() + 100
+        while _failed_deliveries(data) == 0:
+            assert time.monotonic() < deadline, "no failed delivery while the server was down"
+            assert demo.poll() is None, demo.communicate()[1][-3000:]
+            time.sleep(0.5)
+        smtp.start()  # the mail server is back
+        _, err = demo.communicate(timeout=240)
+        assert demo.returncode == 0, err[-3000:]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.communicate()
+        smtp.stop()
+    mails = [m for m in smtp.inbox.messages if "ALARM" in m["Subject"]]
+    assert len(mails) == 1, [m["Subject"] for m in smtp.inbox.messages]
+    [mail] = mails
+    assert mail["To"] == "manager@demo.example" and "dairy temperature" in mail["Subject"]
+    body = mail.get_payload(decode=True).decode()
+    assert "Cabinet:   dairy" in body
+    peak = float(re.search(r"Peak:\s+([-\d.]+) °C", body).group(1))  # type: ignore[union-attr]
+    assert peak > 8.0
+    assert re.search(r"Duration:\s+\d+ (h \d+ )?min", body)
+    conn = sqlite3.connect(f"file:{data / 'veilcam.db'}?mode=ro", uri=True)
+    [(attempts,)] = conn.execute(
+        "SELECT attempts FROM outbox WHERE channel = 'email' AND subject LIKE '%ALARM%'"
+    ).fetchall()
+    conn.close()
+    assert attempts >= 2  # failed while the server was down, then delivered
+    _check_alerts(data)
+
+
+def _failed_deliveries(data: Path) -> int:
+    db = data / "veilcam.db"
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(
+                conn.execute("SELECT count(*) FROM outbox WHERE last_error IS NOT NULL").fetchone()[
+                    0
+                ]
+            )
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:  # not created yet (the outbox comes with migration 5)
+        return 0
 
 
 def _check_alerts(data: Path) -> None:

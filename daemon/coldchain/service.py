@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Database
 
 from .. import audit, clocksync
-from ..errors import AccountError, ConfigError
+from ..errors import AccountError, ConfigError, StoreError
 from ..retention import parse_duration
 from .notify import Notice, enqueue_job, notices_for
 from .rules import PROFILES, Board, Cabinet, Limits, Transition, check_limits
@@ -155,26 +155,51 @@ class AlarmService:
         self.board = Board()
         self.watch_link = watch_link
         self.notify, self.site, self.wake = notify, site, wake
+        self._unrecorded: list[tuple[Transition, float, list[Notice]]] = []
+        self._failing = False
+
+    async def _notices(self, tr: Transition) -> list[Notice]:
+        if self.notify is None:
+            return []
+        if tr.change == "close":
+            began = await self.store.db.read(_opened_at, tr.cabinet, tr.rule)
+        else:
+            cab = self.cabinets.get(tr.cabinet)
+            began = cab.began(tr.rule) if cab is not None else None
+        return notices_for(tr, self.notify, self.site, began)
 
     async def _apply(self, transitions: list[Transition]) -> None:
         for tr in transitions:
-            expires = self.store.expires("sensor_records", tr.at)
-            notices: list[Notice] = []
-            if self.notify is not None:
-                cab = self.cabinets.get(tr.cabinet)
-                if tr.change == "close":
-                    began = await self.store.db.read(_opened_at, tr.cabinet, tr.rule)
-                else:
-                    began = cab.began(tr.rule) if cab is not None else None
-                notices = notices_for(tr, self.notify, self.site, began)
-            await self.store.db.write(record_job, tr, expires, notices)
-            if notices and self.wake is not None:
-                self.wake.set()
             log.warning(
                 "alarm %s %s on %s (%s): %s", tr.change, tr.rule, tr.cabinet, tr.level, tr.message
             )
+            expires = self.store.expires("sensor_records", tr.at)
+            self._unrecorded.append((tr, expires, await self._notices(tr)))
             if self.transitions is not None:
                 self.transitions.publish(tr)
+        # In order, each with its notices; what the database refuses (a full disk) waits
+        # here and is tried again, never dropped.
+        while self._unrecorded:
+            tr, expires, notices = self._unrecorded[0]
+            try:
+                await self.store.db.write(record_job, tr, expires, notices)
+            except StoreError as exc:
+                if not self._failing:
+                    log.error("alarm changes not stored, trying again: %s", exc)
+                self._failing = True
+                self.health.set(
+                    "alarm_records",
+                    "error",
+                    f"{len(self._unrecorded)} alarm change(s) waiting to be stored: {exc}",
+                )
+                break
+            self._unrecorded.pop(0)
+            if notices and self.wake is not None:
+                self.wake.set()
+        else:
+            if self._failing:
+                self._failing = False
+                self.health.set("alarm_records", "ok", "every alarm change stored")
         open_alarms = [
             (name, rule, ep.level)
             for name, cab in self.cabinets.items()
@@ -243,7 +268,7 @@ class AlarmService:
                             out += self.board.link(now, link.state == "ok")
                     out += self.board.clock(now, await asyncio.to_thread(clocksync.synchronised))
                     next_tick = now + TICK
-                if out:
+                if out or self._unrecorded:
                     await self._apply(out)
                 await asyncio.sleep(0.2)
         finally:

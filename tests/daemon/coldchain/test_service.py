@@ -113,3 +113,46 @@ async def test_limits_set_in_the_ui_apply_after_a_restart(data_dir: Path) -> Non
 
         await until(applied)
         assert app.alarms.limits("dairy").alarm_above == 6.0
+
+
+async def test_alarm_changes_refused_by_a_full_disk_are_kept_and_stored_later(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from veilcam.coldchain import service
+
+    real, refusals = service.record_job, {"left": 3}
+
+    def full_disk(db, *args):  # type: ignore[no-untyped-def]
+        if refusals["left"] > 0:
+            refusals["left"] -= 1
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(db, *args)
+
+    monkeypatch.setattr(service, "record_job", full_disk)
+    clock = FakeClock()
+    async with running(config_for(data_dir, CABINET), clock=clock) as app:
+        clock.advance(31 * 60)
+        for _ in range(45):
+            app.readings.publish(Reading("1", 950, None, clock.now()))
+            clock.advance(60)
+
+        async def refused() -> bool:
+            h = app.health.get("alarm_records")
+            return h is not None and h.state == "error"
+
+        await until(refused)
+        assert "waiting to be stored" in app.health.get("alarm_records").message  # type: ignore[union-attr]
+
+        async def stored() -> bool:
+            rows = await app.store.db.read(
+                lambda db: db.conn.execute(
+                    "SELECT level FROM alarms WHERE rule = 'temperature'"
+                ).fetchall()
+            )
+            return [r[0] for r in rows] == ["alarm"]
+
+        await until(stored)
+        assert app.health.get("alarm_records").state == "ok"  # type: ignore[union-attr]
+        assert refusals["left"] == 0

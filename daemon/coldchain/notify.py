@@ -183,11 +183,18 @@ def settle_job(
 
 
 def summary_job(db: Database) -> dict[str, Any]:
+    """Counts for the health page. A notice given up on counts as failed until a later one
+    gets through: the old failure stays in the table (and the logs), the health turns back
+    to ok once delivery works again."""
     row = db.conn.execute(
         "SELECT sum(sent_at IS NULL AND failed_at IS NULL AND channel != 'digest'),"
-        " sum(channel = 'digest' AND sent_at IS NULL), sum(failed_at IS NOT NULL),"
-        " sum(sent_at IS NOT NULL AND channel != 'digest') FROM outbox"
+        " sum(channel = 'digest' AND sent_at IS NULL),"
+        " sum(sent_at IS NOT NULL AND channel != 'digest'),"
+        " max(CASE WHEN channel != 'digest' THEN sent_at END) FROM outbox"
     ).fetchone()
+    failed = db.conn.execute(
+        "SELECT count(*) FROM outbox WHERE failed_at > ?", (row[3] or 0.0,)
+    ).fetchone()[0]
     last = db.conn.execute(
         "SELECT last_error FROM outbox WHERE last_error IS NOT NULL AND sent_at IS NULL"
         " ORDER BY id DESC LIMIT 1"
@@ -195,8 +202,8 @@ def summary_job(db: Database) -> dict[str, Any]:
     return {
         "waiting": row[0] or 0,
         "in_digest": row[1] or 0,
-        "failed": row[2] or 0,
-        "sent": row[3] or 0,
+        "failed": failed,
+        "sent": row[2] or 0,
         "last_error": last[0] if last else None,
     }
 
@@ -292,7 +299,8 @@ class Outbox:
         """Send what is due; returns how many were delivered."""
         now = self.clock.now()
         delivered = 0
-        for notice in await self.store.db.read(due_job, now):
+        due = await self.store.db.read(due_job, now)
+        for notice in due:
             error: str | None = None
             try:
                 await self.deliver(notice)
@@ -328,7 +336,8 @@ class Outbox:
                     error,
                     next_at - now,
                 )
-        await self._health()
+        if due:
+            await self._health()
         return delivered
 
     async def _health(self) -> None:
@@ -346,6 +355,7 @@ class Outbox:
 
     async def run(self) -> None:
         next_digest = None if self.digest is None else self.clock.now() + self.digest
+        await self._health()  # what an earlier run left: failures, notices still waiting
         while True:
             now = self.clock.now()
             if next_digest is not None and now >= next_digest:

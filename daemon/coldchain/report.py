@@ -248,6 +248,16 @@ def _clock(t: float) -> str:
     return dt.datetime.fromtimestamp(t).strftime("%H:%M")
 
 
+def excursion_text(e: Excursion) -> dict[str, str]:
+    """An excursion as a reader sees it, in the PDF table and on the reports page."""
+    return {
+        "start": _clock(e.start),
+        "end": _clock(e.end) + (" (continues)" if e.ongoing else ""),
+        "peak": f"{e.peak:.1f} °C",
+        "duration": duration_text(e.duration),
+    }
+
+
 def _chart(pdf: FPDF, c: CabinetDay, start: float, end: float, x: float, y: float) -> None:
     """Temperature over the day, the limits as lines, door openings as shaded bands."""
     w, h = 165.0, 55.0
@@ -353,8 +363,7 @@ def to_pdf(report: Report) -> bytes:
             with pdf.table(col_widths=(40, 40, 30, 30), text_align="LEFT") as table:
                 table.row(["Excursion start", "End", "Peak", "Duration"])
                 for e in c.excursions:
-                    end = _clock(e.end) + (" (continues)" if e.ongoing else "")
-                    table.row([_clock(e.start), end, f"{e.peak:.1f} °C", duration_text(e.duration)])
+                    table.row(list(excursion_text(e).values()))
         else:
             pdf.cell(0, 5, "No excursions.", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

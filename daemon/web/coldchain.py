@@ -46,16 +46,7 @@ async def reports_page(request: web.Request) -> web.Response:
             "doors": "no switch"
             if c.door_openings is None
             else f"{c.door_openings} ({duration_text(c.door_open_time)} open)",
-            "excursions": [
-                {
-                    "start": dt.datetime.fromtimestamp(e.start).strftime("%H:%M"),
-                    "end": dt.datetime.fromtimestamp(e.end).strftime("%H:%M")
-                    + (" (continues)" if e.ongoing else ""),
-                    "peak": f"{e.peak:.1f} °C",
-                    "duration": duration_text(e.duration),
-                }
-                for e in c.excursions
-            ],
+            "excursions": [report.excursion_text(e) for e in c.excursions],
         }
         for c in rep.cabinets
     ]

@@ -237,6 +237,22 @@ async def test_undeliverable_notices_are_given_up_and_shown(data_dir: Path, smtp
 
         await until(failed)
         await until(lambda: _health_is(app, "error"))
+        # The mail server is back: the next alarm gets through, and the health with it.
+        smtp.start()
+        for _ in range(40):  # the freezer warms past its alarm limit
+            app.readings.publish(Reading("1", 950, None, clock.now()))
+            app.readings.publish(Reading("2", -1000, None, clock.now()))
+            clock.advance(60)
+            await asyncio.sleep(0.005)
+
+        async def recovered() -> bool:
+            clock.advance(5)
+            return await _health_is(app, "ok")
+
+        await until(recovered)
+        assert (await outbox(app))["failed"] == 0
+    # (the silent-probe alarms of the long wait go out too)
+    assert any("ice temperature" in m["Subject"] for m in smtp.inbox.messages)
 
 
 def test_a_missing_password_file_is_named(data_dir: Path, tmp_path: Path) -> None:

@@ -182,7 +182,9 @@ async def running(
         "veilcam %s starting; kernels: %s%s",
         __version__,
         veilcam_native.IMPLEMENTATION,
-        " with x86 SIMD" if veilcam_native.SIMD else "",
+        (" with x86 SIMD" + (" and AVX-512" if veilcam_native.WIDE else ""))
+        if veilcam_native.SIMD
+        else "",
     )
     if veilcam_native.IMPORT_ERROR:
         log.warning(

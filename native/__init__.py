@@ -37,5 +37,7 @@ else:
     IMPLEMENTATION = "native"
 # Whether the x86-64 SIMD loops (SSE4.1, AVX2, FMA) run; ARM boards run the plain C loops.
 SIMD = bool(getattr(embed_kernels, "HAS_SIMD", False))
+# Whether the AVX-512 loops run too (the box blur; top-k and Hamming pick theirs per call).
+WIDE = bool(getattr(redact_kernels, "HAS_WIDE", False))
 
-__all__ = ["IMPLEMENTATION", "IMPORT_ERROR", "SIMD", "xor8"]
+__all__ = ["IMPLEMENTATION", "IMPORT_ERROR", "SIMD", "WIDE", "xor8"]

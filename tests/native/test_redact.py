@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from veilcam_native import _redact_py, redact
@@ -36,12 +38,78 @@ def both(
     return a, b
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.fixture(params=["wide", "plain"])
+def blur_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The AVX-512 box blur where this CPU has it, and the loops every other board runs."""
+    if request.param == "plain":
+        native.simd(False)
+    elif not native.simd(True):
+        pytest.skip("no AVX-512 on this CPU")
+    yield request.param
+    native.simd(True)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(image_and_boxes(), st.integers(0, 60))
-def test_box_blur_equals_twin(case: tuple[np.ndarray, np.ndarray], radius: int) -> None:
+def test_box_blur_equals_twin(
+    blur_path: str, case: tuple[np.ndarray, np.ndarray], radius: int
+) -> None:
     img, boxes = case
     a, b = both("box_blur_boxes", img, boxes, np.full(len(boxes), radius, np.int64))
     np.testing.assert_array_equal(a, b)  # exact: integer sums, rounding half up
+
+
+@st.composite
+def wide_blur_case(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows many 32-value blocks long, ending anywhere in one; every channel count; images
+    of 255 (the largest sums) as well as noise; radii each side of the 128-pixel window
+    the AVX-512 path takes."""
+    h = draw(st.integers(1, 70))
+    w = draw(st.integers(1, 300))
+    c = draw(st.integers(1, 8))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    if draw(st.booleans()):
+        img = rng.integers(0, 256, (h, w, c), dtype=np.uint8)
+    else:
+        img = np.full((h, w, c), 255, np.uint8)
+    x0, x1 = sorted(draw(st.tuples(st.integers(-5, w + 5), st.integers(-5, w + 5))))
+    y0, y1 = sorted(draw(st.tuples(st.integers(-5, h + 5), st.integers(-5, h + 5))))
+    radius = draw(st.one_of(st.integers(0, 20), st.integers(55, 70)))
+    return img, np.array([[x0, y0, x1 + 1, y1 + 1]], np.int64), radius
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(wide_blur_case())
+def test_wide_box_blur_equals_twin(
+    blur_path: str, case: tuple[np.ndarray, np.ndarray, int]
+) -> None:
+    img, boxes, radius = case
+    a, b = both("box_blur_boxes", img, boxes, np.array([radius], np.int64))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_wide_path_is_taken_where_it_should_be() -> None:
+    """So the tests above do test it: faces and whole frames at the radii redaction uses
+    go the AVX-512 way where the CPU has it; windows wider than 128 pixels or counts past
+    the float32 path's never do."""
+    if not native.simd(True):
+        pytest.skip("no AVX-512 on this CPU")
+    assert native.wide_path(1920, 1080, 3, 15)
+    assert native.wide_path(100, 100, 3, 15)
+    assert native.wide_path(40, 40, 1, 60)  # a window the box cuts to 40 pixels
+    assert not native.wide_path(400, 300, 3, 64)  # 129 pixels across
+    assert not native.wide_path(400, 300, 3, 60)  # 121 x 121 > FLOAT_EXACT_MAX_N
+    assert native.wide_path(100, 100, 8, 5)  # every channel count the API allows
+    native.simd(False)
+    try:
+        assert not native.wide_path(1920, 1080, 3, 15)
+    finally:
+        native.simd(True)
 
 
 @settings(max_examples=150, deadline=None)
@@ -164,6 +232,10 @@ def test_float_path_is_exact_at_its_worst_cases() -> None:
             t = total[ok]
             got = (t.astype(np.float32) * inv + bias).astype(np.int64)
             np.testing.assert_array_equal(got, (t + n // 2) // n, err_msg=f"n={n}")
+            # A fused multiply-add (the AVX-512 path, and where the compiler fuses): the
+            # product exact in float64, rounded to float32 once.
+            fused = (t * np.float64(inv) + np.float64(bias)).astype(np.float32)
+            np.testing.assert_array_equal(fused.astype(np.int64), (t + n // 2) // n)
 
 
 @settings(max_examples=60, deadline=None)

@@ -495,13 +495,14 @@ cdef enum:
     WIDE_RING_MAX_BYTES = 16 << 20
 
 
-cdef inline bint _wide_ok(Py_ssize_t W, Py_ssize_t h, Py_ssize_t C,
+cdef inline bint _wide_ok(bint wide, Py_ssize_t W, Py_ssize_t h, Py_ssize_t C,
                           Py_ssize_t radius) noexcept nogil:
-    """Whether a W x h box takes the AVX-512 path: a horizontal window sum must fit a signed
-    16-bit lane (at most 128 pixels), every count the float32 means (FLOAT_EXACT_MAX_N)."""
+    """Whether a W x h box takes the AVX-512 path (where ``wide``, the CPU has it): a
+    horizontal window sum must fit a signed 16-bit lane (at most 128 pixels), every count
+    the float32 means (FLOAT_EXACT_MAX_N)."""
     cdef Py_ssize_t r = min(radius, h), rh = min(radius, W)
     cdef Py_ssize_t across = min(2 * rh + 1, W), down = min(2 * r + 1, h)
-    return (vc_blur_has_wide() and C <= 16 and across <= 128
+    return (wide and C <= 16 and across <= 128
             and across * down <= FLOAT_EXACT_MAX_N
             and (2 * r + 1) * W * C * 2 <= WIDE_RING_MAX_BYTES)
 
@@ -550,6 +551,8 @@ def box_blur_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
     cdef uint16_t* q = NULL
     cdef uint16_t* ring16 = NULL
     cdef int32_t* hn = NULL
+    # Asked once: the buffers below are sized for the paths the boxes will take.
+    cdef bint wide = vc_blur_has_wide()
     if radii.shape[0] != boxes.shape[0]:
         raise ValueError(f"{radii.shape[0]} radii for {boxes.shape[0]} boxes")
     for i in range(boxes.shape[0]):
@@ -559,7 +562,7 @@ def box_blur_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
             w = (b[2] - b[0]) * C
             wmax = max(wmax, w)
             r = min(radii[i], b[3] - b[1])
-            if _wide_ok(b[2] - b[0], b[3] - b[1], C, radii[i]):
+            if _wide_ok(wide, b[2] - b[0], b[3] - b[1], C, radii[i]):
                 qmax = max(qmax, w + (2 * min(radii[i], b[2] - b[0]) + 1) * C + 64)
                 ringmax = max(ringmax, (2 * r + 1) * w)
             else:
@@ -582,7 +585,7 @@ def box_blur_boxes(uint8_t[:, :, ::1] image, const int64_t[:, ::1] boxes,
             for i in range(boxes.shape[0]):
                 if not _clip(boxes, i, H, W, b):
                     continue
-                if _wide_ok(b[2] - b[0], b[3] - b[1], C, radii[i]):
+                if _wide_ok(wide, b[2] - b[0], b[3] - b[1], C, radii[i]):
                     _blur_box_wide(image, b[0], b[1], b[2], b[3], radii[i], scan, vsum, q,
                                    ring16, hn)
                 else:
@@ -611,7 +614,7 @@ def simd(bint allowed):
 
 def wide_path(Py_ssize_t width, Py_ssize_t height, Py_ssize_t channels, Py_ssize_t radius):
     """Whether a box of this size (after clipping) and radius takes the AVX-512 path now."""
-    return bool(_wide_ok(width, height, channels, radius))
+    return bool(_wide_ok(vc_blur_has_wide(), width, height, channels, radius))
 
 
 def blend_region(uint8_t[:, :, ::1] image, const uint8_t[:, :, ::1] effect,

@@ -221,8 +221,9 @@ cdef extern from *:
     }
 
     /* One row of the blur. add: the incoming original row (NULL: none), whose running sums
-       go to q + lead (q[0..lead) are zero, q past w repeats the last pixel's totals, so
-       every horizontal window, clipped at the box edge or not, is q[k + hi] - q[k - lo]).
+       go to q + lo; hi = rh * C and lo = (rh + 1) * C for a radius rh. q[0..lo) are zero
+       and the hi values past the row's end repeat its last pixel's totals, so every
+       horizontal window, clipped at the box edge or not, is q[lo + k + hi] - q[k].
        slot: the ring row the incoming window sums replace (and the outgoing row's, if
        sub). vs: 32-bit column sums, 32 values a block, the even ones first, then the odd
        ones (VC_VS_INDEX): 16-bit lanes split into 32-bit ones by shifts, not shuffles, which
@@ -232,17 +233,16 @@ cdef extern from *:
        blocks the box edge reaches (values below edge_lo or from edge_hi on); the means are
        vs * inv + bias in float32, as in _blur_box. */
     VC_WIDE static void vc_blur_row_wide(const vc_scan_t* t, const uint8_t* add, int sub,
-                                         uint16_t* __restrict__ q, Py_ssize_t lead,
-                                         Py_ssize_t hi, Py_ssize_t lo, Py_ssize_t tail,
-                                         uint16_t* __restrict__ slot,
+                                         uint16_t* __restrict__ q, Py_ssize_t hi,
+                                         Py_ssize_t lo, uint16_t* __restrict__ slot,
                                          uint32_t* __restrict__ vs, uint8_t* out,
                                          Py_ssize_t w, Py_ssize_t vn, const int32_t* hn,
                                          Py_ssize_t edge_lo, Py_ssize_t edge_hi, float eps) {
         const int C = t->C;
         if (!add && !sub && !out) return;
         if (add) {
-            vc_scan16(t, add, q + lead, w);
-            for (Py_ssize_t j = lead + w; j < lead + w + tail; j++) q[j] = q[j - C];
+            vc_scan16(t, add, q + lo, w);
+            for (Py_ssize_t j = lo + w; j < lo + w + hi; j++) q[j] = q[j - C];
         }
         __m512 inv = _mm512_setzero_ps(), bias = inv;
         if (out) vc_edge_scale(_mm512_set1_epi32((int)((hi + lo) / C)), vn, eps, &inv, &bias);
@@ -255,10 +255,10 @@ cdef extern from *:
             /* masked stores are slow on Zen 4: only in the last block */
             __mmask32 m = w - k >= 32 ? 0 : (__mmask32)((1u << (w - k)) - 1);
             if (!m)
-                vc_blur_block(add, sub, q + lead + k, hi, lo, slot + k, vs + k,
+                vc_blur_block(add, sub, q + lo + k, hi, lo, slot + k, vs + k,
                               out ? out + k : NULL, inv_e, bias_e, inv_o, bias_o, 0);
             else
-                vc_blur_block(add, sub, q + lead + k, hi, lo, slot + k, vs + k,
+                vc_blur_block(add, sub, q + lo + k, hi, lo, slot + k, vs + k,
                               out ? out + k : NULL, inv_e, bias_e, inv_o, bias_o, m);
         }
     }
@@ -270,8 +270,8 @@ cdef extern from *:
     typedef struct { int C; } vc_scan_t;
     static void vc_scan_init(vc_scan_t* t, int C) { t->C = C; }
     static void vc_blur_row_wide(const vc_scan_t* t, const uint8_t* add, int sub,
-                                 uint16_t* q, Py_ssize_t lead, Py_ssize_t hi, Py_ssize_t lo,
-                                 Py_ssize_t tail, uint16_t* slot, uint32_t* vs, uint8_t* out,
+                                 uint16_t* q, Py_ssize_t hi, Py_ssize_t lo,
+                                 uint16_t* slot, uint32_t* vs, uint8_t* out,
                                  Py_ssize_t w, Py_ssize_t vn, const int32_t* hn,
                                  Py_ssize_t edge_lo, Py_ssize_t edge_hi, float eps) {}
     #define VC_VS_INDEX(k) (k)
@@ -285,10 +285,9 @@ cdef extern from *:
     void vc_scan_init(vc_scan_t* t, int C) nogil
     Py_ssize_t VC_VS_INDEX(Py_ssize_t k) nogil
     void vc_blur_row_wide(const vc_scan_t* t, const uint8_t* add, int sub, uint16_t* q,
-                          Py_ssize_t lead, Py_ssize_t hi, Py_ssize_t lo, Py_ssize_t tail,
-                          uint16_t* slot, uint32_t* vs, uint8_t* out, Py_ssize_t w,
-                          Py_ssize_t vn, const int32_t* hn, Py_ssize_t edge_lo,
-                          Py_ssize_t edge_hi, float eps) nogil
+                          Py_ssize_t hi, Py_ssize_t lo, uint16_t* slot, uint32_t* vs,
+                          uint8_t* out, Py_ssize_t w, Py_ssize_t vn, const int32_t* hn,
+                          Py_ssize_t edge_lo, Py_ssize_t edge_hi, float eps) nogil
     void vc_vslide(uint32_t* vs, const uint8_t* add, const uint8_t* sub, Py_ssize_t w) nogil
     void vc_means_f32(uint8_t* row, const uint32_t* pre, Py_ssize_t k_lo, Py_ssize_t k_hi,
                       Py_ssize_t hi, Py_ssize_t lo, float inv, float bias) nogil
@@ -517,11 +516,11 @@ cdef void _blur_box_wide(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0,
     cdef Py_ssize_t w = W * C
     cdef Py_ssize_t r = min(radius, y1 - y0)
     cdef Py_ssize_t rh = min(radius, W)
-    cdef Py_ssize_t lead = (rh + 1) * C, nslot = 2 * r + 1
+    cdef Py_ssize_t hi = rh * C, lo = (rh + 1) * C, nslot = 2 * r + 1
     cdef Py_ssize_t y, x, k
     cdef const uint8_t* add
     vc_scan_init(scan, <int>C)
-    for k in range(lead):
+    for k in range(lo):
         q[k] = 0
     for k in range(w + 32):
         vs[k] = 0
@@ -530,12 +529,12 @@ cdef void _blur_box_wide(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0,
         x = k // C
         hn[VC_VS_INDEX(k)] = min(x + rh, W - 1) - max(x - rh, 0) + 1
     for y in range(y0, min(y0 + r, y1)):  # the window of row y0 - 1: rows y0..y0+r-1
-        vc_blur_row_wide(scan, &image[y, x0, 0], 0, q, lead, rh * C, lead, rh * C,
-                         ring + ((y - y0) % nslot) * w, vs, NULL, w, 0, hn, 0, 0, 0)
+        vc_blur_row_wide(scan, &image[y, x0, 0], 0, q, hi, lo, ring + ((y - y0) % nslot) * w,
+                         vs, NULL, w, 0, hn, 0, 0, 0)
     for y in range(y0, y1):
         # Row y + r comes in and row y - r - 1 goes out, through the ring slot they share.
         add = &image[y + r, x0, 0] if y + r < y1 else NULL
-        vc_blur_row_wide(scan, add, y - r - 1 >= y0, q, lead, rh * C, lead, rh * C,
+        vc_blur_row_wide(scan, add, y - r - 1 >= y0, q, hi, lo,
                          ring + ((y + r - y0) % nslot) * w, vs, &image[y, x0, 0], w,
                          min(y1 - 1, y + r) - max(y0, y - r) + 1, hn, min(rh, W) * C,
                          max(W - rh, rh) * C, FLOAT_EPSILON)

@@ -162,7 +162,9 @@ class Vision:
             ys = np.arange(th) * size // side  # nearest model pixel of each frame pixel
             xs = np.arange(tw) * size // side
             view = out[y0 : y0 + th, x0 : x0 + tw]
-            np.maximum(view, level[ys][:, xs], out=view)
+            # Columns first: the row gather then copies whole rows (the whole-frame tile's
+            # 1920x1080 takes 0.4 ms this way, 3 ms as level[ys][:, xs]).
+            np.maximum(view, level.take(xs, 1).take(ys, 0), out=view)
         return out
 
     def find(self, frame: np.ndarray, policy: Policy, reference: np.ndarray | None = None) -> Found:

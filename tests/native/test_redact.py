@@ -140,6 +140,19 @@ def test_large_windows_use_the_exact_double_path() -> None:
     np.testing.assert_array_equal(a, b)
 
 
+def test_huge_windows_round_exactly() -> None:
+    """A window of more than 10^7 pixels, every pixel's mean just below x.5 by 1/n: a
+    double reciprocal with its epsilon would round it up (101); the mean is 100."""
+    side = 3200
+    n = side * side
+    img = np.full((side, side, 1), 100, np.uint8)
+    extra = n // 2 - 1  # total + n//2 == 100 n + n - 1
+    img.reshape(-1)[: extra // 100] = 200
+    img.reshape(-1)[extra // 100] += extra % 100
+    redact.box_blur(img, [(0, 0, side, side)], side)
+    assert (img == 100).all()
+
+
 def test_edges_are_clipped_never_an_error() -> None:
     img = np.zeros((10, 10, 3), np.uint8)
     redact.fill(img, [(-5, -5, 3, 3), (8, 8, 50, 50), (20, 20, 30, 30), (4, 4, 4, 9)], (255, 0, 0))

@@ -9,7 +9,7 @@ Shapes and dtypes are checked by the wrapper (``embed.py``). Results equal
 
 from libc.math cimport fabsf, llrint, lrintf, sqrt
 from libc.stdlib cimport free, malloc
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 import numpy as np
 
@@ -611,6 +611,76 @@ def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
         free(dx)
         free(px)
         free(py)
+
+
+cdef inline uint8_t _rounded_mean(uint32_t total, Py_ssize_t n, double inv) noexcept nogil:
+    # floor((total + n/2) / n) through the reciprocal: for n up to 2^20 its error is far
+    # below the 1/n steps the quotient moves in, and the epsilon below them too, so the
+    # result is exact.
+    return <uint8_t>(<double>(total + n // 2) * inv + 1e-7)
+
+
+cdef extern from *:
+    """
+    /* acc[x] += line[x]: restrict tells the compiler the two never overlap (a byte pointer
+       may alias anything), so the loop is vectorised. */
+    static void vc_add_row_u8(uint32_t* __restrict__ acc, const uint8_t* __restrict__ line,
+                              Py_ssize_t w) {
+        for (Py_ssize_t x = 0; x < w; x++) acc[x] += line[x];
+    }
+    """
+    void vc_add_row_u8(uint32_t* acc, const uint8_t* line, Py_ssize_t w) nogil
+
+
+def reduce_area(const uint8_t[:, :, :] src, Py_ssize_t k, uint8_t[:, :, ::1] out):
+    """Each k x k block's rounded mean (blocks cut by the edge: over the pixels they have).
+    Rows may be strided (a tile of a frame, no copy); the wrapper checks that a row's pixels
+    are packed. Per output row, the block's source rows are summed column by column (a loop
+    the compiler vectorises), then each block's columns."""
+    cdef Py_ssize_t H = src.shape[0], W = src.shape[1], C = src.shape[2]
+    cdef Py_ssize_t i, j, y, x, c, y1, x1, n
+    cdef Py_ssize_t w = W * C, n_inv = 0
+    cdef uint32_t total, t0, t1, t2
+    cdef double inv = 0
+    if not 1 <= k <= 1024:  # blocks of at most 2^20 pixels: _rounded_mean is exact
+        raise ValueError(f"reduction factor must be 1..1024, not {k}")
+    if src.strides[2] != 1 or src.strides[1] != C:
+        raise ValueError("a row's pixels must be packed (channels last, no gaps)")
+    if (out.shape[0], out.shape[1], out.shape[2]) != ((H + k - 1) // k, (W + k - 1) // k, C):
+        raise ValueError("out must be ceil(H / k) x ceil(W / k) x C")
+    cdef uint32_t* acc = <uint32_t*>malloc((w + 1) * sizeof(uint32_t))
+    if acc == NULL:
+        raise MemoryError("reduce buffer")
+    try:
+        with nogil:
+            for i in range(out.shape[0]):
+                y1 = min((i + 1) * k, H)
+                for x in range(w):
+                    acc[x] = 0
+                for y in range(i * k, y1):
+                    vc_add_row_u8(acc, &src[y, 0, 0], w)
+                for j in range(out.shape[1]):
+                    x1 = min((j + 1) * k, W)
+                    n = (y1 - i * k) * (x1 - j * k)
+                    if n != n_inv:  # the last block of a row or column may be cut
+                        n_inv, inv = n, 1.0 / n
+                    if C == 3:  # one pass over the block's columns for the three channels
+                        t0 = t1 = t2 = 0
+                        for x in range(j * k, x1):
+                            t0 += acc[3 * x]
+                            t1 += acc[3 * x + 1]
+                            t2 += acc[3 * x + 2]
+                        out[i, j, 0] = _rounded_mean(t0, n, inv)
+                        out[i, j, 1] = _rounded_mean(t1, n, inv)
+                        out[i, j, 2] = _rounded_mean(t2, n, inv)
+                        continue
+                    for c in range(C):
+                        total = 0
+                        for x in range(j * k, x1):
+                            total += acc[x * C + c]
+                        out[i, j, c] = _rounded_mean(total, n, inv)
+    finally:
+        free(acc)
 
 
 def apply_rotation(const float[:, ::1] x, const float[:, ::1] rotation, float[:, ::1] out):

@@ -91,6 +91,20 @@ def warp_affine(src: np.ndarray, inverse: np.ndarray, dst: np.ndarray) -> None:
     dst[...] = ((total + (1 << (2 * WARP_BITS - 1))) >> (2 * WARP_BITS)).astype(np.uint8)
 
 
+def reduce_area(src: np.ndarray, k: int, out: np.ndarray) -> None:
+    """out[i, j] = the rounded (half up) mean of src's k x k block (i, j); blocks the edge
+    cuts average the pixels they have."""
+    h, w, c = src.shape
+    hk, wk = -(-h // k), -(-w // k)
+    padded = np.zeros((hk * k, wk * k, c), np.int64)
+    padded[:h, :w] = src
+    counts = np.zeros((hk * k, wk * k), np.int64)
+    counts[:h, :w] = 1
+    total = padded.reshape(hk, k, wk, k, c).sum(axis=(1, 3))
+    n = counts.reshape(hk, k, wk, k).sum(axis=(1, 3))[..., None]
+    out[...] = ((total + n // 2) // n).astype(np.uint8)
+
+
 def apply_rotation(x: np.ndarray, rotation: np.ndarray, out: np.ndarray) -> None:
     """out[n] = rotation @ x[n] for every row (float32 in, float32 out)."""
     out[...] = (x.astype(np.float64) @ rotation.T.astype(np.float64)).astype(np.float32)

@@ -105,6 +105,26 @@ def warp_affine(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) ->
     return out if image.ndim == 3 else out[:, :, 0]
 
 
+def reduce_area(image: np.ndarray, k: int) -> np.ndarray:
+    """``image`` (HxWxC or HxW uint8, rows may be strided: a tile of a frame) shrunk by the
+    whole factor ``k``: each k x k block's mean, rounded half up; blocks the edge cuts
+    average the pixels they have, so the result is ceil(H / k) x ceil(W / k)."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise TypeError("image must be an HxW or HxWxC uint8 numpy array")
+    # Up to 1024 (blocks of 2^20 pixels) the kernel's reciprocal rounding is exact.
+    if not isinstance(k, int | np.integer) or not 1 <= k <= 1024:
+        raise ValueError(f"reduction factor must be a whole number 1..1024, not {k!r}")
+    if not image.size:
+        raise ValueError(f"image must not be empty, not shape {image.shape}")
+    src = image if image.ndim == 3 else image[:, :, None]
+    if src.strides[2] != 1 or src.strides[1] != src.shape[2]:
+        src = np.ascontiguousarray(src)  # pixels must be packed within a row
+    h, w = -(-src.shape[0] // k), -(-src.shape[1] // k)
+    out = np.empty((h, w, src.shape[2]), np.uint8)
+    _k.reduce_area(src, int(k), out)
+    return out if image.ndim == 3 else out[:, :, 0]
+
+
 def keyed_rotation(key: bytes, dim: int) -> np.ndarray:
     """A ``dim`` x ``dim`` orthogonal float32 matrix determined by ``key`` (>= 16 bytes).
 

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from PIL import Image
 
 from veilcam_native import embed
 
@@ -46,14 +45,13 @@ def _square_input(
 ) -> tuple[np.ndarray, float]:
     """The square tile at (x0, y0) scaled to size x size, black past the frame's edge, and
     the scale. Bilinear (the native warp kernel, no copy of the tile); from twice the size
-    on, a box reduction by a whole factor first, so that small details average instead of
-    aliasing."""
+    on, a box reduction by a whole factor first (native, read in place), so that small
+    details average instead of aliasing."""
     scale = size / side
     src, sx, sy, step = frame, x0, y0, side / size
     k = int(step)
     if k >= 2:
-        crop = frame[y0 : y0 + side, x0 : x0 + side]
-        src = np.asarray(Image.fromarray(crop).reduce(k))
+        src = embed.reduce_area(frame[y0 : y0 + side, x0 : x0 + side], k)
         sx = sy = 0
         step /= k
     # destination = (source - origin) / step; the kernel takes that forward matrix.

@@ -201,6 +201,41 @@ def test_warp_refuses_bad_matrices() -> None:
         embed.warp_affine(img, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (0, 4))
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(1, 60),
+    st.sampled_from([1, 3, 4]),
+    st.integers(1, 12),
+    st.integers(0, 2**32 - 1),
+)
+def test_reduce_area_equals_twin(h: int, w: int, c: int, k: int, seed: int) -> None:
+    """On a tile of a larger frame (strided rows, no copy), every size against every
+    factor, so blocks the edge cuts are common."""
+    frame = np.random.default_rng(seed).integers(0, 256, (h + 7, w + 5, c), dtype=np.uint8)
+    tile = frame[3 : 3 + h, 2 : 2 + w]
+    got = embed.reduce_area(tile, k)
+    want = np.empty_like(got)
+    _embed_py.reduce_area(np.ascontiguousarray(tile), k, want)
+    np.testing.assert_array_equal(got, want)
+    assert got.shape == (-(-h // k), -(-w // k), c)
+
+
+def test_reduce_area_means() -> None:
+    img = np.array([[0, 1, 255], [2, 3, 255], [9, 9, 9]], np.uint8)
+    # 0+1+2+3 = 6 over 4 -> 1.5 -> 2 (half up); the cut blocks average what they have.
+    np.testing.assert_array_equal(embed.reduce_area(img, 2), [[2, 255], [9, 9]])
+    flat = np.full((31, 17, 3), 77, np.uint8)
+    assert (embed.reduce_area(flat, 5) == 77).all()
+    np.testing.assert_array_equal(embed.reduce_area(flat, 1), flat)
+    with pytest.raises(ValueError, match="whole number"):
+        embed.reduce_area(flat, 0)
+    with pytest.raises(ValueError, match="empty"):
+        embed.reduce_area(flat[:0], 2)
+    with pytest.raises(TypeError, match="uint8"):
+        embed.reduce_area(flat.astype(np.float32), 2)
+
+
 def test_keyed_rotation_is_orthogonal_keyed_and_preserves_matching() -> None:
     r1 = embed.keyed_rotation(b"site-A" * 4, 128)
     r2 = embed.keyed_rotation(b"site-B" * 4, 128)

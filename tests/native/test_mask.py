@@ -30,6 +30,23 @@ def test_dilate_equals_twin(m: np.ndarray, r: int) -> None:
     np.testing.assert_array_equal(mask.dilate(m, r), want)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 300),
+    st.integers(1, 300),
+    st.sampled_from([0.001, 0.01, 0.1]),
+    st.integers(0, 2**32 - 1),
+    st.one_of(st.integers(0, 40), st.integers(100, 400)),
+)
+def test_dilate_equals_twin_wide(h: int, w: int, density: float, seed: int, r: int) -> None:
+    """Rows many vectors long and windows of every power-of-two split, up to wider than
+    the mask (the doubling passes and the two runs that end each window)."""
+    m = (np.random.default_rng(seed).random((h, w)) < density).astype(np.uint8)
+    want = np.empty_like(m)
+    _mask_py.dilate(m, r, want)
+    np.testing.assert_array_equal(mask.dilate(m, r), want)
+
+
 @settings(max_examples=100, deadline=None)
 @given(masks())
 def test_mask_boxes_equal_twin(m: np.ndarray) -> None:

@@ -9,7 +9,7 @@ Shapes and dtypes are checked by the wrapper (``embed.py``). Results equal
 
 from libc.math cimport fabsf, llrint, lrintf, sqrt
 from libc.stdlib cimport free, malloc
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 import numpy as np
 
@@ -545,6 +545,83 @@ def simd(bint allowed, bint wide=True):
     return bool(allowed and HAS_SIMD)
 
 
+cdef extern from *:
+    """
+    /* dst[i] = r0[i] * w0 + r1[i] * w1 (either row may be NULL: zeros), 16-bit: at most
+       255 * 32. A loop the compiler vectorises. */
+    static void vc_mix_rows(uint16_t* __restrict__ dst, const uint8_t* __restrict__ r0,
+                            const uint8_t* __restrict__ r1, int w0, int w1, Py_ssize_t n) {
+        if (r0 && r1)
+            for (Py_ssize_t i = 0; i < n; i++)
+                dst[i] = (uint16_t)(r0[i] * w0 + r1[i] * w1);
+        else if (r0)
+            for (Py_ssize_t i = 0; i < n; i++) dst[i] = (uint16_t)(r0[i] * w0);
+        else if (r1)
+            for (Py_ssize_t i = 0; i < n; i++) dst[i] = (uint16_t)(r1[i] * w1);
+        else
+            memset(dst, 0, n * sizeof(uint16_t));
+    }
+    """
+    void vc_mix_rows(uint16_t* dst, const uint8_t* r0, const uint8_t* r1, int w0, int w1,
+                     Py_ssize_t n) nogil
+
+
+cdef void _warp_axis(const uint8_t[:, :, ::1] src, double a, double cc, double e, double f,
+                     uint8_t[:, :, ::1] dst, int32_t* ax, int32_t* px,
+                     uint16_t* mix) noexcept nogil:
+    """warp_affine for a matrix that only scales and shifts (a tile scaled to a model's
+    input): a row's source row and weight are the same for every column, a column's source
+    column and weight the same for every row. So each output row first mixes its two source
+    rows over the columns it reads (vectorised), then takes two taps a value from that mix:
+    ((p00 (32-iy) + p10 iy)(32-ix) + (p01 (32-iy) + p11 iy) ix + 512) >> 10, the general
+    loop's sum regrouped, so the same bytes. Columns outside the source read zeros: the mix
+    has two zero pixels each side, and positions further out are moved onto them."""
+    cdef Py_ssize_t C = dst.shape[2], W = dst.shape[1], H = dst.shape[0]
+    cdef Py_ssize_t SW = src.shape[1], SH = src.shape[0]
+    cdef Py_ssize_t x, y, c, x0, y0, lo, hi, n, k0
+    cdef int32_t ix, iy, fy
+    cdef double scale = 1 << COORD_BITS
+    cdef int32_t bx = <int32_t>(llrint(cc * scale) + COORD_HALF)
+    cdef uint8_t* out
+    cdef const uint16_t* m
+    lo, hi = SW, -2
+    for x in range(W):
+        px[x] = (ax[x] + bx) >> COORD_SHIFT
+        x0 = min(max(px[x] >> WARP_BITS, -2), SW)
+        lo, hi = min(lo, x0), max(hi, x0 + 1)
+    # mix[(x - lo) * C + c] for source columns lo..hi; zeros outside 0..SW-1. Each output
+    # column's offset into it (in ax) and weight (in px), once for every row.
+    n = (hi - lo + 1) * C
+    for x in range(W):
+        ax[x] = <int32_t>((min(max(px[x] >> WARP_BITS, -2), SW) - lo) * C)
+        px[x] = px[x] & (WARP_ONE - 1)
+    for y in range(H):
+        fy = <int32_t>(llrint((e * y + f) * scale) + COORD_HALF) >> COORD_SHIFT
+        y0, iy = fy >> WARP_BITS, fy & (WARP_ONE - 1)
+        for k0 in range(n):
+            mix[k0] = 0
+        if max(lo, 0) <= min(hi, SW - 1):
+            vc_mix_rows(mix + (max(lo, 0) - lo) * C,
+                        &src[y0, max(lo, 0), 0] if 0 <= y0 < SH else NULL,
+                        &src[y0 + 1, max(lo, 0), 0] if 0 <= y0 + 1 < SH else NULL,
+                        WARP_ONE - iy, iy, (min(hi, SW - 1) - max(lo, 0) + 1) * C)
+        out = &dst[y, 0, 0]
+        if C == 3:
+            for x in range(W):
+                ix = px[x]
+                m = mix + ax[x]
+                out[3 * x] = <uint8_t>((m[0] * (WARP_ONE - ix) + m[3] * ix + 512) >> 10)
+                out[3 * x + 1] = <uint8_t>((m[1] * (WARP_ONE - ix) + m[4] * ix + 512) >> 10)
+                out[3 * x + 2] = <uint8_t>((m[2] * (WARP_ONE - ix) + m[5] * ix + 512) >> 10)
+            continue
+        for x in range(W):
+            ix = px[x]
+            m = mix + ax[x]
+            for c in range(C):
+                out[x * C + c] = <uint8_t>(
+                    (m[c] * (WARP_ONE - ix) + m[c + C] * ix + 512) >> 10)
+
+
 def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
                 uint8_t[:, :, ::1] dst):
     """Per row: the fixed-point source position of every column (a plain loop the compiler
@@ -565,11 +642,21 @@ def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
     cdef int32_t* dx = <int32_t*>malloc((W + 1) * sizeof(int32_t))
     cdef int32_t* px = <int32_t*>malloc((W + 1) * sizeof(int32_t))
     cdef int32_t* py = <int32_t*>malloc((W + 1) * sizeof(int32_t))
+    cdef uint16_t* mix = NULL
     try:
         if ax == NULL or dx == NULL or px == NULL or py == NULL:
             raise MemoryError("warp buffers")
         if max(abs(a), abs(d)) * W + max(abs(b), abs(e)) * dst.shape[0] + abs(cc) + abs(f) > 1e6:
             raise ValueError("warp reaches more than a million pixels away")
+        if b == 0 and d == 0:  # scale and shift only: separable (see _warp_axis)
+            mix = <uint16_t*>malloc((SW + 4) * C * sizeof(uint16_t))
+            if mix == NULL:
+                raise MemoryError("warp buffers")
+            with nogil:
+                for x in range(W):
+                    ax[x] = <int32_t>llrint(a * x * scale)
+                _warp_axis(src, a, cc, e, f, dst, ax, px, mix)
+            return
         with nogil:
             for x in range(W):
                 ax[x] = <int32_t>llrint(a * x * scale)
@@ -611,6 +698,7 @@ def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
         free(dx)
         free(px)
         free(py)
+        free(mix)
 
 
 cdef inline uint8_t _rounded_mean(uint32_t total, Py_ssize_t n, double inv) noexcept nogil:
@@ -664,6 +752,12 @@ def reduce_area(const uint8_t[:, :, :] src, Py_ssize_t k, uint8_t[:, :, ::1] out
                     n = (y1 - i * k) * (x1 - j * k)
                     if n != n_inv:  # the last block of a row or column may be cut
                         n_inv, inv = n, 1.0 / n
+                    if C == 3 and k == 2 and n == 4:  # whole 2x2 blocks (tiles at twice the input)
+                        x = 6 * j
+                        out[i, j, 0] = <uint8_t>((acc[x] + acc[x + 3] + 2) >> 2)
+                        out[i, j, 1] = <uint8_t>((acc[x + 1] + acc[x + 4] + 2) >> 2)
+                        out[i, j, 2] = <uint8_t>((acc[x + 2] + acc[x + 5] + 2) >> 2)
+                        continue
                     if C == 3:  # one pass over the block's columns for the three channels
                         t0 = t1 = t2 = 0
                         for x in range(j * k, x1):

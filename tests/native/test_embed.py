@@ -179,6 +179,39 @@ def test_warp_affine_equals_twin(code_path, h, w, c, seed, angle, scale, tx, ty,
     np.testing.assert_array_equal(got, want)
 
 
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.integers(1, 60),
+    st.integers(1, 60),
+    st.sampled_from([1, 3, 4]),
+    st.integers(0, 2**32 - 1),
+    st.floats(0.2, 4.0).flatmap(lambda v: st.sampled_from([v, -v])),
+    st.floats(0.2, 4.0).flatmap(lambda v: st.sampled_from([v, -v])),
+    st.floats(-80, 80),
+    st.floats(-80, 80),
+    st.integers(1, 90),
+    st.integers(1, 90),
+)
+def test_scale_and_shift_warp_equals_twin(  # type: ignore[no-untyped-def]
+    code_path, h, w, c, seed, ax, ey, cx, fy, ow, oh
+) -> None:
+    """The separable path for matrices that only scale and shift (tiles scaled to a model's
+    input): flips, shifts off the source, outputs larger and smaller than it."""
+    img = np.random.default_rng(seed).integers(0, 256, (h, w, c), dtype=np.uint8)
+    inverse = np.array([ax, 0.0, cx, 0.0, ey, fy])
+    got = np.empty((oh, ow, c), np.uint8)
+    native.warp_affine(img, inverse, got)
+    want = np.empty_like(got)
+    _embed_py.warp_affine(img, inverse, want)
+    np.testing.assert_array_equal(got, want)
+    # and the general loop, made to run by an off-diagonal term too small to move a pixel
+    general = np.empty_like(got)
+    native.warp_affine(img, np.array([ax, 1e-300, cx, 0.0, ey, fy]), general)
+    np.testing.assert_array_equal(got, general)
+
+
 def test_identity_warp_copies_and_outside_is_black() -> None:
     img = np.random.default_rng(4).integers(0, 256, (50, 60, 3), dtype=np.uint8)
     np.testing.assert_array_equal(

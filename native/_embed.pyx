@@ -566,7 +566,7 @@ cdef extern from *:
                      Py_ssize_t n) nogil
 
 
-cdef void _warp_axis(const uint8_t[:, :, ::1] src, double a, double cc, double e, double f,
+cdef void _warp_axis(const uint8_t[:, :, ::1] src, double cc, double e, double f,
                      uint8_t[:, :, ::1] dst, int32_t* ax, int32_t* px,
                      uint16_t* mix) noexcept nogil:
     """warp_affine for a matrix that only scales and shifts (a tile scaled to a model's
@@ -575,7 +575,8 @@ cdef void _warp_axis(const uint8_t[:, :, ::1] src, double a, double cc, double e
     rows over the columns it reads (vectorised), then takes two taps a value from that mix:
     ((p00 (32-iy) + p10 iy)(32-ix) + (p01 (32-iy) + p11 iy) ix + 512) >> 10, the general
     loop's sum regrouped, so the same bytes. Columns outside the source read zeros: the mix
-    has two zero pixels each side, and positions further out are moved onto them."""
+    has two zero pixels each side, and positions further out are moved onto them. ax holds
+    the column terms a * x in 1/1024 pixel, as the general loop makes them."""
     cdef Py_ssize_t C = dst.shape[2], W = dst.shape[1], H = dst.shape[0]
     cdef Py_ssize_t SW = src.shape[1], SH = src.shape[0]
     cdef Py_ssize_t x, y, c, x0, y0, lo, hi, n, k0
@@ -655,7 +656,7 @@ def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
             with nogil:
                 for x in range(W):
                     ax[x] = <int32_t>llrint(a * x * scale)
-                _warp_axis(src, a, cc, e, f, dst, ax, px, mix)
+                _warp_axis(src, cc, e, f, dst, ax, px, mix)
             return
         with nogil:
             for x in range(W):
@@ -732,7 +733,7 @@ def reduce_area(const uint8_t[:, :, :] src, Py_ssize_t k, uint8_t[:, :, ::1] out
     cdef double inv = 0
     if not 1 <= k <= 1024:  # blocks of at most 2^20 pixels: _rounded_mean is exact
         raise ValueError(f"reduction factor must be 1..1024, not {k}")
-    if src.strides[2] != 1 or src.strides[1] != C:
+    if (C > 1 and src.strides[2] != 1) or src.strides[1] != C:
         raise ValueError("a row's pixels must be packed (channels last, no gaps)")
     if (out.shape[0], out.shape[1], out.shape[2]) != ((H + k - 1) // k, (W + k - 1) // k, C):
         raise ValueError("out must be ceil(H / k) x ceil(W / k) x C")

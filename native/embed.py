@@ -117,7 +117,7 @@ def reduce_area(image: np.ndarray, k: int) -> np.ndarray:
     if not image.size:
         raise ValueError(f"image must not be empty, not shape {image.shape}")
     src = image if image.ndim == 3 else image[:, :, None]
-    if src.strides[2] != 1 or src.strides[1] != src.shape[2]:
+    if (src.shape[2] > 1 and src.strides[2] != 1) or src.strides[1] != src.shape[2]:
         src = np.ascontiguousarray(src)  # pixels must be packed within a row
     h, w = -(-src.shape[0] // k), -(-src.shape[1] // k)
     out = np.empty((h, w, src.shape[2]), np.uint8)

@@ -258,6 +258,11 @@ def test_reduce_area_means() -> None:
     img = np.array([[0, 1, 255], [2, 3, 255], [9, 9, 9]], np.uint8)
     # 0+1+2+3 = 6 over 4 -> 1.5 -> 2 (half up); the cut blocks average what they have.
     np.testing.assert_array_equal(embed.reduce_area(img, 2), [[2, 255], [9, 9]])
+    grey = np.random.default_rng(2).integers(0, 256, (40, 50), dtype=np.uint8)
+    tile = grey[3:33, 4:44]  # HxW, strided rows: read in place
+    np.testing.assert_array_equal(
+        embed.reduce_area(tile, 3), embed.reduce_area(tile.copy()[:, :, None], 3)[:, :, 0]
+    )
     flat = np.full((31, 17, 3), 77, np.uint8)
     assert (embed.reduce_area(flat, 5) == 77).all()
     np.testing.assert_array_equal(embed.reduce_area(flat, 1), flat)

@@ -11,6 +11,8 @@ from libc.math cimport fabsf, llrint, lrintf, sqrt
 from libc.stdlib cimport free, malloc
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
+from _rounding cimport rounded_mean
+
 import numpy as np
 
 cdef extern from *:
@@ -702,13 +704,6 @@ def warp_affine(const uint8_t[:, :, ::1] src, const double[::1] inverse,
         free(mix)
 
 
-cdef inline uint8_t _rounded_mean(uint32_t total, Py_ssize_t n, double inv) noexcept nogil:
-    # floor((total + n/2) / n) through the reciprocal: for n up to 2^20 its error is far
-    # below the 1/n steps the quotient moves in, and the epsilon below them too, so the
-    # result is exact.
-    return <uint8_t>(<double>(total + n // 2) * inv + 1e-7)
-
-
 cdef extern from *:
     """
     /* acc[x] += line[x]: restrict tells the compiler the two never overlap (a byte pointer
@@ -731,7 +726,7 @@ def reduce_area(const uint8_t[:, :, :] src, Py_ssize_t k, uint8_t[:, :, ::1] out
     cdef Py_ssize_t w = W * C, n_inv = 0
     cdef uint32_t total, t0, t1, t2
     cdef double inv = 0
-    if not 1 <= k <= 1024:  # blocks of at most 2^20 pixels: _rounded_mean is exact
+    if not 1 <= k <= 1024:  # blocks of at most 2^20 pixels: sums well inside 32 bits
         raise ValueError(f"reduction factor must be 1..1024, not {k}")
     if (C > 1 and src.strides[2] != 1) or src.strides[1] != C:
         raise ValueError("a row's pixels must be packed (channels last, no gaps)")
@@ -765,15 +760,15 @@ def reduce_area(const uint8_t[:, :, :] src, Py_ssize_t k, uint8_t[:, :, ::1] out
                             t0 += acc[3 * x]
                             t1 += acc[3 * x + 1]
                             t2 += acc[3 * x + 2]
-                        out[i, j, 0] = _rounded_mean(t0, n, inv)
-                        out[i, j, 1] = _rounded_mean(t1, n, inv)
-                        out[i, j, 2] = _rounded_mean(t2, n, inv)
+                        out[i, j, 0] = rounded_mean(t0, n, inv)
+                        out[i, j, 1] = rounded_mean(t1, n, inv)
+                        out[i, j, 2] = rounded_mean(t2, n, inv)
                         continue
                     for c in range(C):
                         total = 0
                         for x in range(j * k, x1):
                             total += acc[x * C + c]
-                        out[i, j, c] = _rounded_mean(total, n, inv)
+                        out[i, j, c] = rounded_mean(total, n, inv)
     finally:
         free(acc)
 

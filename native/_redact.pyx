@@ -294,6 +294,8 @@ cdef extern from *:
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+from _rounding cimport rounded_mean
+
 
 cdef inline void _pattern(u8_restrict dst, const uint8_t* colour, Py_ssize_t n,
                           Py_ssize_t C) noexcept nogil:
@@ -395,13 +397,7 @@ FLOAT_PATH = (FLOAT_EXACT_MAX_N, FLOAT_EPSILON)
 
 
 cdef inline uint8_t _mean(int64_t total, int64_t n) noexcept nogil:
-    # floor((total + n/2) / n) through a double reciprocal; up to 2^20 pixels the epsilon
-    # is far below the 1/n steps the quotient moves in, so the result is exact. Past 1e7
-    # it is not (a quotient 1/n below the next integer would be rounded up), so windows
-    # that large divide.
-    if n > (1 << 20):
-        return <uint8_t>((total + n // 2) // n)
-    return <uint8_t>(<double>(total + n // 2) * (1.0 / n) + 1e-7)
+    return rounded_mean(total, n, 1.0 / n)
 
 
 cdef inline void _prefix(u32_restrict vs, u32_restrict pre, Py_ssize_t W,

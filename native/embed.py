@@ -111,7 +111,7 @@ def reduce_area(image: np.ndarray, k: int) -> np.ndarray:
     average the pixels they have, so the result is ceil(H / k) x ceil(W / k)."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim not in (2, 3):
         raise TypeError("image must be an HxW or HxWxC uint8 numpy array")
-    # Up to 1024 (blocks of 2^20 pixels) the kernel's reciprocal rounding is exact.
+    # Up to 1024: blocks of at most 2^20 pixels, whose sums stay well inside 32 bits.
     if not isinstance(k, int | np.integer) or not 1 <= k <= 1024:
         raise ValueError(f"reduction factor must be a whole number 1..1024, not {k!r}")
     if not image.size:

@@ -4,7 +4,14 @@
 
 Each line: {"kernel", "case", "ours_ms", "anchor", "anchor_ms", "ratio"}, every figure the
 median of repeated runs in this process. Target: ratio <= 1.0, and whole-frame box blur
-within 4x of a plain frame copy (the memory-bandwidth limit measured here).
+within 4x of a plain frame copy, the memory-bandwidth limit measured here.
+
+For that limit both sides go through a set of frames twice the size of the CPU's last-level
+cache, one after the other, so each frame comes from memory, as a freshly captured frame
+does on a board (a camera writes it there; a Jetson's or Coral's caches hold a fraction of a
+1080p frame). A 1080p frame is 6 MB: a machine with a larger cache would otherwise time one
+frame held in cache, and measure the cache's bandwidth. That figure is printed too, without
+a target (a line marked "info").
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -54,6 +62,50 @@ def paired_ms(
         a.append(_batch(ours, r_ours))
         b.append(_batch(theirs, r_theirs))
     return statistics.median(a) * 1000, statistics.median(b) * 1000
+
+
+def last_level_cache_bytes() -> int:
+    """The largest CPU cache's size from sysfs (64 MB when it cannot be read)."""
+    sizes = []
+    for f in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = f.read_text().strip()
+        unit = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        try:
+            sizes.append(int(text.rstrip("KMG")) * unit)
+        except ValueError:
+            continue
+    return max(sizes, default=64 << 20)
+
+
+def from_memory_ms(
+    ours: Callable[[int], object], theirs: Callable[[int], object], n: int, rounds: int = 15
+) -> tuple[float, float]:
+    """Per-frame medians of both sides over ``n`` frames in turn (each round walks them all,
+    the two sides alternately, so that a frame is out of cache when its turn comes)."""
+    a, b = [], []
+    for _ in range(rounds + 1):
+        for side, fn in ((a, ours), (b, theirs)):
+            t0 = time.perf_counter()
+            for i in range(n):
+                fn(i)
+            side.append((time.perf_counter() - t0) / n)
+    # the first round warms code and page tables, not data: left out
+    return statistics.median(a[1:]) * 1000, statistics.median(b[1:]) * 1000
+
+
+def blur_and_copy_from_memory(shape: tuple[int, ...], box: np.ndarray) -> tuple[float, float, int]:
+    """Whole-frame box blur and a plain copy, per frame, over enough frames of ``shape`` that
+    each comes from memory; and how many frames that took."""
+    size = int(np.prod(shape))
+    n = max(4, -(-2 * last_level_cache_bytes() // size))
+    sources = [np.random.default_rng(i).integers(0, 256, shape, np.uint8) for i in range(n)]
+    copies = [np.empty_like(sources[0]) for _ in range(n)]
+    blur_ms, copy_ms = from_memory_ms(
+        lambda i: redact.box_blur(sources[i], box, RADIUS),
+        lambda i: np.copyto(copies[i], sources[i]),
+        n,
+    )
+    return blur_ms, copy_ms, n
 
 
 def face_boxes(n: int = 10, size: int = 100) -> np.ndarray:
@@ -214,17 +266,29 @@ def main() -> int:
             "cv2.warpAffine INTER_LINEAR",
             lambda m=m, size=size: cv2.warpAffine(frame, m, (size, size), flags=cv2.INTER_LINEAR),
         )
-    copy_ms = median_ms(lambda: frame.copy())
-    blur_ms = next(r["ours_ms"] for r in rows if r["case"].startswith("whole 1920x1080"))
+    blur_ms, copy_ms, n = blur_and_copy_from_memory(frame.shape, whole)
     rows.append(
         {
             "kernel": "box_blur",
-            "case": "whole frame vs memory bandwidth",
-            "ours_ms": blur_ms,
-            "anchor": "frame copy",
+            "case": f"whole frame vs memory bandwidth ({n} frames)",
+            "ours_ms": round(blur_ms, 3),
+            "anchor": "frame copy from memory",
             "anchor_ms": round(copy_ms, 3),
             "ratio": round(blur_ms / copy_ms, 3),
             "target_ratio": 4.0,
+        }
+    )
+    hot_copy_ms = median_ms(lambda: frame.copy())
+    hot_blur_ms = next(r["ours_ms"] for r in rows if r["case"].startswith("whole 1920x1080"))
+    rows.append(
+        {
+            "kernel": "box_blur",
+            "case": "whole frame vs cache bandwidth (1 frame)",
+            "ours_ms": hot_blur_ms,
+            "anchor": "frame copy in cache",
+            "anchor_ms": round(hot_copy_ms, 3),
+            "ratio": round(hot_blur_ms / hot_copy_ms, 3),
+            "target_ratio": None,
         }
     )
     for row in rows:
@@ -233,11 +297,14 @@ def main() -> int:
             print(json.dumps(row))
         else:
             target = row.get("target_ratio", 1.0)
-            mark = "ok  " if row["ratio"] <= target else "MISS"
+            if target is None:
+                mark, goal = "info", "no target"
+            else:
+                mark, goal = ("ok  " if row["ratio"] <= target else "MISS"), f"target {target:g}"
             print(
                 f"{mark} {row['kernel']:9} {row['case']:44} {row['ours_ms']:8.3f} ms  vs "
                 f"{row['anchor']:40} {row['anchor_ms']:8.3f} ms  "
-                f"ratio {row['ratio']:.2f} (target {target:g})"
+                f"ratio {row['ratio']:.2f} ({goal})"
             )
     return 0
 

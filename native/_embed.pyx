@@ -71,7 +71,7 @@ cdef extern from *:
     }
     VC_DOTS(vc_dots_f32_plain, , float, float, vc_dot4_f32_plain)
     /* The largest of n scores (n >= 1), four running maxima; NaN never wins a comparison. */
-    static inline float vc_max_f32(const float* x, Py_ssize_t n) {
+    static inline float vc_max_f32_plain(const float* x, Py_ssize_t n) {
         float m0 = x[0], m1 = x[0], m2 = x[0], m3 = x[0];
         Py_ssize_t i = 0;
         for (; i + 4 <= n; i += 4) {
@@ -256,6 +256,27 @@ cdef extern from *:
         else if (vc_dot_simd) vc_dots_f32_avx2(v, g, rows, n, out);
         else vc_dots_f32_plain(v, g, rows, n, out);
     }
+    /* The same maximum eight lanes at a time: vmaxps returns its second operand, the
+       running maximum, when the score is NaN, as the plain comparison does. GCC compiles
+       the plain loop to scalar maxss: in a 10,000-row float32 top-k it was about 3% of the
+       time (perf), this about 1.3%. */
+    __attribute__((target("avx2"))) static float vc_max_f32_avx2(const float* x,
+                                                                 Py_ssize_t n) {
+        __m256 m = _mm256_set1_ps(x[0]);
+        Py_ssize_t i = 0;
+        for (; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
+        float lanes[8];
+        _mm256_storeu_ps(lanes, m);
+        float best = lanes[0];
+        for (int j = 1; j < 8; j++) best = lanes[j] > best ? lanes[j] : best;
+        for (; i < n; i++) best = x[i] > best ? x[i] : best;
+        return best;
+    }
+    static float vc_max_f32(const float* x, Py_ssize_t n) {
+        if (vc_dot_simd < 0)
+            vc_dot_simd = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return vc_dot_simd ? vc_max_f32_avx2(x, n) : vc_max_f32_plain(x, n);
+    }
     static void vc_dots_i8(const int8_t* v, const int8_t* g, Py_ssize_t rows, Py_ssize_t n,
                            int32_t* out) {
         if (vc_dot_simd < 0)
@@ -269,6 +290,7 @@ cdef extern from *:
     #define vc_dots_f32 vc_dots_f32_plain
     #define vc_hamming vc_hamming_plain
     #define vc_dots_i8 vc_dots_i8_plain
+    #define vc_max_f32 vc_max_f32_plain
     #endif
 
     /* One output row of the bilinear warp for 3-channel pictures. px, py: source positions

@@ -89,6 +89,22 @@ def test_topk_hamming_is_exact(
     assert d[0, 0] == 0
 
 
+@pytest.mark.parametrize("d", [16, 128])
+def test_a_lone_match_is_found_wherever_it_sits(code_path: str, d: int) -> None:
+    """Rows are scored 256 at a time and a block whose best score cannot enter the top k is
+    passed over: the match must count however the block's length falls against the SIMD
+    width (the last, partial vector of a block included)."""
+    rng = np.random.default_rng(d)
+    for n in (300, 519):
+        g = rng.standard_normal((n, d)).astype(np.float32) * np.float32(0.01)
+        q = rng.standard_normal(d).astype(np.float32)
+        for row in (0, 7, 255, 256, 263, 295, 296, n - 2, n - 1):
+            h = g.copy()
+            h[row] = q
+            _, where = embed.topk_dot(q, h, 3)
+            assert where[0, 0] == row, (n, row)
+
+
 def test_ties_keep_the_lower_index() -> None:
     g = np.ones((10, 4), np.float32)
     s, i = embed.topk_dot(np.ones(4, np.float32), g, 3)

@@ -105,6 +105,31 @@ def test_a_lone_match_is_found_wherever_it_sits(code_path: str, d: int) -> None:
             assert where[0, 0] == row, (n, row)
 
 
+@pytest.mark.parametrize("n", [1, 3, 300])
+def test_a_gallery_anywhere_in_a_cache_line_scores_alike(code_path: str, n: int) -> None:
+    """128-dimensional rows that start part-way into a 64-byte line are read as whole lines
+    with the query shifted to match: every float offset gives the same scores as the exact
+    ones, and the NaNs around the gallery (in the same lines) never count."""
+    rng = np.random.default_rng(n)
+    g = rng.standard_normal((n, 128)).astype(np.float32)
+    q = rng.standard_normal((2, 128)).astype(np.float32)
+    exact = q.astype(np.float64) @ g.T.astype(np.float64)
+    k = min(3, n)
+    raw = np.empty(g.nbytes + 256, np.uint8)
+    start = (-raw.ctypes.data) % 64
+    for offset in range(0, 64, 4):
+        room = raw[start : start + g.nbytes + 128].view(np.float32)
+        room[:] = np.nan
+        placed = room[offset // 4 : offset // 4 + g.size].reshape(g.shape)
+        placed[...] = g
+        assert placed.ctypes.data % 64 == offset
+        scores, where = embed.topk_dot(q, placed, k)
+        np.testing.assert_array_equal(where, np.argsort(-exact, axis=1, kind="stable")[:, :k])
+        np.testing.assert_allclose(
+            scores, np.take_along_axis(exact, where, 1), rtol=1e-5, atol=1e-4
+        )
+
+
 def test_ties_keep_the_lower_index() -> None:
     g = np.ones((10, 4), np.float32)
     s, i = embed.topk_dot(np.ones(4, np.float32), g, 3)

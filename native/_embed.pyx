@@ -158,7 +158,8 @@ cdef extern from *:
        query shifted by s to match and the first and last lines masked to the row's own
        lanes (masked-off lanes are neither read nor faulted on, so nothing outside the row
        counts, whatever it holds): 52 us for 10,000 rows at any offset on Zen 4, where the
-       straddling loads take 55.6. */
+       straddling loads take 55.6. The products add up in another lane order, so a score can
+       differ in its last bit from the same row read from an aligned copy. */
     __attribute__((target("avx512f")))
     static void vc_dots_f32_d128_avx512_shifted(const float* __restrict__ v,
                                                 const float* __restrict__ g, Py_ssize_t rows,

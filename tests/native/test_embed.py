@@ -91,9 +91,9 @@ def test_topk_hamming_is_exact(
 
 @pytest.mark.parametrize("d", [16, 128])
 def test_a_lone_match_is_found_wherever_it_sits(code_path: str, d: int) -> None:
-    """Rows are scored 256 at a time and a block whose best score cannot enter the top k is
-    passed over: the match must count however the block's length falls against the SIMD
-    width (the last, partial vector of a block included)."""
+    """Rows are scored 256 at a time and only the scores that beat the k-th best are
+    visited, found eight at a time: the match must count however the block's length falls
+    against the SIMD width (the last, partial vector of a block included)."""
     rng = np.random.default_rng(d)
     for n in (300, 519):
         g = rng.standard_normal((n, d)).astype(np.float32) * np.float32(0.01)

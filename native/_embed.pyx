@@ -126,41 +126,20 @@ cdef extern from *:
         out[0] = r[0]; out[1] = r[1]; out[2] = r[2]; out[3] = r[3];
     }
     /* 128-dimensional float32 galleries (the usual face embedding) with AVX-512: the query
-       stays in eight registers, so each row costs eight loads and eight multiply-adds, and
-       the gallery streams at the cache's full read speed (0.05 ms for 10,000 rows on Zen 4,
-       where the four-row AVX2 loop, reloading the query, takes 0.085). */
+       stays in registers, so each row costs its loads and multiply-adds, and the gallery
+       streams at the cache's full read speed (0.05 ms for 10,000 rows on Zen 4, where the
+       four-row AVX2 loop, reloading the query, takes 0.085). Rows may start s floats
+       (0..15) past a 64-byte line, as NumPy places most large arrays (16 bytes past), and a
+       load of 16 floats from there would straddle two lines (7% slower): so each row is read
+       as the whole lines it touches, aligned, with the query shifted by s to match and the
+       first and last lines masked to the row's own lanes (masked-off lanes are neither read
+       nor faulted on, so nothing outside the row counts, whatever it holds). 52 us for
+       10,000 rows at any offset on Zen 4. The products add up lane by lane, so a score can
+       differ in its last bit between copies of a row at different offsets. */
     __attribute__((target("avx512f")))
     static void vc_dots_f32_d128_avx512(const float* __restrict__ v,
                                         const float* __restrict__ g, Py_ssize_t rows,
                                         float* __restrict__ out) {
-        const __m512 q0 = _mm512_loadu_ps(v), q1 = _mm512_loadu_ps(v + 16);
-        const __m512 q2 = _mm512_loadu_ps(v + 32), q3 = _mm512_loadu_ps(v + 48);
-        const __m512 q4 = _mm512_loadu_ps(v + 64), q5 = _mm512_loadu_ps(v + 80);
-        const __m512 q6 = _mm512_loadu_ps(v + 96), q7 = _mm512_loadu_ps(v + 112);
-        for (Py_ssize_t r = 0; r < rows; r++, g += 128) {
-            __m512 a = _mm512_mul_ps(q0, _mm512_loadu_ps(g));
-            __m512 b = _mm512_mul_ps(q1, _mm512_loadu_ps(g + 16));
-            a = _mm512_fmadd_ps(q2, _mm512_loadu_ps(g + 32), a);
-            b = _mm512_fmadd_ps(q3, _mm512_loadu_ps(g + 48), b);
-            a = _mm512_fmadd_ps(q4, _mm512_loadu_ps(g + 64), a);
-            b = _mm512_fmadd_ps(q5, _mm512_loadu_ps(g + 80), b);
-            a = _mm512_fmadd_ps(q6, _mm512_loadu_ps(g + 96), a);
-            b = _mm512_fmadd_ps(q7, _mm512_loadu_ps(g + 112), b);
-            out[r] = _mm512_reduce_add_ps(_mm512_add_ps(a, b));
-        }
-    }
-    /* The same for a gallery whose rows start s floats (1..15) past a 64-byte line, as
-       NumPy places most large arrays (16 bytes past): every load above would straddle two
-       lines. Here each row is read as the nine whole lines it touches, aligned, with the
-       query shifted by s to match and the first and last lines masked to the row's own
-       lanes (masked-off lanes are neither read nor faulted on, so nothing outside the row
-       counts, whatever it holds): 52 us for 10,000 rows at any offset on Zen 4, where the
-       straddling loads take 55.6. The products add up in another lane order, so a score can
-       differ in its last bit from the same row read from an aligned copy. */
-    __attribute__((target("avx512f")))
-    static void vc_dots_f32_d128_avx512_shifted(const float* __restrict__ v,
-                                                const float* __restrict__ g, Py_ssize_t rows,
-                                                float* __restrict__ out) {
         const int s = (int)(((uintptr_t)g & 63) / sizeof(float));
         float shifted[160] __attribute__((aligned(64)));
         for (int i = 0; i < 160; i++) shifted[i] = 0.0f;
@@ -170,6 +149,7 @@ cdef extern from *:
         const __m512 q4 = _mm512_load_ps(shifted + 64), q5 = _mm512_load_ps(shifted + 80);
         const __m512 q6 = _mm512_load_ps(shifted + 96), q7 = _mm512_load_ps(shifted + 112);
         const __m512 q8 = _mm512_load_ps(shifted + 128);
+        /* s = 0: every lane of the first line, none of the ninth (which is not read) */
         const __mmask16 head = (__mmask16)(0xFFFFu << s), tail = (__mmask16)~head;
         const float* p = g - s;
         for (Py_ssize_t r = 0; r < rows; r++, p += 128) {
@@ -284,12 +264,10 @@ cdef extern from *:
                             float* out) {
         if (vc_dot_simd < 0)
             vc_dot_simd = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        if (vc_dot_simd && n == 128 && (vc_wide() & VC_WIDE_F)) {
-            const uintptr_t line = (uintptr_t)g & 63;
-            if (line && line % sizeof(float) == 0)
-                vc_dots_f32_d128_avx512_shifted(v, g, rows, out);
-            else vc_dots_f32_d128_avx512(v, g, rows, out);
-        }
+        /* (a gallery not even 4-byte aligned, from a foreign buffer, takes the AVX2 loop) */
+        if (vc_dot_simd && n == 128 && (vc_wide() & VC_WIDE_F)
+                && (uintptr_t)g % sizeof(float) == 0)
+            vc_dots_f32_d128_avx512(v, g, rows, out);
         else if (vc_dot_simd) vc_dots_f32_avx2(v, g, rows, n, out);
         else vc_dots_f32_plain(v, g, rows, n, out);
     }

@@ -128,6 +128,12 @@ def test_a_gallery_anywhere_in_a_cache_line_scores_alike(code_path: str, n: int)
         np.testing.assert_allclose(
             scores, np.take_along_axis(exact, where, 1), rtol=1e-5, atol=1e-4
         )
+    # not even on a float boundary (a foreign buffer): another loop, the same answer
+    odd = np.frombuffer(raw.data, np.float32, g.size, start + 2).reshape(g.shape)
+    assert not odd.flags.aligned
+    odd[...] = g
+    scores, where = embed.topk_dot(q, odd, k)
+    np.testing.assert_array_equal(where, np.argsort(-exact, axis=1, kind="stable")[:, :k])
 
 
 def test_ties_keep_the_lower_index() -> None:

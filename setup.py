@@ -11,6 +11,7 @@ EXTENSIONS = [
     Extension("veilcam_native._checksum", ["native/_checksum.pyx"]),
     Extension("veilcam_native._redact", ["native/_redact.pyx"], extra_compile_args=["-O3"]),
     Extension("veilcam_native._mask", ["native/_mask.pyx"], extra_compile_args=["-O3"]),
+    Extension("veilcam_native._warp", ["native/_warp.pyx"], extra_compile_args=["-O3"]),
     Extension(
         "veilcam_native._embed",
         ["native/_embed.pyx"],

@@ -26,6 +26,7 @@ def _select(native: str, twin: str) -> ModuleType:
 checksum_kernels = _select("_checksum", "_checksum_py")
 redact_kernels = _select("_redact", "_redact_py")
 embed_kernels = _select("_embed", "_embed_py")
+warp_kernels = _select("_warp", "_warp_py")
 mask_kernels = _select("_mask", "_mask_py")
 xor8 = checksum_kernels.xor8
 

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from . import embed_kernels as _k
+from . import warp_kernels as _warp
 
 
 def _matrix(a: np.ndarray, dtype: type, name: str) -> np.ndarray:
@@ -101,7 +102,7 @@ def warp_affine(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) ->
     )
     src = np.ascontiguousarray(image if image.ndim == 3 else image[:, :, None])
     out = np.empty((height, width, src.shape[2]), np.uint8)
-    _k.warp_affine(src, inverse, out)
+    _warp.warp_affine(src, inverse, out)
     return out if image.ndim == 3 else out[:, :, 0]
 
 
@@ -121,7 +122,7 @@ def reduce_area(image: np.ndarray, k: int) -> np.ndarray:
         src = np.ascontiguousarray(src)  # pixels must be packed within a row
     h, w = -(-src.shape[0] // k), -(-src.shape[1] // k)
     out = np.empty((h, w, src.shape[2]), np.uint8)
-    _k.reduce_area(src, int(k), out)
+    _warp.reduce_area(src, int(k), out)
     return out if image.ndim == 3 else out[:, :, 0]
 
 

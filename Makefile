@@ -53,8 +53,8 @@ bench: models
 	@if [ -d ../shared/eval/faces ]; then \
 		$(BIN)/python bench/redaction_eval.py --images ../shared/eval/faces \
 			--annotations ../shared/eval/faces/annotations.json; \
-		$(BIN)/python bench/redaction_eval.py --empty daemon/demo_assets/floor; \
-		$(BIN)/python bench/redaction_eval.py --empty daemon/demo_assets/fridge --hands; \
+		$(BIN)/python bench/redaction_eval.py --empty daemon/demo/assets/floor; \
+		$(BIN)/python bench/redaction_eval.py --empty daemon/demo/assets/fridge --hands; \
 	else echo "../shared/eval not here: redaction recall not measured"; fi
 	$(BIN)/python bench/core.py
 

@@ -4,7 +4,7 @@ import platform
 
 import numpy as np
 from Cython.Build import cythonize
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 
 # Listed explicitly so a stray .pyx never becomes part of the product by accident.
 EXTENSIONS = [
@@ -29,29 +29,29 @@ EXTENSIONS = [
     ),
 ]
 
+
+
+def found(folder: str, name: str) -> list[str]:
+    """The package in ``folder`` and every package below it (a folder with ``__init__.py``),
+    found rather than listed, so that a new one cannot be left out of the wheel."""
+    return [name, *(f"{name}.{sub}" for sub in find_packages(folder))]
+
+
+FOLDERS = {
+    "veilcam": "daemon",
+    "veilcam.board": "board",
+    "veilcam.webui": "webui",
+    "veilcam_native": "native",
+}
+
 setup(
-    packages=[
-        "veilcam",
-        "veilcam.sensors",
-        "veilcam.sources",
-        "veilcam.store",
-        "veilcam.web",
-        "veilcam.vision",
-        "veilcam.board",
-        "veilcam_native",
-        "webui",
-    ],
-    package_dir={
-        "veilcam": "daemon",
-        "veilcam.board": "board",
-        "veilcam_native": "native",
-        "webui": "webui",
-    },
+    packages=[pkg for name, folder in FOLDERS.items() for pkg in found(folder, name)],
+    package_dir=FOLDERS,
     package_data={
-        "veilcam": ["demo_assets/*/*.jpg"],
+        "veilcam.demo": ["assets/*/*.jpg"],
         "veilcam.board": ["*.toml", "profiles/*.toml"],
         "veilcam_native": ["*.pyi", "*.pxd", "py.typed"],
-        "webui": ["templates/*.html", "static/*"],
+        "veilcam.webui": ["templates/*.html", "static/*"],
     },
     ext_modules=cythonize(
         EXTENSIONS,

@@ -29,8 +29,8 @@ from veilcam.config import RetentionConfig
 from veilcam.events import Hub
 from veilcam.health import Health
 from veilcam.sensors import protocol
+from veilcam.sensors.ingest import SensorIngest
 from veilcam.sensors.protocol import Door, Heartbeat, Temperature, format_line, parse_line
-from veilcam.sensors.service import SensorIngest
 from veilcam.store import Store
 
 RESULTS: list[dict[str, object]] = []
@@ -227,7 +227,8 @@ def bench_memory(minutes: float) -> None:
         [
             sys.executable,
             "-c",
-            "import veilcam.app, veilcam.web.server, veilcam.demo, time; time.sleep(5)",
+            "import time, veilcam.runtime.supervisor, veilcam.web.server, veilcam.demo.run;"
+            " time.sleep(5)",
         ]
     )
     time.sleep(3)

@@ -30,12 +30,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from veilcam.batch import read_picture  # noqa: E402
-from veilcam.redact import apply  # noqa: E402
-from veilcam.vision import models  # noqa: E402
-from veilcam.vision.detect import Region  # noqa: E402
-from veilcam.vision.pipeline import Found, Policy, Vision  # noqa: E402
-from veilcam.vision.runtime import BoardProfile  # noqa: E402
+from veilcam.redaction.files import read_picture
+from veilcam.redaction.paint import apply
+from veilcam.vision import models
+from veilcam.vision.detect import Region
+from veilcam.vision.pipeline import Found, Policy, Vision
+from veilcam.vision.runtime import BoardProfile
 
 CHANGED = 8  # per-channel levels: above JPEG-free noise, far below any redaction
 BANDS = (("<32", 0, 32), ("32-96", 32, 96.0001), (">96", 96.0001, 1e9))

@@ -28,13 +28,13 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from veilcam.batch import read_picture  # noqa: E402
-from veilcam.imaging import encode_jpeg  # noqa: E402
-from veilcam.redact import apply  # noqa: E402
-from veilcam.vision import models  # noqa: E402
-from veilcam.vision.detect import Region  # noqa: E402
-from veilcam.vision.pipeline import Found, Policy, Vision  # noqa: E402
-from veilcam.vision.runtime import BoardProfile  # noqa: E402
+from veilcam.redaction.files import read_picture
+from veilcam.redaction.imaging import encode_jpeg
+from veilcam.redaction.paint import apply
+from veilcam.vision import models
+from veilcam.vision.detect import Region
+from veilcam.vision.pipeline import Found, Policy, Vision
+from veilcam.vision.runtime import BoardProfile
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = Policy()  # a shop-floor camera: faces and people, 20-pixel faces
@@ -105,7 +105,7 @@ def main() -> int:
     folder = args.frames
     if folder is None:
         shared = ROOT.parent / "shared" / "eval" / "faces"
-        folder = shared if shared.is_dir() else ROOT / "daemon" / "demo_assets" / "floor"
+        folder = shared if shared.is_dir() else ROOT / "daemon" / "demo" / "assets" / "floor"
     profile = BoardProfile.load("generic")  # one XNNPACK thread per inference
     rows = []
     still = frames(folder, (1920, 1080), args.count)

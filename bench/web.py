@@ -130,7 +130,7 @@ def run(seconds: float, rate: float) -> list[dict[str, object]]:
         data = Path(tmp) / "data"
         port = free_port()
         config = Path(tmp) / "veilcam.toml"
-        fridge = ROOT / "daemon" / "demo_assets" / "fridge"
+        fridge = ROOT / "daemon" / "demo" / "assets" / "fridge"
         config.write_text(
             f'data_dir = "{data}"\n'
             f'[[cameras]]\nname = "fridge-1"\npurpose = "fridge"\n'

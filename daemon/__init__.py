@@ -1,3 +1,6 @@
 """veilcam: privacy-first camera appliance for shops."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+# One version, pyproject.toml's, as installed (a wheel, or `pip install -e .`).
+__version__ = version("veilcam")

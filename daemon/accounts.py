@@ -18,11 +18,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlite_utils import Database
 
-from . import audit
-from .errors import AccountError, LoginRefused
+from veilcam.errors import AccountError, LoginRefused
+from veilcam.store import audit
 
 if TYPE_CHECKING:
-    from .store import Store
+    from veilcam.store import Store
 
 ROLES = ("admin", "manager", "technician", "auditor")
 MIN_PASSWORD = 12

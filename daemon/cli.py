@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from . import __version__
-from .config import Config, load, with_data_dir
-from .errors import ConfigError, ModelError, VeilcamError
+from veilcam import __version__
+from veilcam.config import Config, load, with_data_dir
+from veilcam.errors import ConfigError, ModelError, VeilcamError
 
 log = logging.getLogger("veilcam")
 
@@ -41,8 +41,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .app import run_until_signal
-    from .web.server import web_services
+    from veilcam.runtime.supervisor import run_until_signal
+    from veilcam.web.server import web_services
 
     config = _config(args)
     asyncio.run(run_until_signal(config, extra=web_services(config)))
@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sim_sensors(args: argparse.Namespace) -> int:
-    from .sensors.simulator import BoardSimulator, FaultRates
+    from veilcam.sensors.simulator import BoardSimulator, FaultRates
 
     async def main(log_file: IO[str] | None) -> None:
         sim = BoardSimulator(
@@ -82,7 +82,7 @@ def cmd_sim_sensors(args: argparse.Namespace) -> int:
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
-    from .control import call
+    from veilcam.control.client import call
 
     reply = asyncio.run(call(_data_dir(args), {"command": "capture", "camera": args.camera}))
     print(reply["media_id"])
@@ -90,7 +90,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from .control import call
+    from veilcam.control.client import call
 
     reply = asyncio.run(
         call(_data_dir(args), {"command": "calibrate", "camera": args.camera}, reply_within=60)
@@ -102,9 +102,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 async def _offline_accounts(args: argparse.Namespace, retention: Any, op: str, **kw: Any) -> Any:
     """With the daemon stopped: open the store directly (the data-dir lock keeps two
     writers apart)."""
-    from .accounts import Accounts
-    from .clock import SystemClock
-    from .store import Store
+    from veilcam.accounts import Accounts
+    from veilcam.clock import SystemClock
+    from veilcam.store import Store
 
     async with Store(_data_dir(args), retention, SystemClock()) as store:
         acc = Accounts(store)
@@ -112,8 +112,9 @@ async def _offline_accounts(args: argparse.Namespace, retention: Any, op: str, *
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from .config import RetentionConfig
-    from .control import call, socket_path
+    from veilcam.config import RetentionConfig
+    from veilcam.control.client import call
+    from veilcam.control.server import socket_path
 
     data_dir = _data_dir(args)
     running = socket_path(data_dir).exists()
@@ -148,9 +149,9 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     """Cold-chain alarms straight from the database (the daemon may be running)."""
     from sqlite_utils import Database
 
-    from .coldchain.service import list_job
-    from .store import db_path
-    from .store.database import connect
+    from veilcam.coldchain.queries import list_job
+    from veilcam.store import db_path
+    from veilcam.store.database import connect
 
     path = db_path(_data_dir(args))
     if not path.exists():
@@ -177,9 +178,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     """A day's cold-chain report as CSV or PDF, straight from the database."""
     from sqlite_utils import Database
 
-    from .coldchain import report
-    from .store import db_path
-    from .store.database import connect
+    from veilcam.coldchain import report
+    from veilcam.store import db_path
+    from veilcam.store.database import connect
 
     config = _config(args)
     if not config.cabinets:
@@ -208,11 +209,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .control import call
-    from .status import read_offline
+    from veilcam.control.client import call
+    from veilcam.store.status import read_offline
+    from veilcam.web import tls
 
     data_dir = _data_dir(args)
     out: dict[str, Any] = read_offline(data_dir)
+    crt, _ = tls.paths(data_dir)
+    if crt.exists():
+        out["web_certificate_sha256"] = tls.fingerprint(crt)
     try:
         out["live"] = asyncio.run(call(data_dir, {"command": "status"}, reply_within=5))["live"]
         out["daemon"] = "running"
@@ -233,7 +238,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .verify import verify
+    from veilcam.store.verify import verify
 
     keep = None
     if Path(args.config).exists():  # the configured audit limit, where there is a config
@@ -247,7 +252,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from veilcam.demo.run import run_demo
 
     asyncio.run(
         run_demo(
@@ -266,7 +271,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .vision import models
+    from veilcam.vision import models
 
     cache = Path(args.cache) if args.cache else models.default_cache()
     man = models.Manifest.load()
@@ -289,9 +294,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_redact(args: argparse.Namespace) -> int:
-    from . import batch
-    from .vision.pipeline import Policy, Vision
-    from .vision.runtime import BoardProfile
+    from veilcam.redaction import files as batch
+    from veilcam.vision.pipeline import Policy, Vision
+    from veilcam.vision.runtime import BoardProfile
 
     vision = Vision(BoardProfile.load(args.board), Path(args.models) if args.models else None)
     policy = Policy(hands=args.hands, min_face_px=args.min_face_px, face_growth=args.growth)
@@ -302,7 +307,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .sensors.simulator import SCENARIOS
+    from veilcam.sensors.simulator import SCENARIOS
 
     scenario_names = sorted(SCENARIOS)
     p = argparse.ArgumentParser(prog="veilcam", description=__doc__)
@@ -424,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("run", "demo"):
-        from .memory import tune
+        from veilcam.runtime.memory import tune
 
         tune()  # before the worker threads and the first frames exist
     logging.basicConfig(

@@ -1,8 +1,11 @@
-"""Injectable clocks: the real one, and one tests can move through time."""
+"""Injectable clocks (the real one, one tests move through time, the demo's fast one), and
+whether the system clock is synchronised: records and retention depend on it."""
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import time
 from typing import Protocol
 
@@ -77,3 +80,22 @@ class ScaledClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds) / self.speed)
+
+
+TIME_ERROR = 5  # adjtimex(2): the clock is not synchronised
+
+
+def synchronised() -> bool | None:
+    """True or False from the kernel; None where it cannot be asked (not Linux/glibc)."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        adjtimex = ctypes.CDLL(name, use_errno=True).adjtimex
+    except (OSError, AttributeError):
+        return None
+    buf = ctypes.create_string_buffer(512)  # struct timex, modes = 0: read only
+    state = adjtimex(buf)
+    if state < 0:
+        return None
+    return state != TIME_ERROR

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from .errors import ConfigError
-from .retention import CLASSES, DURATION_PATTERN, check_limit, parse_duration
+from veilcam.errors import ConfigError
+from veilcam.retention import CLASSES, DURATION_PATTERN, check_limit, parse_duration
 
 Duration = Annotated[str, msgspec.Meta(pattern=DURATION_PATTERN)]
 # TOML has no null, so a trigger is switched off by the word "off".
@@ -57,6 +57,32 @@ class SensorConfig(_Strict, frozen=True):
     sample_period_ms: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] = 1000
 
 
+# Each profile's (warning, alarm) limits in °C, where a cabinet does not set its own.
+PROFILE_LIMITS = {
+    # A chiller holds 5 °C or below; 8 °C is the UK legal limit.
+    "chiller": (5.0, 8.0),
+    # A freezer holds -18 °C; -15 °C is where quality starts to go.
+    "freezer": (-18.0, -15.0),
+}
+# The highest alarm limit a profile may be given, in config or in the UI: a chiller's
+# alarm above the UK legal 8 °C, or a freezer's above -15 °C, would watch nothing.
+CEILINGS = {"chiller": 8.0, "freezer": -15.0}
+
+
+def check_limits(profile: str, warn_above: float, alarm_above: float) -> str | None:
+    """Why these limits are refused for this profile, or None."""
+    if not (-60 <= warn_above <= 60 and -60 <= alarm_above <= 60):
+        return "limits must be between -60 and 60 °C"
+    if alarm_above < warn_above:
+        return (
+            f"the alarm limit {alarm_above:.1f} °C is below the warning limit {warn_above:.1f} °C"
+        )
+    ceiling = CEILINGS.get(profile)
+    if ceiling is not None and alarm_above > ceiling:
+        return f"a {profile}'s alarm limit may not be above {ceiling:.1f} °C"
+    return None
+
+
 class CabinetConfig(_Strict, frozen=True):
     """A fridge or freezer watched by one probe (and, if it has one, one door switch)."""
 
@@ -80,13 +106,9 @@ class CabinetConfig(_Strict, frozen=True):
             raise ValueError(
                 f"cabinet {self.name}: a custom profile needs warn_above and alarm_above"
             )
-        from .coldchain.rules import PROFILES, check_limits
-
-        base = PROFILES.get(self.profile)
-        warn = self.warn_above if self.warn_above is not None else base.warn_above if base else 0
-        alarm = (
-            self.alarm_above if self.alarm_above is not None else base.alarm_above if base else 0
-        )
+        base_warn, base_alarm = PROFILE_LIMITS.get(self.profile, (0.0, 0.0))
+        warn = self.warn_above if self.warn_above is not None else base_warn
+        alarm = self.alarm_above if self.alarm_above is not None else base_alarm
         if (why := check_limits(self.profile, warn, alarm)) is not None:
             raise ValueError(f"cabinet {self.name}: {why}")
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from .clock import Clock
+from veilcam.clock import Clock
 
 log = logging.getLogger(__name__)
 

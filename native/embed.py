@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from . import embed_kernels as _k
-from . import warp_kernels as _warp
+from veilcam_native import embed_kernels as _k
+from veilcam_native import warp_kernels as _warp
 
 
 def _matrix(a: np.ndarray, dtype: type, name: str) -> np.ndarray:

@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import redact_kernels as _k
+from veilcam_native import redact_kernels as _k
 
 BoxesLike = np.ndarray | Sequence[Sequence[float]]
 
 
-def _image3(image: np.ndarray) -> np.ndarray:
+def checked_image(image: np.ndarray) -> np.ndarray:
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy array, not {type(image).__name__}")
     if image.dtype != np.uint8:
@@ -83,7 +83,7 @@ def _colour(colour: Sequence[int] | int, channels: int) -> bytes:
 
 
 def fill(image: np.ndarray, boxes: BoxesLike, colour: Sequence[int] | int = 0) -> None:
-    img = _image3(image)
+    img = checked_image(image)
     _k.fill_boxes(img, pixel_boxes(boxes), _colour(colour, img.shape[2]))
 
 
@@ -91,12 +91,12 @@ def pixelate(image: np.ndarray, boxes: BoxesLike, max_cells: int = 5) -> None:
     """Square cells, at most ``max_cells`` across each box; each cell its mean colour."""
     if max_cells < 1:
         raise ValueError(f"max_cells must be at least 1, not {max_cells}")
-    _k.pixelate_boxes(_image3(image), pixel_boxes(boxes), int(max_cells))
+    _k.pixelate_boxes(checked_image(image), pixel_boxes(boxes), int(max_cells))
 
 
 def box_blur(image: np.ndarray, boxes: BoxesLike, radius: int | Sequence[int]) -> None:
     """Mean over a (2r+1)x(2r+1) window clamped to each box; O(1) per pixel for any radius."""
-    img = _image3(image)
+    img = checked_image(image)
     b = pixel_boxes(boxes)
     if isinstance(radius, int | np.integer):
         if radius < 0:
@@ -131,66 +131,3 @@ def gaussian_blur(image: np.ndarray, boxes: BoxesLike, sigma: float) -> None:
     """Three box passes: a Gaussian of ``sigma`` within a few percent."""
     for r in gaussian_radii(sigma):
         box_blur(image, boxes, r)
-
-
-def ellipse_mask(shape: tuple[int, ...], ellipses: BoxesLike) -> np.ndarray:
-    """HxW 0/1 mask of axis-aligned ellipses given as rows ``(cx, cy, rx, ry)``."""
-    h, w = shape[0], shape[1]
-    out = np.zeros((h, w), np.uint8)
-    for cx, cy, rx, ry in np.asarray(ellipses, dtype=np.float64).reshape(-1, 4):
-        if rx <= 0 or ry <= 0:
-            continue
-        box = clip_boxes([(cx - rx, cy - ry, cx + rx + 1, cy + ry + 1)], shape)
-        if not len(box):
-            continue
-        x0, y0, x1, y1 = box[0]
-        yy, xx = np.mgrid[y0:y1, x0:x1]
-        inside = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1.0
-        out[y0:y1, x0:x1] |= inside.astype(np.uint8)
-    return out
-
-
-def redact_mask(
-    image: np.ndarray,
-    mask: np.ndarray,
-    mode: str = "fill",
-    *,
-    feather: int = 0,
-    colour: Sequence[int] | int = 0,
-    max_cells: int = 5,
-    radius: int = 8,
-) -> np.ndarray:
-    """Redact every set pixel of ``mask`` with ``mode`` (fill | pixelate | blur), in place.
-
-    Each connected region is treated on its own bounding box. ``feather`` softens the edge
-    outward over that many pixels; inside the mask the effect is always at full strength.
-    Returns the boxes that were redacted.
-    """
-    from . import mask as masks
-
-    img = _image3(image)
-    if mode not in ("fill", "pixelate", "blur"):
-        raise ValueError(f"mode must be fill, pixelate or blur, not {mode!r}")
-    if feather < 0:
-        raise ValueError(f"feather must not be negative, not {feather}")
-    core = (masks._mask(mask) != 0).astype(np.uint8)
-    if core.shape != img.shape[:2]:
-        raise ValueError(f"mask {core.shape} and image {img.shape[:2]} differ in size")
-    grown = masks.dilate(core, feather) if feather else core
-    boxes = masks.mask_boxes(grown)
-    for x0, y0, x1, y1 in boxes:
-        effect = np.ascontiguousarray(img[y0:y1, x0:x1])
-        whole = [(0, 0, x1 - x0, y1 - y0)]
-        if mode == "fill":
-            fill(effect, whole, colour)
-        elif mode == "pixelate":
-            pixelate(effect, whole, max_cells)
-        else:
-            box_blur(effect, whole, radius)
-        alpha = np.ascontiguousarray(grown[y0:y1, x0:x1] * np.uint8(255))
-        if feather:
-            soft = np.ascontiguousarray(alpha[:, :, None])
-            box_blur(soft, whole, feather)
-            alpha = np.maximum(soft[:, :, 0], core[y0:y1, x0:x1] * np.uint8(255))
-        _k.blend_region(img, effect, np.ascontiguousarray(alpha), int(x0), int(y0))
-    return boxes

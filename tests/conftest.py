@@ -1,8 +1,8 @@
-"""Shared fixtures: a fresh data directory, a fake clock, an open store."""
+"""Shared fixtures: a fresh data directory, a fake clock, an open store, the real models and
+test pictures (fetched once per session by the project's own fetch step)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +13,9 @@ from veilcam.clock import FakeClock
 from veilcam.config import RetentionConfig
 from veilcam.health import Health
 from veilcam.store import Store
+from veilcam.vision import models
+from veilcam.vision.pipeline import Vision
+from veilcam.vision.runtime import BoardProfile
 
 
 @pytest.fixture
@@ -45,7 +48,24 @@ def scene() -> np.ndarray:
     return rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
 
 
-async def settle(rounds: int = 5) -> None:
-    """Let tasks woken by a FakeClock advance run their next steps."""
-    for _ in range(rounds):
-        await asyncio.sleep(0)
+@pytest.fixture(scope="session")
+def model_cache() -> Path:
+    cache = models.default_cache()
+    models.fetch(cache)  # a no-op when `make test` has already fetched them
+    return cache
+
+
+ASSETS = Path(__file__).resolve().parent / "assets.toml"
+
+
+@pytest.fixture(scope="session")
+def assets() -> Path:
+    """Real photographs (scikit-image's sample data), fetched like the models."""
+    cache = models.default_cache().parent / "test-assets"
+    models.fetch(cache, manifest=models.Manifest.load(ASSETS))
+    return cache
+
+
+@pytest.fixture(scope="session")
+def vision(model_cache: Path) -> Vision:
+    return Vision(BoardProfile.load("generic"), model_cache, workers=2)

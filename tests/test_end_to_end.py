@@ -5,49 +5,22 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.mail import Smtp
+from tests.support.daemon import free_port, status_json, veilcam, wait_for_socket
+from tests.support.mail import Smtp
+from veilcam.demo.config import assets
 
 pytestmark = pytest.mark.slow
 
-ASSETS = Path(__file__).resolve().parents[1] / "daemon" / "demo_assets"
-
-
-def veilcam(*args: str, **kw: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "veilcam", *args],
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        **kw,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def status_json(data_dir: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "veilcam", "status", "--data-dir", str(data_dir), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(out.stdout)
+ASSETS = assets()
 
 
 def test_demo_matches_the_simulators_log(tmp_path: Path) -> None:
@@ -139,20 +112,6 @@ def snapshot(db: Path) -> tuple[set[str], int, int]:
     finally:
         conn.close()
     return ids, temps, audit
-
-
-def wait_for_socket(data: Path, proc: subprocess.Popen[str]) -> None:
-    for _ in range(200):
-        # a killed daemon leaves its socket file behind: only a connection proves readiness
-        with socket.socket(socket.AF_UNIX) as s:
-            try:
-                s.connect(str(data / "control.sock"))
-                return
-            except OSError:
-                pass
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        time.sleep(0.05)
-    raise AssertionError("daemon never opened its control socket")
 
 
 def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) -> None:

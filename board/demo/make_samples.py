@@ -1,7 +1,7 @@
 """Draw the demo store's replay pictures: fridge shelves and an empty shop aisle.
 
 Made by the project (no third-party images), deterministic, no people in them.
-Run: python board/demo/make_samples.py  (writes daemon/demo_assets/{fridge,floor}/*.jpg)
+Run: python board/demo/make_samples.py  (writes daemon/demo/assets/{fridge,floor}/*.jpg)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter
 
 W, H = 1280, 720
-OUT = Path(__file__).resolve().parents[2] / "daemon" / "demo_assets"
+OUT = Path(__file__).resolve().parents[2] / "daemon" / "demo" / "assets"
 COLOURS = [
     (200, 30, 40),
     (30, 110, 200),

@@ -28,15 +28,15 @@ import aiohttp
 import aiosmtplib
 from sqlite_utils import Database
 
-from ..errors import ConfigError
-from ..retention import parse_duration
-from .rules import LEVELS, Transition, duration_text
+from veilcam.coldchain.rules import LEVELS, Transition, duration_text
+from veilcam.errors import ConfigError
+from veilcam.retention import parse_duration
 
 if TYPE_CHECKING:
-    from ..clock import Clock
-    from ..config import NotifyConfig
-    from ..health import Health
-    from ..store import Store
+    from veilcam.clock import Clock
+    from veilcam.config import NotifyConfig
+    from veilcam.health import Health
+    from veilcam.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING
 from fpdf import FPDF
 from sqlite_utils import Database
 
-from .rules import duration_text
-from .service import limits_for, overrides_job
+from veilcam.coldchain.limits import limits_for
+from veilcam.coldchain.queries import overrides_job
+from veilcam.coldchain.rules import duration_text
 
 if TYPE_CHECKING:
-    from ..config import CabinetConfig
+    from veilcam.config import CabinetConfig
 
 MAX_GAP = 5 * 60.0  # seconds a reading stands for, at most
 # Shorter runs above the limit (a door opening's warm air at the probe) are counted in the

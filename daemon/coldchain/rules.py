@@ -29,54 +29,9 @@ import collections
 import datetime as dt
 from dataclasses import dataclass, field
 
+from veilcam.coldchain.limits import PROFILES, Limits
+
 LEVELS = ("warning", "alarm")
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    warn_above: float  # °C
-    alarm_above: float
-    hysteresis: float = 0.5
-    delay: float = 30 * 60
-    clear_after: float = 5 * 60
-    cumulative_window: float = 2 * 3600
-    cumulative_limit: float = 60 * 60
-    door_grace: float = 3 * 60  # after a door closes, warming is expected
-    power_up_grace: float = 30 * 60
-    defrost: tuple[tuple[int, int], ...] = ()  # (seconds after local midnight, duration)
-    door_open_warning: float = 3 * 60
-    door_open_alarm: float = 10 * 60
-    openings_per_hour: int = 30
-    no_opening_for: float = 24 * 3600
-    silent_warning: float = 5 * 60
-    silent_alarm: float = 15 * 60
-
-
-PROFILES = {
-    # A chiller holds 5 °C or below; 8 °C is the UK legal limit.
-    "chiller": Limits(warn_above=5.0, alarm_above=8.0),
-    # A freezer holds -18 °C; -15 °C is where quality starts to go.
-    "freezer": Limits(warn_above=-18.0, alarm_above=-15.0),
-}
-
-
-# The highest alarm limit a profile may be given, in config or in the UI: a chiller's
-# alarm above the UK legal 8 °C, or a freezer's above -15 °C, would watch nothing.
-CEILINGS = {"chiller": 8.0, "freezer": -15.0}
-
-
-def check_limits(profile: str, warn_above: float, alarm_above: float) -> str | None:
-    """Why these limits are refused for this profile, or None."""
-    if not (-60 <= warn_above <= 60 and -60 <= alarm_above <= 60):
-        return "limits must be between -60 and 60 °C"
-    if alarm_above < warn_above:
-        return (
-            f"the alarm limit {alarm_above:.1f} °C is below the warning limit {warn_above:.1f} °C"
-        )
-    ceiling = CEILINGS.get(profile)
-    if ceiling is not None and alarm_above > ceiling:
-        return f"a {profile}'s alarm limit may not be above {ceiling:.1f} °C"
-    return None
 
 
 @dataclass(frozen=True, slots=True)

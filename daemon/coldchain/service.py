@@ -7,126 +7,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-
-from .. import audit, clocksync
-from ..errors import AccountError, ConfigError, StoreError
-from ..retention import parse_duration
-from .notify import Notice, enqueue_job, notices_for
-from .rules import PROFILES, Board, Cabinet, Limits, Transition, check_limits
+from veilcam.clock import synchronised
+from veilcam.coldchain.limits import Limits, limits_for
+from veilcam.coldchain.notify import Notice, notices_for
+from veilcam.coldchain.queries import ack_job, opened_at_job, overrides_job, record_job
+from veilcam.coldchain.rules import Board, Cabinet, Transition
+from veilcam.config import check_limits
+from veilcam.errors import AccountError, ConfigError, StoreError
+from veilcam.store import audit
 
 if TYPE_CHECKING:
-    from ..clock import Clock
-    from ..config import CabinetConfig, NotifyConfig
-    from ..events import Hub
-    from ..health import Health
-    from ..sensors.service import DoorEvent, Reading
-    from ..store import Store
+    from veilcam.clock import Clock
+    from veilcam.config import CabinetConfig, NotifyConfig
+    from veilcam.events import Hub
+    from veilcam.health import Health
+    from veilcam.sensors.ingest import DoorEvent, Reading
+    from veilcam.store import Store
 
 log = logging.getLogger(__name__)
 
 TICK = 10.0  # seconds between time-based checks
-
-
-def limits_for(cfg: CabinetConfig) -> Limits:
-    base = PROFILES.get(cfg.profile) or Limits(warn_above=0.0, alarm_above=0.0)
-    defrost = tuple(
-        (int(t[:2]) * 3600 + int(t[3:]) * 60, int(parse_duration(cfg.defrost_duration)))
-        for t in cfg.defrost_times
-    )
-    return replace(
-        base,
-        warn_above=cfg.warn_above if cfg.warn_above is not None else base.warn_above,
-        alarm_above=cfg.alarm_above if cfg.alarm_above is not None else base.alarm_above,
-        delay=parse_duration(cfg.delay),
-        door_open_warning=parse_duration(cfg.door_open_warning),
-        door_open_alarm=parse_duration(cfg.door_open_alarm),
-        openings_per_hour=cfg.openings_per_hour,
-        silent_warning=parse_duration(cfg.silent_warning),
-        silent_alarm=3 * parse_duration(cfg.silent_warning),
-        defrost=defrost,
-    )
-
-
-def record_job(
-    db: Database, tr: Transition, expires_at: float, notices: list[Notice] | None = None
-) -> int:
-    """Write one transition and the notices about it, together; returns the alarm's id."""
-    alarm_id = _record(db, tr, expires_at)
-    if notices:
-        enqueue_job(db, alarm_id or None, notices, tr.at, expires_at)
-    return alarm_id
-
-
-def _record(db: Database, tr: Transition, expires_at: float) -> int:
-    if tr.change == "open":
-        cur = db.conn.execute(
-            "INSERT INTO alarms (cabinet, rule, level, opened_at, updated_at, peak, message,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (tr.cabinet, tr.rule, tr.level, tr.at, tr.at, tr.value, tr.message, expires_at),
-        )
-        return int(cur.lastrowid or 0)
-    row = db.conn.execute(
-        "SELECT id FROM alarms WHERE cabinet = ? AND rule = ? AND closed_at IS NULL"
-        " ORDER BY id DESC LIMIT 1",
-        (tr.cabinet, tr.rule),
-    ).fetchone()
-    if row is None:
-        return 0
-    if tr.change == "level":
-        db.conn.execute(
-            "UPDATE alarms SET level = ?, updated_at = ?, message = ? WHERE id = ?",
-            (tr.level, tr.at, tr.message, row[0]),
-        )
-    else:
-        db.conn.execute(
-            "UPDATE alarms SET closed_at = ?, updated_at = ?, peak = coalesce(?, peak),"
-            " message = ? WHERE id = ?",
-            (tr.at, tr.at, tr.value, tr.message, row[0]),
-        )
-    return int(row[0])
-
-
-def _opened_at(db: Database, cabinet: str, rule: str) -> float | None:
-    row = db.conn.execute(
-        "SELECT opened_at FROM alarms WHERE cabinet = ? AND rule = ? AND closed_at IS NULL"
-        " ORDER BY id DESC LIMIT 1",
-        (cabinet, rule),
-    ).fetchone()
-    return None if row is None else float(row[0])
-
-
-LIMIT_KEYS = ("warn_above", "alarm_above")
-
-
-def overrides_job(db: Database) -> dict[str, dict[str, float]]:
-    """Limits set in the UI, by cabinet: settings ``cabinet.NAME.warn_above`` and so on."""
-    out: dict[str, dict[str, float]] = {}
-    for key, value in db.conn.execute("SELECT key, value FROM settings WHERE key LIKE 'cabinet.%'"):
-        _, name, what = key.split(".", 2)
-        if what in LIMIT_KEYS:
-            out.setdefault(name, {})[what] = float(value)
-    return out
-
-
-def list_job(db: Database, open_only: bool = False, limit: int = 500) -> list[dict[str, Any]]:
-    sql = "SELECT * FROM alarms"
-    if open_only:
-        sql += " WHERE closed_at IS NULL"
-    sql += " ORDER BY opened_at DESC LIMIT ?"
-    return [dict(r) for r in db.conn.execute(sql, (limit,))]
-
-
-def ack_job(db: Database, alarm_id: int, by: str, comment: str, now: float) -> None:
-    cur = db.conn.execute(
-        "UPDATE alarms SET acked_at = ?, acked_by = ?, ack_comment = ? WHERE id = ?"
-        " AND acked_at IS NULL",
-        (now, by, comment, alarm_id),
-    )
-    if cur.rowcount == 0:
-        raise AccountError(f"no unacknowledged alarm {alarm_id}")
 
 
 class AlarmService:
@@ -162,7 +64,7 @@ class AlarmService:
         if self.notify is None:
             return []
         if tr.change == "close":
-            began = await self.store.db.read(_opened_at, tr.cabinet, tr.rule)
+            began = await self.store.db.read(opened_at_job, tr.cabinet, tr.rule)
         else:
             cab = self.cabinets.get(tr.cabinet)
             began = cab.began(tr.rule) if cab is not None else None
@@ -266,7 +168,7 @@ class AlarmService:
                         link = self.health.get("sensor_link")
                         if link is not None:
                             out += self.board.link(now, link.state == "ok")
-                    out += self.board.clock(now, await asyncio.to_thread(clocksync.synchronised))
+                    out += self.board.clock(now, await asyncio.to_thread(synchronised))
                     next_tick = now + TICK
                 if out or self._unrecorded:
                     await self._apply(out)

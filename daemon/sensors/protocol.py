@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from veilcam.errors import ProtocolError
 from veilcam_native import xor8
-
-from ..errors import ProtocolError
 
 SEQ_MODULO = 65536
 MAX_LINE = 120  # longest valid line is ~50 bytes; anything longer is noise

@@ -14,10 +14,17 @@ from typing import Any
 
 import serial
 
-from ..clock import Clock
-from ..errors import ProtocolError, SensorLinkError
-from ..health import Health
-from .protocol import Configure, LineSplitter, Message, SetClock, format_line, parse_line
+from veilcam.clock import Clock
+from veilcam.errors import ProtocolError, SensorLinkError
+from veilcam.health import Health
+from veilcam.sensors.protocol import (
+    Configure,
+    LineSplitter,
+    Message,
+    SetClock,
+    format_line,
+    parse_line,
+)
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import ProtocolError
-from .protocol import (
+from veilcam.errors import ProtocolError
+from veilcam.sensors.protocol import (
     Configure,
     Door,
     Heartbeat,

@@ -1,3 +1,3 @@
-from .store import Picture, Store, db_path
+from veilcam.store.store import Picture, Store, db_path
 
 __all__ = ["Picture", "Store", "db_path"]

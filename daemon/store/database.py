@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from ..errors import StoreError
-from .schema import migrate
+from veilcam.errors import StoreError
+from veilcam.store.schema import migrate
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ..errors import MediaIntegrityError, StoreError
+from veilcam.errors import MediaIntegrityError, StoreError
 
 log = logging.getLogger(__name__)
 

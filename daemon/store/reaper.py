@@ -14,10 +14,10 @@ from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
-from ..clock import Clock
-from ..health import Health
-from ..retention import DAY
-from .store import Store
+from veilcam.clock import Clock
+from veilcam.health import Health
+from veilcam.retention import DAY
+from veilcam.store.store import Store
 
 log = logging.getLogger(__name__)
 

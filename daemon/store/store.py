@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import audit
-from ..clock import Clock
-from ..config import RetentionConfig
-from ..errors import StoreError
-from ..retention import MEDIA_CLASS
-from . import records
-from .database import Database
-from .media import MediaStore, load_or_create_key, new_media_id
+from veilcam.clock import Clock
+from veilcam.config import RetentionConfig
+from veilcam.errors import StoreError
+from veilcam.retention import MEDIA_CLASS
+from veilcam.store import audit, records
+from veilcam.store.database import Database
+from veilcam.store.media import MediaStore, load_or_create_key, new_media_id
 
 log = logging.getLogger(__name__)
 

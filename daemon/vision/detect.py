@@ -11,10 +11,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from veilcam.vision import ssd
+from veilcam.vision.runtime import TFLiteModel
 from veilcam_native import embed
-
-from . import ssd
-from .runtime import TFLiteModel
 
 
 @dataclass(frozen=True, slots=True)

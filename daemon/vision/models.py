@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..errors import ModelError
+from veilcam.errors import ModelError
 
 log = logging.getLogger(__name__)
 

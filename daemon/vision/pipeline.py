@@ -27,11 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from veilcam.vision import ssd
+from veilcam.vision.detect import Region, SSDDetector, _square_input, squares
+from veilcam.vision.runtime import BoardProfile, TFLiteModel
 from veilcam_native import mask as masks
-
-from . import ssd
-from .detect import Region, SSDDetector, _square_input, squares
-from .runtime import BoardProfile, TFLiteModel
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelError
-from . import models
+from veilcam.errors import ModelError
+from veilcam.vision import models
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,1 @@
-"""The local web server. For now: the status page and its JSON, with no personal data."""
+"""The web UI and JSON API: aiohttp, server-rendered pages, HTTPS by default."""

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import views
-from .common import _app
+from veilcam.web import views
+from veilcam.web.common import TLS_KEY, _app
 
 
 async def api_status(request: web.Request) -> web.Response:
-    from .. import status
+    from veilcam.store import status
 
     app = _app(request)
     data = await app.store.db.read(lambda db: status.collect(db, app.data_dir, count_files=True))
     data["live"] = app.live_status()
+    if fingerprint := request.app[TLS_KEY]:
+        data["web_certificate_sha256"] = fingerprint
     return web.json_response(data)
 
 
@@ -55,7 +57,7 @@ async def api_doors(request: web.Request) -> web.Response:
 
 async def api_alarms(request: web.Request) -> web.Response:
     """Cold-chain alarms, newest first (?open=1: only those not closed)."""
-    from ..coldchain.service import list_job
+    from veilcam.coldchain.queries import list_job
 
     open_only = request.query.get("open", "") in ("1", "true", "yes")
     return web.json_response(await _app(request).store.db.read(list_job, open_only))

@@ -9,11 +9,12 @@ from typing import Any
 
 from aiohttp import web
 
-from ..coldchain import report
-from ..coldchain.rules import check_limits, duration_text
-from ..errors import ConfigError
-from .common import _app, _audit, _page
-from .views import put_setting_job
+from veilcam.coldchain import report
+from veilcam.coldchain.rules import duration_text
+from veilcam.config import check_limits
+from veilcam.errors import ConfigError
+from veilcam.web.common import _app, _audit, _page
+from veilcam.web.views import put_setting_job
 
 
 def _day(text: str | None, now: float) -> dt.date:

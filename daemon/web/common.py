@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from .. import audit
-from ..accounts import ROLES, Policy
-from ..retention import parse_duration
-from . import sessions
+from veilcam.accounts import ROLES, Policy
+from veilcam.retention import parse_duration
+from veilcam.store import audit
+from veilcam.web import sessions
 
 if TYPE_CHECKING:
-    from ..app import App
-    from ..config import WebConfig
+    from veilcam.config import WebConfig
+    from veilcam.runtime.context import App
 
 APP_KEY: web.AppKey[App] = web.AppKey("veilcam", object)  # type: ignore[arg-type]
 CFG_KEY: web.AppKey[Any] = web.AppKey("web_config", object)

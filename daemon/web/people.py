@@ -9,10 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ..accounts import ROLES, Accounts
-from ..errors import AccountError
-from . import sessions
-from .common import ACTOR, _app, _audit, _ip, _page, _session
+from veilcam.accounts import ROLES, Accounts
+from veilcam.errors import AccountError
+from veilcam.web import sessions
+from veilcam.web.common import ACTOR, _app, _audit, _ip, _page, _session
 
 
 async def users_page(request: web.Request, **extra: Any) -> web.Response:

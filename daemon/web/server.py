@@ -24,17 +24,17 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-import webui
-
-from .. import audit, clocksync
-from ..accounts import Accounts
-from ..errors import AccountError, ConfigError, LoginRefused, MediaIntegrityError
-from ..events import Subscription
-from ..retention import parse_duration
-from . import sessions, tls, views
-from .api import api_alarms, api_doors, api_pictures, api_status, api_temperatures
-from .coldchain import cabinet_limits, report_file, reports_page, save_limits
-from .common import (
+from veilcam import webui
+from veilcam.accounts import Accounts
+from veilcam.clock import synchronised
+from veilcam.errors import AccountError, ConfigError, LoginRefused, MediaIntegrityError
+from veilcam.events import Subscription
+from veilcam.retention import parse_duration
+from veilcam.store import audit
+from veilcam.web import sessions, tls, views
+from veilcam.web.api import api_alarms, api_doors, api_pictures, api_status, api_temperatures
+from veilcam.web.coldchain import cabinet_limits, report_file, reports_page, save_limits
+from veilcam.web.common import (
     ACKERS,
     ACTOR,
     ADMIN,
@@ -54,11 +54,11 @@ from .common import (
     _policy,
     _session,
 )
-from .people import tokens_add, users_add, users_page, users_toggle
+from veilcam.web.people import tokens_add, users_add, users_page, users_toggle
 
 if TYPE_CHECKING:
-    from ..app import App
-    from ..config import Config, WebConfig
+    from veilcam.config import Config, WebConfig
+    from veilcam.runtime.context import App
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ async def _bearer(request: web.Request) -> sessions.Session | None:
     row = await _app(request).store.db.read(job)
     if row is None:
         return None
-    from ..accounts import User
+    from veilcam.accounts import User
 
     return sessions.Session("token", User(0, f"token:{row['name']}", row["role"], False), "", 0, 0)
 
@@ -432,7 +432,7 @@ async def alerts_page(request: web.Request, **extra: Any) -> web.Response:
         ).fetchall()
         return [dict(r, when=views.when(r["at"])) for r in rows]
 
-    from ..coldchain.service import list_job
+    from veilcam.coldchain.queries import list_job
 
     alarms = [
         dict(
@@ -456,7 +456,7 @@ async def alerts_page(request: web.Request, **extra: Any) -> web.Response:
 
 async def alarm_ack(request: web.Request) -> web.StreamResponse:
     """Acknowledge an alarm: the comment says what was done; audited."""
-    from ..coldchain.service import acknowledge
+    from veilcam.coldchain.service import acknowledge
 
     form = await request.post()
     try:
@@ -485,7 +485,7 @@ async def health_page(request: web.Request) -> web.Response:
         disk_free=f"{disk.free / 2**30:.1f} GiB of {disk.total / 2**30:.1f} GiB",
         now=views.when(app.clock.now()),
         clock_sync={True: "synchronised", False: "NOT synchronised", None: "unknown"}[
-            await asyncio.to_thread(clocksync.synchronised)
+            await asyncio.to_thread(synchronised)
         ],
         kernels=app.live_status()["kernels"],
         fingerprint=request.app[TLS_KEY],

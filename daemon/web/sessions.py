@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..accounts import User
+from veilcam.accounts import User
 
 COOKIE = "veilcam_session"
 TOUCH_EVERY = 60.0  # seconds between last-seen writes for one session

@@ -8,20 +8,20 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.daemon.test_app import config_for
-from tests.daemon.web.conftest import CABINET
+from tests.support.daemon import config_for, free_port
+from tests.support.web import CABINET
 from veilcam.accounts import Accounts
-from veilcam.app import App, running
 from veilcam.coldchain.rules import Transition
 from veilcam.config import WebConfig
-from veilcam.sensors.service import DoorEvent
+from veilcam.runtime.context import App
+from veilcam.runtime.supervisor import running
+from veilcam.sensors.ingest import DoorEvent
 from veilcam.web.server import serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,12 +42,6 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -153,10 +153,10 @@ def test_users_cli_offline_refuses_a_third_admin(
 
 
 async def test_users_add_through_the_running_daemon(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.daemon.test_app import config_for
-    from veilcam.app import running
-    from veilcam.control import call
+    from tests.support.daemon import config_for
+    from veilcam.control.client import call
     from veilcam.errors import ControlError
+    from veilcam.runtime.supervisor import running
 
     data_dir = tmp_path / "data"
     async with running(config_for(data_dir)) as app:

@@ -1,17 +1,14 @@
+"""The command line: exit codes, messages, commands that need no daemon."""
+
+from __future__ import annotations
+
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.daemon import run
 from veilcam.cli import build_parser, main
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "veilcam", *args], capture_output=True, text=True, timeout=60
-    )
 
 
 def test_check_config_ok_and_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

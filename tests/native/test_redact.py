@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from veilcam_native import _redact_py, redact
+from veilcam_native import _redact_py, mask, redact
 from veilcam_native import redact_kernels as native
 
 pytestmark = pytest.mark.skipif(native is _redact_py, reason="extensions not built")
@@ -273,10 +273,8 @@ def test_mask_and_ellipse_redaction(mode: str, feather: int) -> None:
     rng = np.random.default_rng(8)
     img = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
     original = img.copy()
-    m = redact.ellipse_mask(
-        img.shape, [(60, 50, 25, 35), (150, 110, 20, 20)]
-    )  # 2nd crosses the edge
-    boxes = redact.redact_mask(img, m, mode, feather=feather, radius=10)
+    m = mask.ellipse_mask(img.shape, [(60, 50, 25, 35), (150, 110, 20, 20)])  # 2nd crosses the edge
+    boxes = mask.redact_mask(img, m, mode, feather=feather, radius=10)
     assert len(boxes) == 2
     inside = m.astype(bool)
     changed = (img != original).any(axis=2)
@@ -289,15 +287,15 @@ def test_mask_and_ellipse_redaction(mode: str, feather: int) -> None:
     if mode == "fill":
         assert (img[inside] == 0).all()  # full strength inside, feathered or not
     if feather:
-        ring = (redact.ellipse_mask(img.shape, [(60, 50, 28, 38)]) != 0) & ~inside
+        ring = (mask.ellipse_mask(img.shape, [(60, 50, 28, 38)]) != 0) & ~inside
         partial = (img[ring] != 0).any(axis=1) & (img[ring] != original[ring]).any(axis=1)
         if mode == "fill":
             assert partial.mean() > 0.5  # the edge is softened, not cut
 
 
 def test_ellipse_mask_shape() -> None:
-    m = redact.ellipse_mask((20, 30), [(10, 10, 5, 3)])
+    m = mask.ellipse_mask((20, 30), [(10, 10, 5, 3)])
     assert (
         m[10, 10] == 1 and m[10, 15] == 1 and m[10, 16] == 0 and m[13, 10] == 1 and m[14, 10] == 0
     )
-    assert redact.ellipse_mask((5, 5), [(100, 100, 3, 3), (2, 2, 0, 4)]).sum() == 0
+    assert mask.ellipse_mask((5, 5), [(100, 100, 3, 3), (2, 2, 0, 4)]).sum() == 0

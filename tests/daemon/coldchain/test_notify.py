@@ -15,13 +15,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.mail import Smtp
-from veilcam.app import App, running
+from tests.support.aio import until
+from tests.support.mail import Smtp
 from veilcam.clock import FakeClock
 from veilcam.coldchain.notify import summary_job
 from veilcam.config import loads
 from veilcam.errors import ConfigError
-from veilcam.sensors.service import Reading
+from veilcam.runtime.context import App
+from veilcam.runtime.supervisor import running
+from veilcam.sensors.ingest import Reading
 
 
 @pytest.fixture
@@ -57,14 +59,6 @@ async def warm_night(app: App, clock: FakeClock, minutes: int, celsius: float = 
         clock.advance(60)
         await asyncio.sleep(0.005)
     await asyncio.sleep(0.5)
-
-
-async def until(predicate: Any, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 async def outbox(app: App) -> dict[str, Any]:

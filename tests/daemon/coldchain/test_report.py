@@ -23,8 +23,8 @@ from veilcam.coldchain import report
 from veilcam.config import CabinetConfig, RetentionConfig
 from veilcam.events import Hub
 from veilcam.health import Health
+from veilcam.sensors.ingest import SensorIngest
 from veilcam.sensors.protocol import LineSplitter, parse_line
-from veilcam.sensors.service import SensorIngest
 from veilcam.sensors.simulator import BoardSimulator
 from veilcam.store import Store
 

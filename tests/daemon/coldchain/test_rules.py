@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from veilcam.coldchain.rules import PROFILES, Cabinet, Limits, Transition
+from veilcam.coldchain.limits import PROFILES, Limits
+from veilcam.coldchain.rules import Cabinet, Transition
 
 T0 = dt.datetime(2026, 11, 23, 8, 0).timestamp()  # a Monday morning, local time
 GRACE = PROFILES["chiller"].power_up_grace

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon.test_app import config_for
-from veilcam.app import running
+from tests.support.aio import until
+from tests.support.daemon import config_for
 from veilcam.cli import main
 from veilcam.clock import FakeClock
 from veilcam.coldchain.service import acknowledge
 from veilcam.errors import AccountError
-from veilcam.sensors.service import DoorEvent, Reading
+from veilcam.runtime.supervisor import running
+from veilcam.sensors.ingest import DoorEvent, Reading
 
 CABINET = """
 [[cabinets]]
@@ -24,14 +25,6 @@ profile = "chiller"
 probe = "1"
 door = "1"
 """
-
-
-async def until(predicate, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(int(seconds / 0.05)):
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 async def test_a_warm_spell_opens_an_alarm_once_and_closes_it(

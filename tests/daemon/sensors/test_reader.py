@@ -15,9 +15,9 @@ from veilcam.config import RetentionConfig
 from veilcam.errors import ProtocolError
 from veilcam.events import Hub
 from veilcam.health import Health
+from veilcam.sensors.ingest import SensorIngest
 from veilcam.sensors.protocol import Temperature
 from veilcam.sensors.reader import SensorReader
-from veilcam.sensors.service import SensorIngest
 from veilcam.sensors.simulator import BoardSimulator, FaultRates
 from veilcam.store import Store
 

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import settle
-from veilcam import audit
+from tests.support.aio import settle
 from veilcam.clock import FakeClock
 from veilcam.config import RetentionConfig
 from veilcam.health import Health
 from veilcam.retention import CLASSES
-from veilcam.store import Picture, Store
+from veilcam.store import Picture, Store, audit
 from veilcam.store.reaper import DiskUsage, Reaper
 
 INTERVAL = 60.0

@@ -35,6 +35,6 @@ def test_demo_shelves_without_people_stay_under_two_percent(vision: Vision) -> N
 
     for folder, hands in (("fridge", True), ("floor", False)):
         result = changed_share(
-            ROOT / "daemon" / "demo_assets" / folder, ours(vision, Policy(hands=hands)), {}
+            ROOT / "daemon" / "demo" / "assets" / folder, ours(vision, Policy(hands=hands)), {}
         )
         assert result["max_changed"] < 0.02, result

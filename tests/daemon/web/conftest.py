@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.daemon.test_app import config_for
+from tests.support.daemon import config_for
+from tests.support.web import CABINET, PW, USERS, sign_in
 from veilcam.accounts import Accounts
-from veilcam.app import App, running
 from veilcam.clock import FakeClock
 from veilcam.config import WebConfig
+from veilcam.runtime.context import App
+from veilcam.runtime.supervisor import running
 from veilcam.web.server import make_web_app
-
-PW = "correct horse battery"
-USERS = {"admin": "ada", "manager": "maria", "technician": "tom", "auditor": "aud"}
-CABINET = '[[cabinets]]\nname = "dairy"\nprobe = "1"\ndoor = "1"\n'
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    m = CSRF.search(html)
-    assert m, "no CSRF field on the page"
-    return m.group(1)
-
-
-async def sign_in(client: TestClient, username: str, password: str = PW) -> Any:
-    page = await client.get("/login")
-    token = csrf_of(await page.text())
-    return await client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf": token, "next": "/"},
-        allow_redirects=False,
-    )
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.daemon.web.conftest import csrf_of
-from veilcam.app import App
+from tests.support.web import csrf_of
 from veilcam.clock import FakeClock
 from veilcam.coldchain.report import day_bounds
+from veilcam.runtime.context import App
 
 UI = tuple[App, FakeClock, Callable[..., Awaitable[TestClient]]]
 
@@ -107,8 +107,8 @@ async def test_cabinet_limits_are_set_in_settings_within_the_ceiling(ui: UI) -> 
 
 
 async def test_alarms_in_the_json_api(ui: UI) -> None:
+    from veilcam.coldchain.queries import record_job
     from veilcam.coldchain.rules import Transition
-    from veilcam.coldchain.service import record_job
 
     app, clock, client = ui
     now = clock.now()

@@ -8,10 +8,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestClient
 
-from veilcam.app import App
+from tests.support.web import PW, csrf_of, sign_in
 from veilcam.clock import FakeClock
-
-from .conftest import PW, csrf_of, sign_in
+from veilcam.runtime.context import App
 
 Client = Callable[..., Awaitable[TestClient]]
 ROLES = (None, "admin", "manager", "technician", "auditor")

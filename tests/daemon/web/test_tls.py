@@ -13,10 +13,10 @@ import aiohttp
 import msgspec
 import pytest
 
-from tests.daemon.test_app import config_for
-from veilcam.app import running
+from tests.support.daemon import config_for
 from veilcam.cli import main
 from veilcam.config import WebConfig
+from veilcam.runtime.supervisor import running
 from veilcam.web import tls
 from veilcam.web.server import serve
 

@@ -1,0 +1,1 @@
+"""Capture: camera sources, triggers and streams, through redaction into the store."""

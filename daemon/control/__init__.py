@@ -1,0 +1,1 @@
+"""The daemon's local control socket: the server and its client."""

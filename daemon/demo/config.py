@@ -1,0 +1,126 @@
+"""The demo store's configuration file, written into its data directory."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+DEMO_CONFIG = """\
+# Written by `veilcam demo`; edit and run `veilcam run --config {config}` to use it as is.
+site = "demo-store"
+data_dir = "."
+
+[sensors]
+port = "ttyVC0"
+sample_period_ms = 1000
+
+[[cameras]]
+name = "fridge-1"
+purpose = "fridge"
+source = {{ kind = "replay", path = "{fridge}" }}
+[cameras.triggers]
+doors = ["1"]
+door_open_delay = "{door_delay}"
+door_close_settle = "{door_settle}"
+
+[[cameras]]
+name = "floor-1"
+purpose = "floor"
+source = {{ kind = "replay", path = "{floor}" }}
+[cameras.triggers]
+doors = []
+door_open_delay = "off"
+door_close_settle = "off"
+[cameras.stream]
+fps = {fps}
+still_interval = "{still}s"
+
+[[cabinets]]
+name = "dairy"
+profile = "chiller"
+probe = "1"
+door = "1"
+defrost_times = {defrost}
+defrost_duration = "25m"
+
+[[cabinets]]
+name = "frozen"
+profile = "freezer"
+probe = "2"
+
+[retention]
+floor_stills = "72h"
+
+[storage]
+min_free_mb = 256
+reaper_interval = "{reaper}s"
+health_interval = "{health}s"
+
+[web]
+host = "127.0.0.1"
+port = {port}
+session_idle = "{idle}s"
+session_max = "{session_max}s"
+"""
+
+
+def assets() -> Path:
+    return Path(str(resources.files("veilcam.demo") / "assets"))
+
+
+def write_config(
+    data_dir: Path,
+    port: int,
+    speed: float = 1.0,
+    defrost: list[str] | None = None,
+    email_to: str | None = None,
+    smtp: str = "127.0.0.1:25",
+) -> Path:
+    """The demo's config; with simulated time running ``speed`` times faster, everything
+    that should keep its real-time pace (camera frames, health writes, sign-in sessions)
+    is stretched by the same factor."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "demo.toml"
+    text = DEMO_CONFIG.format(
+        config=path,
+        fridge=assets() / "fridge",
+        floor=assets() / "floor",
+        port=port,
+        fps=f"{2 / speed:.6g}",
+        still=int(20 * speed),
+        reaper=int(60 * speed),
+        health=int(5 * speed),
+        idle=int(30 * 60 * speed),
+        # Sped up, a picture at every door would outrun the redaction: pictures on demand.
+        door_delay="2s" if speed <= 1 else "off",
+        door_settle="3s" if speed <= 1 else "off",
+        session_max=int(12 * 3600 * speed),
+        defrost=json.dumps(defrost or []),
+    )
+    if email_to is not None:
+        # Alarm email to a mail server on this machine; retries keep a real-time pace.
+        host, _, smtp_port = smtp.rpartition(":")
+        text += NOTIFY_CONFIG.format(
+            to=json.dumps(email_to),
+            host=json.dumps(host or "127.0.0.1"),
+            port=int(smtp_port),
+            retry_min=int(30 * speed),
+            retry_max=int(30 * 60 * speed),
+        )
+    path.write_text(text)
+    return path
+
+
+NOTIFY_CONFIG = """
+[notify]
+retry_min = "{retry_min}s"
+retry_max = "{retry_max}s"
+
+[notify.email]
+to = [{to}]
+sender = "veilcam@demo-store.example"
+host = {host}
+port = {port}
+security = "none"
+"""

@@ -1,0 +1,166 @@
+"""The supervisor: order, restart with back-off, health, sd_notify, control socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.daemon import config_for
+from veilcam.clock import SystemClock
+from veilcam.control.client import call
+from veilcam.demo.config import assets
+from veilcam.errors import ControlError
+from veilcam.health import Health
+from veilcam.runtime import supervisor as app_mod
+from veilcam.runtime.sdnotify import Notifier
+from veilcam.runtime.supervisor import running, supervise
+
+DEMO_ASSETS = assets()
+
+
+async def test_failing_service_is_restarted_with_backoff_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app_mod, "BACKOFF_MIN", 0.05)
+    health = Health(SystemClock())
+    runs = 0
+
+    async def flaky() -> None:
+        nonlocal runs
+        runs += 1
+        if runs < 3:
+            raise RuntimeError(f"boom {runs}")
+        await asyncio.sleep(10)
+
+    restarts: dict[str, int] = {}
+    task = asyncio.create_task(supervise("flaky", flaky, health, SystemClock(), restarts))
+    await asyncio.sleep(0.1)
+    status = health.get("service:flaky")
+    assert status is not None and status.state == "error" and "boom" in status.message
+    await asyncio.sleep(0.3)
+    assert runs == 3 and restarts == {"flaky": 2}
+    assert health.get("service:flaky").state == "ok"  # type: ignore[union-attr]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_services_start_and_stop_and_others_keep_running(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_mod, "BACKOFF_MIN", 0.05)
+    events: list[str] = []
+
+    async def first(app: Any) -> None:
+        events.append("first start")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            events.append("first stop")
+
+    async def second(app: Any) -> None:
+        events.append("second start")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            events.append("second stop")
+
+    async def broken(app: Any) -> None:
+        raise OSError("device gone")
+
+    async with running(
+        config_for(data_dir), extra=[("first", first), ("second", second), ("broken", broken)]
+    ) as app:
+        await asyncio.sleep(0.3)
+        assert app.restarts.get("broken", 0) >= 2
+        assert events == ["first start", "second start"]
+        reply = await call(data_dir, {"command": "capture", "camera": "fridge-1"})
+        assert len(reply["media_id"]) == 32
+    assert events[2:] == ["second stop", "first stop"]  # reverse order
+    assert not (data_dir / "control.sock").exists()
+
+
+async def test_control_socket_refuses_unknown_things_and_audits(data_dir: Path) -> None:
+    async with running(config_for(data_dir)):
+        with pytest.raises(ControlError, match="no camera named 'nope'"):
+            await call(data_dir, {"command": "capture", "camera": "nope"})
+        with pytest.raises(ControlError, match="not a request"):
+            await call(data_dir, {"command": "rm -rf"})
+        status = await call(data_dir, {"command": "status"})
+        assert status["live"]["kernels"] == "native"
+    conn = sqlite3.connect(data_dir / "veilcam.db")
+    actions = [
+        (r[0], r[1]) for r in conn.execute("SELECT actor, action FROM audit_log ORDER BY id")
+    ]
+    conn.close()
+    assert actions[0] == ("system", "daemon.start")
+    assert {"control.capture", "control.refused", "control.status"} <= {a for _, a in actions}
+    assert all(actor.startswith("cli:") for actor, a in actions if a.startswith("control."))
+    assert actions[-1] == ("system", "daemon.stop")
+
+
+async def test_control_without_daemon_says_so(data_dir: Path) -> None:
+    with pytest.raises(ControlError, match="no veilcam daemon is running"):
+        await call(data_dir, {"command": "status"})
+
+
+async def test_sd_notify_ready_watchdog_stopping(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.setblocking(False)
+    notifier = Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "200000"})
+    assert notifier.watchdog_interval == 0.1
+    async with running(config_for(data_dir), notifier=notifier):
+        await asyncio.sleep(0.35)
+    messages = []
+    while True:
+        try:
+            messages.append(sock.recv(1024).decode())
+        except BlockingIOError:
+            break
+    sock.close()
+    assert messages[0] == "READY=1\nSTATUS=running"
+    assert sum(m == "WATCHDOG=1" for m in messages) >= 3
+    assert messages[-1] == "STOPPING=1"
+
+
+def test_notifier_is_silent_without_systemd() -> None:
+    n = Notifier({})
+    assert not n.enabled and n.watchdog_interval is None
+    n.notify("READY=1")  # no socket: nothing happens, nothing raised
+
+
+async def test_health_snapshot_survives_the_daemon(data_dir: Path) -> None:
+    from veilcam.store.status import read_offline
+
+    async with running(config_for(data_dir)) as app:
+        app.health.set("camera:fridge-1", "warning", "lens dirty")
+        await asyncio.sleep(1.2)
+        mid = read_offline(data_dir)
+    assert mid["health"]["camera:fridge-1"]["state"] == "warning"
+    after = read_offline(data_dir)
+    assert after["health"]["camera:fridge-1"]["state"] == "stopped"
+    assert json.dumps(after)  # plain data
+
+
+async def test_control_socket_survives_hostile_requests(data_dir: Path) -> None:
+    async with running(config_for(data_dir)):
+        for payload in (
+            b"x" * 200_000,
+            b'{"command": "status"' + b" " * 5000 + b"}\n",
+            b"\xff\xfe\n",
+            b"[]\n",
+        ):
+            reader, writer = await asyncio.open_unix_connection(str(data_dir / "control.sock"))
+            writer.write(payload)
+            await writer.drain()
+            reply = json.loads(await reader.readline())
+            writer.close()
+            assert reply["ok"] is False and reply["error"]
+        assert (await call(data_dir, {"command": "status"}))["ok"]  # still serving

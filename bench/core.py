@@ -227,7 +227,7 @@ def bench_memory(minutes: float) -> None:
         [
             sys.executable,
             "-c",
-            "import time, veilcam.runtime.supervisor, veilcam.web.server, veilcam.demo.run;"
+            "import time, veilcam.runtime.supervisor, veilcam.web.app, veilcam.demo.run;"
             " time.sleep(5)",
         ]
     )

@@ -64,12 +64,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def add_user_job(db: Database, username: str, role: str, password_hash: str, now: float) -> int:
+def add_user_job(
+    db: Database, username: str, role: str, password_hash: str, now: float, must_change: bool
+) -> int:
     try:
         cur = db.conn.execute(
             "INSERT INTO users (username, role, password_hash, password_changed_at,"
-            " created_at) VALUES (?, ?, ?, ?, ?)",
-            (username, role, password_hash, now, now),
+            " must_change, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (username, role, password_hash, now, int(must_change), now),
         )
     except sqlite3.IntegrityError as exc:
         text = str(exc)
@@ -166,15 +168,24 @@ class Accounts:
         self.policy = policy or Policy()
 
     async def add(
-        self, username: str, role: str, password: str, actor: str, ip: str | None = None
+        self,
+        username: str,
+        role: str,
+        password: str,
+        actor: str,
+        ip: str | None = None,
+        *,
+        must_change: bool = False,
     ) -> int:
+        """A new account; ``must_change`` when someone else chose the password, which its
+        owner then changes at the first sign-in."""
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         check_password(password, username)
         now = self.store.clock.now()
         try:
             user_id: int = await self.store.db.write(
-                add_user_job, username, role, hash_password(password), now
+                add_user_job, username, role, hash_password(password), now, must_change
             )
         except AccountError as exc:
             await self.store.audit(

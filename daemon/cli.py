@@ -42,7 +42,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from veilcam.runtime.supervisor import run_until_signal
-    from veilcam.web.server import web_services
+    from veilcam.web.app import web_services
 
     config = _config(args)
     asyncio.run(run_until_signal(config, extra=web_services(config)))

@@ -8,7 +8,6 @@ import datetime as dt
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
 
 from veilcam.clock import ScaledClock
 from veilcam.config import Config, load
@@ -16,7 +15,7 @@ from veilcam.demo.config import write_config
 from veilcam.runtime.context import App
 from veilcam.runtime.supervisor import running, stop_on_signals
 from veilcam.sensors.simulator import BoardSimulator, FaultRates
-from veilcam.web.server import web_services
+from veilcam.web.app import web_services
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +29,7 @@ async def _first_admin(app: App) -> None:
     if await accounts.list():
         return
     password = secrets.token_urlsafe(12)
-    await accounts.add("admin", "admin", password, actor="demo")
-
-    def must_change(db: Any) -> None:
-        db.conn.execute("UPDATE users SET must_change = 1 WHERE username = 'admin'")
-
-    await app.store.db.write(must_change)
+    await accounts.add("admin", "admin", password, actor="demo", must_change=True)
     print(
         f"veilcam demo: sign in as admin with the one-time password {password} "
         "(shown only now; you will choose a new one)",

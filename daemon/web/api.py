@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from veilcam.web import views
-from veilcam.web.common import TLS_KEY, _app
+from veilcam.web import queries
+from veilcam.web.common import TLS_KEY, app_of
 
 
 async def api_status(request: web.Request) -> web.Response:
     from veilcam.store import status
 
-    app = _app(request)
+    app = app_of(request)
     data = await app.store.db.read(lambda db: status.collect(db, app.data_dir, count_files=True))
     data["live"] = app.live_status()
     if fingerprint := request.app[TLS_KEY]:
@@ -21,7 +21,7 @@ async def api_status(request: web.Request) -> web.Response:
 
 async def api_pictures(request: web.Request) -> web.Response:
     camera = request.query.get("camera") or None
-    rows = await _app(request).store.db.read(views.pictures_job, camera, None, None, 200)
+    rows = await app_of(request).store.db.read(queries.pictures_job, camera, None, None, 200)
     keep = (
         "id",
         "camera",
@@ -43,16 +43,16 @@ async def api_temperatures(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(
             text='{"error": "hours must be a whole number"}', content_type="application/json"
         ) from None
-    app = _app(request)
-    temps = await app.store.db.read(views.temperatures_job, app.clock.now() - hours * 3600)
+    app = app_of(request)
+    temps = await app.store.db.read(queries.temperatures_job, app.clock.now() - hours * 3600)
     return web.json_response(
         {p: [{"at": t, "centi_c": v} for t, v in pts] for p, pts in temps.items()}
     )
 
 
 async def api_doors(request: web.Request) -> web.Response:
-    app = _app(request)
-    return web.json_response(await app.store.db.read(views.doors_job, app.clock.now() - 86400))
+    app = app_of(request)
+    return web.json_response(await app.store.db.read(queries.doors_job, app.clock.now() - 86400))
 
 
 async def api_alarms(request: web.Request) -> web.Response:
@@ -60,4 +60,4 @@ async def api_alarms(request: web.Request) -> web.Response:
     from veilcam.coldchain.queries import list_job
 
     open_only = request.query.get("open", "") in ("1", "true", "yes")
-    return web.json_response(await _app(request).store.db.read(list_job, open_only))
+    return web.json_response(await app_of(request).store.db.read(list_job, open_only))

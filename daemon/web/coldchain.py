@@ -13,8 +13,8 @@ from veilcam.coldchain import report
 from veilcam.coldchain.rules import duration_text
 from veilcam.config import check_limits
 from veilcam.errors import ConfigError
-from veilcam.web.common import _app, _audit, _page
-from veilcam.web.views import put_setting_job
+from veilcam.web.common import app_of, audit_request, render
+from veilcam.web.queries import put_setting_job
 
 
 def _day(text: str | None, now: float) -> dt.date:
@@ -25,12 +25,12 @@ def _day(text: str | None, now: float) -> dt.date:
 
 
 async def _build(request: web.Request, day: dt.date) -> report.Report:
-    app = _app(request)
+    app = app_of(request)
     return await app.store.db.read(report.build, app.config.site, app.config.cabinets, day)
 
 
 async def reports_page(request: web.Request) -> web.Response:
-    app = _app(request)
+    app = app_of(request)
     day = _day(request.query.get("date"), app.clock.now())
     rep = await _build(request, day)
     cabinets = [
@@ -51,12 +51,12 @@ async def reports_page(request: web.Request) -> web.Response:
         }
         for c in rep.cabinets
     ]
-    return _page(request, "reports.html", day=day.isoformat(), cabinets=cabinets)
+    return render(request, "reports.html", day=day.isoformat(), cabinets=cabinets)
 
 
 async def report_file(request: web.Request) -> web.Response:
     """The day's report as CSV or PDF: an audited export."""
-    app = _app(request)
+    app = app_of(request)
     day = _day(request.match_info["day"], app.clock.now())
     fmt = request.match_info["fmt"]
     rep = await _build(request, day)
@@ -65,7 +65,7 @@ async def report_file(request: web.Request) -> web.Response:
     else:
         body, ctype = await asyncio.to_thread(report.to_pdf, rep), "application/pdf"
     name = f"coldchain-{app.config.site}-{day.isoformat()}.{fmt}"
-    await _audit(request, "export", name, f"{len(rep.cabinets)} cabinet(s)")
+    await audit_request(request, "export", name, f"{len(rep.cabinets)} cabinet(s)")
     return web.Response(
         body=body,
         content_type=ctype,
@@ -75,7 +75,7 @@ async def report_file(request: web.Request) -> web.Response:
 
 def cabinet_limits(request: web.Request) -> list[dict[str, Any]]:
     """Each cabinet's limits as the alarm service applies them now, for the settings page."""
-    app = _app(request)
+    app = app_of(request)
     if app.alarms is None:
         return []
     out = []
@@ -95,7 +95,7 @@ def cabinet_limits(request: web.Request) -> list[dict[str, Any]]:
 async def save_limits(request: web.Request, form: Any, actor: str) -> list[str]:
     """Apply and keep the limits posted from the settings page; returns the changed keys.
     Raises ConfigError naming the first refused value; nothing is changed then."""
-    app = _app(request)
+    app = app_of(request)
     if app.alarms is None:
         return []
     wanted: list[tuple[str, float, float]] = []
@@ -128,6 +128,6 @@ async def save_limits(request: web.Request, form: Any, actor: str) -> list[str]:
             if value != before:
                 k = f"cabinet.{name}.{key}"
                 await app.store.db.write(put_setting_job, k, f"{value:g}", now, actor)
-                await _audit(request, "setting.change", k, f"{before:g} -> {value:g}")
+                await audit_request(request, "setting.change", k, f"{before:g} -> {value:g}")
                 changed.append(k)
     return changed

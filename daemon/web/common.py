@@ -22,6 +22,8 @@ CFG_KEY: web.AppKey[Any] = web.AppKey("web_config", object)
 TLS_KEY: web.AppKey[str] = web.AppKey("fingerprint", str)
 SESSION: web.RequestKey[sessions.Session] = web.RequestKey("session", sessions.Session)
 ACTOR: web.RequestKey[str] = web.RequestKey("actor", str)
+# Each route's roles, by (method, canonical path): None is public, a missing route refused.
+ACCESS_KEY: web.AppKey[dict[tuple[str, str], frozenset[str] | None]] = web.AppKey("access", dict)
 
 ALL = frozenset(ROLES)
 READERS = frozenset({"admin", "manager", "auditor"})  # may see pictures
@@ -30,34 +32,34 @@ AUDIT = frozenset({"admin", "auditor"})
 ACKERS = frozenset({"admin", "manager"})  # the people who act on a warm fridge
 
 
-def _app(request: web.Request) -> App:
+def app_of(request: web.Request) -> App:
     return request.app[APP_KEY]
 
 
-def _cfg(request: web.Request) -> WebConfig:
+def web_config(request: web.Request) -> WebConfig:
     cfg: WebConfig = request.app[CFG_KEY]
     return cfg
 
 
-def _ip(request: web.Request) -> str | None:
+def client_ip(request: web.Request) -> str | None:
     return request.remote
 
 
-def _agent(request: web.Request) -> str:
+def user_agent(request: web.Request) -> str:
     return request.headers.get("User-Agent", "")[:200]
 
 
-def _session(request: web.Request) -> sessions.Session:
+def session_of(request: web.Request) -> sessions.Session:
     s: sessions.Session = request[SESSION]
     return s
 
 
-async def _audit(
+async def audit_request(
     request: web.Request, action: str, obj: str | None = None, detail: str | None = None
 ) -> None:
     actor = request[ACTOR] if ACTOR in request else "anonymous"
-    await _app(request).store.audit(
-        audit.Entry(actor, action, obj, detail, _ip(request), _agent(request))
+    await app_of(request).store.audit(
+        audit.Entry(actor, action, obj, detail, client_ip(request), user_agent(request))
     )
 
 
@@ -75,16 +77,16 @@ def _nav(role: str) -> list[tuple[str, str]]:
     return items
 
 
-def _page(request: web.Request, template: str, **ctx: Any) -> web.Response:
-    base: dict[str, Any] = {"site": _app(request).config.site, "here": request.path}
+def render(request: web.Request, template: str, **ctx: Any) -> web.Response:
+    base: dict[str, Any] = {"site": app_of(request).config.site, "here": request.path}
     if SESSION in request:
-        s = _session(request)
+        s = session_of(request)
         base.update(user=s.user, csrf=s.csrf, nav=_nav(s.user.role))
     base.update(ctx)
     return aiohttp_jinja2.render_template(template, request, base)
 
 
-def _policy(cfg: WebConfig) -> Policy:
+def login_policy(cfg: WebConfig) -> Policy:
     return Policy(
         password_max_age=parse_duration(cfg.password_max_age),
         lockout_after=cfg.lockout_after,

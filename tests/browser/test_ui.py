@@ -22,7 +22,7 @@ from veilcam.config import WebConfig
 from veilcam.runtime.context import App
 from veilcam.runtime.supervisor import running
 from veilcam.sensors.ingest import DoorEvent
-from veilcam.web.server import serve
+from veilcam.web.app import serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"

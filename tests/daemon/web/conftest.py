@@ -15,7 +15,7 @@ from veilcam.clock import FakeClock
 from veilcam.config import WebConfig
 from veilcam.runtime.context import App
 from veilcam.runtime.supervisor import running
-from veilcam.web.server import make_web_app
+from veilcam.web.app import make_web_app
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from veilcam.cli import main
 from veilcam.config import WebConfig
 from veilcam.runtime.supervisor import running
 from veilcam.web import tls
-from veilcam.web.server import serve
+from veilcam.web.app import serve
 
 
 def free_port() -> int:

@@ -1,36 +1,17 @@
-"""Read-side queries for the web pages and the API (reader-thread jobs), and the SVG charts
-drawn on the server."""
+"""Every query of the web pages and the API: reader- and writer-thread jobs (``store.db.read``
+and ``store.db.write``), so that no handler holds SQL of its own."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import sqlite3
 from typing import Any
 
 from sqlite_utils import Database
 
+from veilcam.errors import AccountError
+from veilcam.web.display import picture_row, when
+
 SETTINGS_DEFAULTS = {"temperature_unit": "C", "alert_email": ""}
-
-
-def when(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def local_midnight(now: float) -> float:
-    d = dt.datetime.fromtimestamp(now)
-    return d.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-
-
-def picture_row(r: Any) -> dict[str, Any]:
-    out = dict(r)
-    out["when"] = when(r["created_at"])
-    out["expires"] = when(r["expires_at"])
-    summary = json.loads(r["redaction"])
-    regions = ", ".join(f"{n} {k}" for k, n in summary.get("regions", {}).items()) or "none found"
-    out["redaction"] = (
-        f"{summary.get('status')}: {regions}; models {', '.join(summary.get('models', [])) or '-'}"
-    )
-    return out
 
 
 def pictures_job(
@@ -115,35 +96,27 @@ def put_setting_job(db: Database, key: str, value: str, now: float, by: str) -> 
     )
 
 
-def show_temp(centi_c: int, unit: str) -> str:
-    c = centi_c / 100
-    return f"{c * 9 / 5 + 32:.1f} °F" if unit == "F" else f"{c:.1f} °C"
+def token_job(db: Database, token_hash: str) -> Any:
+    """The API token with this SHA-256, or None."""
+    return db.conn.execute(
+        "SELECT name, role FROM api_tokens WHERE token_hash = ?", (token_hash,)
+    ).fetchone()
 
 
-def svg_line(
-    points: list[tuple[float, int]], width: int, height: int, css: str, axes: bool = False
-) -> str:
-    """A polyline of (time, centi-degrees) scaled into a width x height box."""
-    if not points:
-        return f'<svg class="{css}" viewBox="0 0 {width} {height}" role="img"></svg>'
-    t0, t1 = points[0][0], points[-1][0]
-    lo, hi = min(v for _, v in points), max(v for _, v in points)
-    span_t, span_v = (t1 - t0) or 1.0, (hi - lo) or 1
-    pad = 4
-    coords = " ".join(
-        f"{pad + (t - t0) / span_t * (width - 2 * pad):.1f},"
-        f"{height - pad - (v - lo) / span_v * (height - 2 * pad):.1f}"
-        for t, v in points
-    )
-    label = f"from {lo / 100:.1f} to {hi / 100:.1f} °C"
-    extra = ""
-    if axes:
-        extra = (
-            f'<text x="{pad}" y="12" font-size="11">{hi / 100:.1f} °C</text>'
-            f'<text x="{pad}" y="{height - pad}" font-size="11">{lo / 100:.1f} °C</text>'
+def add_token_job(db: Database, name: str, role: str, token_hash: str, now: float, by: str) -> None:
+    try:
+        db.conn.execute(
+            "INSERT INTO api_tokens (token_hash, name, role, created_at, created_by)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (token_hash, name, role, now, by),
         )
-    return (
-        f'<svg class="{css}" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
-        f'{extra}<polyline fill="none" stroke="#2b6cb0" stroke-width="1.5" '
-        f'points="{coords}"/></svg>'
-    )
+    except sqlite3.IntegrityError:
+        raise AccountError(f"a token named {name!r} already exists") from None
+
+
+def faults_job(db: Database, limit: int = 100) -> list[dict[str, Any]]:
+    """The sensor line's latest faults, newest first."""
+    rows = db.conn.execute(
+        "SELECT at, kind, detail FROM sensor_faults ORDER BY at DESC LIMIT ?", (limit,)
+    ).fetchall()
+    return [dict(r, when=when(r["at"])) for r in rows]

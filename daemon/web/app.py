@@ -1,0 +1,79 @@
+"""The aiohttp application and the web server as a service of the supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from veilcam import webui
+from veilcam.web import middleware, routes, tls
+from veilcam.web.common import (
+    ACCESS_KEY,
+    APP_KEY,
+    CFG_KEY,
+    TLS_KEY,
+)
+
+if TYPE_CHECKING:
+    from veilcam.config import Config, WebConfig
+    from veilcam.runtime.context import App
+
+log = logging.getLogger(__name__)
+
+
+def make_web_app(app: App, cfg: WebConfig, fingerprint: str = "") -> web.Application:
+    webapp = web.Application(
+        middlewares=[middleware.security_headers, middleware.access], client_max_size=64 * 1024
+    )
+    webapp[APP_KEY] = app
+    webapp[CFG_KEY] = cfg
+    webapp[TLS_KEY] = fingerprint
+    aiohttp_jinja2.setup(webapp, loader=jinja2.FileSystemLoader(webui.TEMPLATES), autoescape=True)
+    rules: dict[tuple[str, str], frozenset[str] | None] = {}
+    for method, path, handler, roles in routes.ROUTES:
+        route = webapp.router.add_route(method, path, handler)
+        rules[(method, route.resource.canonical if route.resource else path)] = roles
+    static = webapp.router.add_static("/static/", webui.STATIC, follow_symlinks=False)
+    rules[("GET", static.canonical)] = rules[("HEAD", static.canonical)] = None
+    webapp[ACCESS_KEY] = rules
+    return webapp
+
+
+def web_services(config: Config) -> list[tuple[str, Callable[[App], Awaitable[None]]]]:
+    """The web server as an extra service for the supervisor, when the config has one."""
+    web_cfg = config.web
+    if web_cfg is None:
+        return []
+    return [("web", lambda app: serve(app, web_cfg))]
+
+
+async def serve(app: App, cfg: WebConfig) -> None:
+    ssl_ctx, fingerprint = None, ""
+    if cfg.tls:
+        crt, key = await asyncio.to_thread(tls.ensure_certificate, app.data_dir, app.config.site)
+        ssl_ctx = tls.server_context(crt, key)
+        fingerprint = tls.fingerprint(crt)
+    runner = web.AppRunner(
+        make_web_app(app, cfg, fingerprint), access_log=None, shutdown_timeout=2.0
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, cfg.host, cfg.port, ssl_context=ssl_ctx)
+        await site.start()
+        scheme = "https" if ssl_ctx else "http"
+        log.info(
+            "web UI on %s://%s:%d/%s",
+            scheme,
+            cfg.host,
+            cfg.port,
+            f" (certificate SHA-256 {fingerprint})" if fingerprint else "",
+        )
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        await runner.cleanup()

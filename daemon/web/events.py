@@ -1,0 +1,73 @@
+"""Live updates for every signed-in page, by server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from veilcam.events import Subscription
+from veilcam.web import display, queries
+from veilcam.web.common import (
+    app_of,
+)
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Server-sent events for every signed-in page: door changes, alarm changes and the
+    overall health."""
+    app = app_of(request)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+    )
+    await response.prepare(request)
+    subs: dict[str, Subscription[Any]] = {
+        "door": app.doors.subscribe(maxsize=64),
+        "alarm": app.alarm_changes.subscribe(maxsize=64),
+    }
+    waiting = {asyncio.ensure_future(sub.get()): kind for kind, sub in subs.items()}
+    last_overall = None
+
+    async def send(kind: str, data: dict[str, Any]) -> None:
+        await response.write(f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode())
+
+    try:
+        while True:
+            done, _ = await asyncio.wait(waiting, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                kind = waiting.pop(task)
+                event = task.result()
+                if kind == "door":
+                    n, _state = await app.store.db.read(
+                        queries.door_summary_job, display.local_midnight(app.clock.now())
+                    )
+                    state = "open" if event.open else "closed"
+                    await send("door", {"door": event.door, "state": state, "openings_today": n})
+                else:
+                    await send(
+                        "alarm",
+                        {
+                            "cabinet": event.cabinet,
+                            "rule": event.rule,
+                            "change": event.change,
+                            "level": event.level,
+                            "message": event.message,
+                        },
+                    )
+                waiting[asyncio.ensure_future(subs[kind].get())] = kind
+            overall = app.health.overall()
+            if overall != last_overall:
+                await send("health", {"overall": overall})
+                last_overall = overall
+            elif not done:  # a comment: finds a browser that went away, keeps proxies alive
+                await response.write(b": ping\n\n")
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        for task in waiting:
+            task.cancel()
+        for sub in subs.values():
+            sub.close()
+    return response

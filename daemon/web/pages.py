@@ -1,0 +1,162 @@
+"""The pages a store manager reads: dashboard, pictures (served only by the handler that
+audits them), history and its CSV export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from typing import Any
+
+from aiohttp import web
+
+from veilcam.errors import MediaIntegrityError
+from veilcam.web import display, queries
+from veilcam.web.common import (
+    READERS,
+    app_of,
+    audit_request,
+    render,
+    session_of,
+)
+
+MEDIA_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    app = app_of(request)
+    now = app.clock.now()
+    latest = await app.store.db.read(queries.latest_per_camera_job)
+    temps = await app.store.db.read(queries.temperatures_job, now - 86400)
+    doors_today, door_state = await app.store.db.read(
+        queries.door_summary_job, display.local_midnight(now)
+    )
+    settings = await app.store.db.read(queries.settings_job)
+    health = app.health.snapshot()
+    role = session_of(request).user.role
+    cameras = [
+        {
+            "name": c.name,
+            "purpose": c.purpose,
+            "latest": latest.get(c.name) if role in READERS else None,
+            "health": health.get(f"camera:{c.name}", {}).get("state", "unknown"),
+        }
+        for c in app.config.cameras
+    ]
+    probes = [
+        {
+            "name": probe,
+            "now": display.show_temp(points[-1][1], settings["temperature_unit"]),
+            "sparkline": display.svg_line(points[-300:], 200, 40, "spark"),
+        }
+        for probe, points in sorted(temps.items())
+    ]
+    return render(
+        request,
+        "dashboard.html",
+        cameras=cameras,
+        probes=probes,
+        doors_today=doors_today,
+        door_state=door_state,
+        overall=app.health.overall(),
+    )
+
+
+def _day(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.strptime(value, "%Y-%m-%d").timestamp()
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"not a date (YYYY-MM-DD): {value[:20]!r}") from None
+
+
+async def gallery(request: web.Request) -> web.Response:
+    app = app_of(request)
+    camera = request.query.get("camera") or None
+    names = [c.name for c in app.config.cameras]
+    if camera is not None and camera not in names:
+        raise web.HTTPBadRequest(text=f"no camera named {camera[:40]!r}")
+    since, until = _day(request.query.get("from")), _day(request.query.get("to"))
+    until = until + 86400 if until is not None else None
+    pictures = await app.store.db.read(queries.pictures_job, camera, since, until)
+    return render(
+        request,
+        "gallery.html",
+        pictures=pictures,
+        camera_names=names,
+        camera=camera,
+        date_from=request.query.get("from", ""),
+        date_to=request.query.get("to", ""),
+    )
+
+
+async def _picture_row(request: web.Request) -> dict[str, Any]:
+    media_id = request.match_info["media_id"]
+    if not MEDIA_ID.match(media_id):
+        raise web.HTTPNotFound(text="no such picture")
+    row = await app_of(request).store.db.read(queries.picture_job, media_id)
+    if row is None:
+        raise web.HTTPNotFound(text="no such picture (it may have expired)")
+    return row
+
+
+async def picture_page(request: web.Request) -> web.Response:
+    return render(request, "picture.html", p=await _picture_row(request))
+
+
+async def picture_jpeg(request: web.Request) -> web.Response:
+    """The only way a picture leaves the appliance's store: decrypted here, audited."""
+    row = await _picture_row(request)
+    try:
+        jpeg = await app_of(request).store.read_picture(row["id"])
+    except MediaIntegrityError as exc:
+        await audit_request(request, "picture.view.failed", row["id"], str(exc))
+        raise web.HTTPInternalServerError(text="the picture file is damaged") from None
+    await audit_request(request, "picture.view", row["id"], row["camera"])
+    return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+async def history(request: web.Request) -> web.Response:
+    app = app_of(request)
+    hours = 24
+    now = app.clock.now()
+    temps = await app.store.db.read(queries.temperatures_job, now - hours * 3600)
+    doors = await app.store.db.read(queries.doors_job, now - hours * 3600)
+    settings = await app.store.db.read(queries.settings_job)
+    unit = settings["temperature_unit"]
+    probes = [
+        {
+            "name": probe,
+            "min": display.show_temp(min(v for _, v in pts), unit),
+            "max": display.show_temp(max(v for _, v in pts), unit),
+            "chart": display.svg_line(pts[-2000:], 800, 200, "chart", axes=True),
+        }
+        for probe, pts in sorted(temps.items())
+    ]
+    return render(request, "history.html", probes=probes, doors=doors, hours=hours)
+
+
+async def history_csv(request: web.Request) -> web.Response:
+    """The last 24 hours of temperatures and door events as CSV (an audited export)."""
+
+    app = app_of(request)
+    since = app.clock.now() - 86400
+    temps = await app.store.db.read(queries.temperatures_job, since)
+    doors = await app.store.db.read(queries.doors_job, since, 100_000)
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(["time", "kind", "probe_or_door", "value"])
+    rows = [
+        (t, "temperature", probe, f"{v / 100:.2f}") for probe, pts in temps.items() for t, v in pts
+    ]
+    rows += [(d["received_at"], "door", d["door"], d["state"]) for d in doors]
+    for t, kind, what, value in sorted(rows):
+        out.writerow([display.when(t), kind, what, value])
+    await audit_request(request, "export", "history.csv", f"{len(rows)} rows")
+    return web.Response(
+        text=buf.getvalue(),
+        content_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="veilcam-history.csv"'},
+    )

@@ -1,0 +1,84 @@
+"""Every route with the roles allowed on it, and the OpenAPI description of the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from veilcam.web import alerts, api, auth, coldchain, events, pages, people, system
+from veilcam.web.common import (
+    ACKERS,
+    ADMIN,
+    ALL,
+    AUDIT,
+    READERS,
+    app_of,
+)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"overall": app_of(request).health.overall()})
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
+    ("GET", "/login", auth.login_page, None),
+    ("POST", "/login", auth.login, None),
+    ("GET", "/healthz", healthz, None),
+    ("POST", "/logout", auth.logout, ALL),
+    ("GET", "/password", auth.password_page, ALL),
+    ("POST", "/password", auth.password, ALL),
+    ("GET", "/", pages.dashboard, ALL),
+    ("GET", "/events", events.stream, ALL),
+    ("GET", "/pictures", pages.gallery, READERS),
+    ("GET", "/pictures/{media_id:[0-9a-f]{32}}.jpg", pages.picture_jpeg, READERS),
+    ("GET", "/pictures/{media_id:[0-9a-f]{32}}", pages.picture_page, READERS),
+    ("GET", "/history", pages.history, ALL),
+    ("GET", "/history.csv", pages.history_csv, ALL),
+    ("GET", "/alerts", alerts.alerts_page, ALL),
+    ("GET", "/reports", coldchain.reports_page, ALL),
+    ("GET", "/reports/{day:[0-9]{4}-[0-9]{2}-[0-9]{2}}.{fmt:csv|pdf}", coldchain.report_file, ALL),
+    ("POST", "/alarms/{alarm_id:[0-9]+}/ack", alerts.alarm_ack, ACKERS),
+    ("GET", "/health", system.health_page, ALL),
+    ("GET", "/users", people.users_page, ADMIN),
+    ("POST", "/users", people.users_add, ADMIN),
+    ("POST", "/users/{username}/{action:enable|disable}", people.users_toggle, ADMIN),
+    ("POST", "/tokens", people.tokens_add, ADMIN),
+    ("GET", "/settings", system.settings_page, ADMIN),
+    ("POST", "/settings", system.settings_save, ADMIN),
+    ("GET", "/audit", system.audit_page, AUDIT),
+    ("GET", "/api/status", api.api_status, ALL),
+    ("GET", "/api/pictures", api.api_pictures, READERS),
+    ("GET", "/api/temperatures", api.api_temperatures, ALL),
+    ("GET", "/api/doors", api.api_doors, ALL),
+    ("GET", "/api/alarms", api.api_alarms, ALL),
+    ("GET", "/api/openapi.json", openapi, None),
+]
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "veilcam", "version": "1"},
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"bearer": []}],
+    "paths": {
+        path: {
+            method.lower(): {
+                "summary": (handler.__doc__ or handler.__name__).strip().splitlines()[0],
+                "x-roles": sorted(roles) if roles else "public",
+                "responses": {
+                    "200": {"description": "OK"},
+                    "401": {"description": "no session or token"},
+                    "403": {"description": "not for this role"},
+                },
+            }
+        }
+        for method, path, handler, roles in ROUTES
+        if path.startswith("/api/")
+    },
+}

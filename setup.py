@@ -6,19 +6,32 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
 
+
+def kernel(name: str, headers: list[str], flags: list[str] | None = None) -> Extension:
+    """One native module: its .pyx and the C headers in native/src it includes (listed as
+    ``depends``, so that editing a header rebuilds the module)."""
+    return Extension(
+        f"veilcam_native.{name}",
+        [f"native/{name}.pyx"],
+        depends=[f"native/src/{h}" for h in headers] + ["native/_rounding.pxd"],
+        include_dirs=["native/src", np.get_include()],
+        extra_compile_args=flags or ["-O3"],
+    )
+
+
 # Listed explicitly so a stray .pyx never becomes part of the product by accident.
 EXTENSIONS = [
-    Extension("veilcam_native._checksum", ["native/_checksum.pyx"]),
-    Extension("veilcam_native._redact", ["native/_redact.pyx"], extra_compile_args=["-O3"]),
-    Extension("veilcam_native._mask", ["native/_mask.pyx"], extra_compile_args=["-O3"]),
-    Extension("veilcam_native._warp", ["native/_warp.pyx"], extra_compile_args=["-O3"]),
-    Extension(
-        "veilcam_native._embed",
-        ["native/_embed.pyx"],
-        # Reassociating float sums lets the dot products use SIMD; similarity scores do not
-        # depend on summation order beyond rounding. POPCNT is in every x86-64 CPU since
-        # 2008 (x86-64-v2); aarch64 has its own popcount instruction by default.
-        extra_compile_args=[
+    kernel("_checksum", [], []),
+    kernel("_redact", ["redact_rows.h", "blur_avx512.h"]),
+    kernel("_mask", ["mask_rows.h"]),
+    kernel("_warp", ["warp_rows.h"]),
+    # Reassociating float sums lets the dot products use SIMD; similarity scores do not
+    # depend on summation order beyond rounding. POPCNT is in every x86-64 CPU since
+    # 2008 (x86-64-v2); aarch64 has its own popcount instruction by default.
+    kernel(
+        "_embed",
+        ["embed_simd.h"],
+        [
             "-O3",
             "-fno-math-errno",
             "-fassociative-math",
@@ -28,7 +41,6 @@ EXTENSIONS = [
         ],
     ),
 ]
-
 
 
 def found(folder: str, name: str) -> list[str]:
@@ -58,5 +70,4 @@ setup(
         compiler_directives={"language_level": 3},
         include_path=["native"],
     ),
-    include_dirs=[np.get_include()],
 )

@@ -11,25 +11,7 @@ from libc.stdlib cimport free, malloc
 import numpy as np
 
 
-cdef extern from *:
-    """
-    /* Row loops the compiler vectorises (restrict: the buffers never overlap). */
-    static void vc_count_rows(int32_t* __restrict__ cnt, const uint8_t* __restrict__ add,
-                              const uint8_t* __restrict__ sub, Py_ssize_t w) {
-        if (add)
-            for (Py_ssize_t x = 0; x < w; x++) cnt[x] += add[x] != 0;
-        if (sub)
-            for (Py_ssize_t x = 0; x < w; x++) cnt[x] -= sub[x] != 0;
-    }
-    static void vc_any(uint8_t* __restrict__ dst, const int32_t* __restrict__ cnt,
-                       Py_ssize_t w) {
-        for (Py_ssize_t x = 0; x < w; x++) dst[x] = cnt[x] != 0;
-    }
-    static void vc_or_shifted(uint8_t* __restrict__ dst, const uint8_t* __restrict__ src,
-                              Py_ssize_t s, Py_ssize_t n) {
-        for (Py_ssize_t x = 0; x < n; x++) dst[x] = src[x] | src[x + s];
-    }
-    """
+cdef extern from "mask_rows.h":
     void vc_count_rows(int32_t* cnt, const uint8_t* add, const uint8_t* sub,
                        Py_ssize_t w) nogil
     void vc_any(uint8_t* dst, const int32_t* cnt, Py_ssize_t w) nogil

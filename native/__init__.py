@@ -1,36 +1,43 @@
 """Native kernels with plain twins; ``VEILCAM_NO_EXTENSIONS=1`` selects the twins.
 
-This package does no I/O and knows nothing of the daemon.
+The selection is static, as aiohttp and yarl make it: type checkers take the first branch
+and so see the twins' signatures at every kernel call; at run time the compiled modules are
+used unless they are missing or switched off. This package does no I/O and knows nothing of
+the daemon.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-from types import ModuleType
+from typing import TYPE_CHECKING
 
+NO_EXTENSIONS = os.environ.get("VEILCAM_NO_EXTENSIONS", "") not in ("", "0")
 IMPORT_ERROR: str | None = None
-_FORCED = os.environ.get("VEILCAM_NO_EXTENSIONS", "") not in ("", "0")
 
+if TYPE_CHECKING or NO_EXTENSIONS:
+    from veilcam_native import _checksum_py as checksum_kernels
+    from veilcam_native import _embed_py as embed_kernels
+    from veilcam_native import _mask_py as mask_kernels
+    from veilcam_native import _redact_py as redact_kernels
+    from veilcam_native import _warp_py as warp_kernels
+else:
+    try:
+        from veilcam_native import _checksum as checksum_kernels
+        from veilcam_native import _embed as embed_kernels
+        from veilcam_native import _mask as mask_kernels
+        from veilcam_native import _redact as redact_kernels
+        from veilcam_native import _warp as warp_kernels
+    except ImportError as exc:  # not built: the twins are correct, only slower
+        IMPORT_ERROR = str(exc)
+        from veilcam_native import _checksum_py as checksum_kernels
+        from veilcam_native import _embed_py as embed_kernels
+        from veilcam_native import _mask_py as mask_kernels
+        from veilcam_native import _redact_py as redact_kernels
+        from veilcam_native import _warp_py as warp_kernels
 
-def _select(native: str, twin: str) -> ModuleType:
-    global IMPORT_ERROR
-    if not _FORCED:
-        try:
-            return importlib.import_module(f"{__name__}.{native}")
-        except ImportError as exc:  # not built: the twins are correct, only slower
-            IMPORT_ERROR = str(exc)
-    return importlib.import_module(f"{__name__}.{twin}")
-
-
-checksum_kernels = _select("_checksum", "_checksum_py")
-redact_kernels = _select("_redact", "_redact_py")
-embed_kernels = _select("_embed", "_embed_py")
-warp_kernels = _select("_warp", "_warp_py")
-mask_kernels = _select("_mask", "_mask_py")
 xor8 = checksum_kernels.xor8
 
-if _FORCED:
+if NO_EXTENSIONS:
     IMPLEMENTATION = "python (VEILCAM_NO_EXTENSIONS set)"
 elif IMPORT_ERROR:
     IMPLEMENTATION = "python (extensions not built)"
@@ -41,4 +48,16 @@ SIMD = bool(getattr(embed_kernels, "HAS_SIMD", False))
 # Whether the AVX-512 loops run too (the box blur; top-k and Hamming pick theirs per call).
 WIDE = bool(getattr(redact_kernels, "HAS_WIDE", False))
 
-__all__ = ["IMPLEMENTATION", "IMPORT_ERROR", "SIMD", "WIDE", "xor8"]
+__all__ = [
+    "IMPLEMENTATION",
+    "IMPORT_ERROR",
+    "NO_EXTENSIONS",
+    "SIMD",
+    "WIDE",
+    "checksum_kernels",
+    "embed_kernels",
+    "mask_kernels",
+    "redact_kernels",
+    "warp_kernels",
+    "xor8",
+]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from tests.support.kernels import IMPLEMENTATIONS, use
 from veilcam.clock import FakeClock
 from veilcam.config import RetentionConfig
 from veilcam.health import Health
@@ -69,3 +71,12 @@ def assets() -> Path:
 @pytest.fixture(scope="session")
 def vision(model_cache: Path) -> Vision:
     return Vision(BoardProfile.load("generic"), model_cache, workers=2)
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def kernels(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """The kernel wrappers wired to the NumPy twins, then (where built) to the native modules:
+    a test that takes this fixture runs once per implementation."""
+    chosen: SimpleNamespace = IMPLEMENTATIONS[request.param]
+    use(monkeypatch, chosen)
+    return chosen

@@ -1,18 +1,20 @@
-"""Embedding kernels against their NumPy twins."""
+"""Embedding kernels against their NumPy twins (where the native kernels are built), and the
+wrappers' behaviour with each implementation."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.kernels import NATIVE, requires_native
 from veilcam_native import _embed_py, embed
-from veilcam_native import embed_kernels as native
 
-pytestmark = pytest.mark.skipif(native is _embed_py, reason="extensions not built")
+native = NATIVE.embed if NATIVE is not None else None
 
 
 @pytest.fixture(params=["simd", "avx2", "plain"])
@@ -30,6 +32,7 @@ def code_path(request: pytest.FixtureRequest) -> Iterator[str]:
 sizes = st.tuples(st.integers(1, 5), st.integers(1, 300), st.sampled_from([1, 3, 16, 128, 130]))
 
 
+@requires_native
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -48,6 +51,7 @@ def test_topk_dot_f32(code_path: str, shape: tuple[int, int, int], seed: int, k:
     np.testing.assert_allclose(chosen, np.take_along_axis(exact, i2, axis=1), rtol=1e-5, atol=1e-4)
 
 
+@requires_native
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -64,6 +68,7 @@ def test_topk_dot_i8_is_exact(
         np.testing.assert_array_equal(got, want)
 
 
+@requires_native
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -89,6 +94,7 @@ def test_topk_hamming_is_exact(
     assert d[0, 0] == 0
 
 
+@requires_native
 @pytest.mark.parametrize("d", [16, 128])
 def test_a_lone_match_is_found_wherever_it_sits(code_path: str, d: int) -> None:
     """Rows are scored 256 at a time and only the scores that beat the k-th best are
@@ -105,6 +111,7 @@ def test_a_lone_match_is_found_wherever_it_sits(code_path: str, d: int) -> None:
             assert where[0, 0] == row, (n, row)
 
 
+@requires_native
 @pytest.mark.parametrize("n", [1, 3, 300])
 def test_a_gallery_anywhere_in_a_cache_line_scores_alike(code_path: str, n: int) -> None:
     """128-dimensional rows that start part-way into a 64-byte line are read as whole lines
@@ -136,7 +143,7 @@ def test_a_gallery_anywhere_in_a_cache_line_scores_alike(code_path: str, n: int)
     np.testing.assert_array_equal(where, np.argsort(-exact, axis=1, kind="stable")[:, :k])
 
 
-def test_ties_keep_the_lower_index() -> None:
+def test_ties_keep_the_lower_index(kernels: SimpleNamespace) -> None:
     g = np.ones((10, 4), np.float32)
     s, i = embed.topk_dot(np.ones(4, np.float32), g, 3)
     assert i.tolist() == [[0, 1, 2]]
@@ -144,9 +151,11 @@ def test_ties_keep_the_lower_index() -> None:
     assert i.tolist() == [[0, 1, 2, 3]] and d.tolist() == [[0, 0, 0, 0]]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.integers(1, 50), st.integers(1, 200), st.integers(0, 2**32 - 1))
-def test_l2_normalize_and_quantize(n: int, d: int, seed: int) -> None:
+def test_l2_normalize_and_quantize(kernels: SimpleNamespace, n: int, d: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     x = (rng.standard_normal((n, d)) * rng.uniform(0.01, 100)).astype(np.float32)
     x[0] = 0  # an all-zero row stays zero
@@ -190,12 +199,14 @@ def test_l2_normalize_and_quantize(n: int, d: int, seed: int) -> None:
         (lambda: embed.quantize_i8(np.array([[np.nan]], np.float32)), "finite"),
     ],
 )
-def test_bad_input_is_refused_clearly(call, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_refused_clearly(kernels: SimpleNamespace, call, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises((TypeError, ValueError), match=message):
         call()
 
 
-def test_keyed_rotation_is_orthogonal_keyed_and_preserves_matching() -> None:
+def test_keyed_rotation_is_orthogonal_keyed_and_preserves_matching(
+    kernels: SimpleNamespace,
+) -> None:
     r1 = embed.keyed_rotation(b"site-A" * 4, 128)
     r2 = embed.keyed_rotation(b"site-B" * 4, 128)
     np.testing.assert_allclose(r1 @ r1.T, np.eye(128), atol=1e-5)

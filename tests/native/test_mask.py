@@ -1,16 +1,19 @@
-"""Mask helpers against their NumPy twins."""
+"""Mask helpers against their NumPy twins (where the native kernels are built), and their
+behaviour with each implementation."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.kernels import NATIVE, requires_native
 from veilcam_native import _mask_py, mask
-from veilcam_native import mask_kernels as native
 
-pytestmark = pytest.mark.skipif(native is _mask_py, reason="extensions not built")
+native = NATIVE.mask if NATIVE is not None else None
 
 
 @st.composite
@@ -22,6 +25,7 @@ def masks(draw: st.DrawFn) -> np.ndarray:
     return (rng.random((h, w)) < density).astype(np.uint8) * np.uint8(rng.choice([1, 255]))
 
 
+@requires_native
 @settings(max_examples=100, deadline=None)
 @given(masks(), st.integers(0, 12))
 def test_dilate_equals_twin(m: np.ndarray, r: int) -> None:
@@ -30,6 +34,7 @@ def test_dilate_equals_twin(m: np.ndarray, r: int) -> None:
     np.testing.assert_array_equal(mask.dilate(m, r), want)
 
 
+@requires_native
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(1, 300),
@@ -47,6 +52,7 @@ def test_dilate_equals_twin_wide(h: int, w: int, density: float, seed: int, r: i
     np.testing.assert_array_equal(mask.dilate(m, r), want)
 
 
+@requires_native
 @settings(max_examples=100, deadline=None)
 @given(masks())
 def test_mask_boxes_equal_twin(m: np.ndarray) -> None:
@@ -55,7 +61,7 @@ def test_mask_boxes_equal_twin(m: np.ndarray) -> None:
     )
 
 
-def test_mask_boxes_connectivity_and_min_area() -> None:
+def test_mask_boxes_connectivity_and_min_area(kernels: SimpleNamespace) -> None:
     m = np.zeros((10, 12), np.uint8)
     m[1, 1] = m[2, 2] = 1  # diagonal: one 8-connected region
     m[5:8, 6:11] = 1
@@ -70,6 +76,7 @@ def test_mask_boxes_connectivity_and_min_area() -> None:
     assert mask.mask_boxes(np.zeros((3, 3), np.uint8)).shape == (0, 4)
 
 
+@requires_native
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(1, 30),
@@ -95,7 +102,7 @@ def test_absdiff_and_region_fraction(h: int, w: int, c: int, threshold: int, see
     np.testing.assert_allclose(frac, want_frac)
 
 
-def test_reference_difference_catches_an_arm() -> None:
+def test_reference_difference_catches_an_arm(kernels: SimpleNamespace) -> None:
     """The fridge use: a hand in front of the shelf shows up; sensor noise does not."""
     rng = np.random.default_rng(5)
     shelf = rng.integers(40, 200, (120, 160, 3), dtype=np.uint8)
@@ -109,7 +116,7 @@ def test_reference_difference_catches_an_arm() -> None:
     assert mask.region_fraction(changed, [(0, 0, 40, 120)])[0] < 0.02
 
 
-def test_bad_input() -> None:
+def test_bad_input(kernels: SimpleNamespace) -> None:
     with pytest.raises(TypeError, match="HxW uint8"):
         mask.dilate(np.zeros((3, 3), bool), 1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="differ in shape"):

@@ -1,18 +1,20 @@
-"""Each redaction kernel against its NumPy twin, over random shapes, boxes and radii."""
+"""Each redaction kernel against its NumPy twin, over random shapes, boxes and radii (where the
+native kernels are built); the wrappers' behaviour with each implementation."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.kernels import NATIVE, requires_native
 from veilcam_native import _redact_py, mask, redact
-from veilcam_native import redact_kernels as native
 
-pytestmark = pytest.mark.skipif(native is _redact_py, reason="extensions not built")
+native = NATIVE.redact if NATIVE is not None else None
 
 
 @st.composite
@@ -52,6 +54,7 @@ def blur_path(request: pytest.FixtureRequest) -> Iterator[str]:
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@requires_native
 @given(image_and_boxes(), st.integers(0, 60))
 def test_box_blur_equals_twin(
     blur_path: str, case: tuple[np.ndarray, np.ndarray], radius: int
@@ -84,6 +87,7 @@ def wide_blur_case(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int]:
 @settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+@requires_native
 @given(wide_blur_case())
 def test_wide_box_blur_equals_twin(
     blur_path: str, case: tuple[np.ndarray, np.ndarray, int]
@@ -93,6 +97,7 @@ def test_wide_box_blur_equals_twin(
     np.testing.assert_array_equal(a, b)
 
 
+@requires_native
 def test_wide_path_is_taken_where_it_should_be() -> None:
     """So the tests above do test it: faces and whole frames at the radii redaction uses
     go the AVX-512 way where the CPU has it; windows wider than 128 pixels or counts past
@@ -112,6 +117,7 @@ def test_wide_path_is_taken_where_it_should_be() -> None:
         native.simd(True)
 
 
+@requires_native
 @settings(max_examples=150, deadline=None)
 @given(image_and_boxes(), st.integers(1, 12))
 def test_pixelate_equals_twin(case: tuple[np.ndarray, np.ndarray], cell: int) -> None:
@@ -120,6 +126,7 @@ def test_pixelate_equals_twin(case: tuple[np.ndarray, np.ndarray], cell: int) ->
     np.testing.assert_array_equal(a, b)
 
 
+@requires_native
 @settings(max_examples=100, deadline=None)
 @given(image_and_boxes())
 def test_fill_equals_twin(case: tuple[np.ndarray, np.ndarray]) -> None:
@@ -133,6 +140,7 @@ def test_fill_equals_twin(case: tuple[np.ndarray, np.ndarray]) -> None:
     np.testing.assert_array_equal(a[outside], img[outside])  # nothing outside the boxes moves
 
 
+@requires_native
 def test_large_windows_use_the_exact_double_path() -> None:
     img = np.random.default_rng(3).integers(0, 256, (300, 400, 3), dtype=np.uint8)
     boxes = np.array([[0, 0, 400, 300]], np.int64)
@@ -140,7 +148,7 @@ def test_large_windows_use_the_exact_double_path() -> None:
     np.testing.assert_array_equal(a, b)
 
 
-def test_huge_windows_round_exactly() -> None:
+def test_huge_windows_round_exactly(kernels: SimpleNamespace) -> None:
     """A window of more than 10^7 pixels, every pixel's mean just below x.5 by 1/n: a
     double reciprocal with its epsilon would round it up (101); the mean is 100."""
     side = 3200
@@ -153,7 +161,7 @@ def test_huge_windows_round_exactly() -> None:
     assert (img == 100).all()
 
 
-def test_edges_are_clipped_never_an_error() -> None:
+def test_edges_are_clipped_never_an_error(kernels: SimpleNamespace) -> None:
     img = np.zeros((10, 10, 3), np.uint8)
     redact.fill(img, [(-5, -5, 3, 3), (8, 8, 50, 50), (20, 20, 30, 30), (4, 4, 4, 9)], (255, 0, 0))
     assert img[:3, :3, 0].all() and img[8:, 8:, 0].all()
@@ -204,7 +212,7 @@ def test_gaussian_radii_match_sigma() -> None:
         assert abs(variance - sigma**2) / sigma**2 < 0.1
 
 
-def test_pixelated_face_keeps_no_detail_finer_than_its_cell() -> None:
+def test_pixelated_face_keeps_no_detail_finer_than_its_cell(kernels: SimpleNamespace) -> None:
     """Irreversible: inside each cell every pixel is identical, so no finer detail survives."""
     rng = np.random.default_rng(11)
     img = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
@@ -219,7 +227,7 @@ def test_pixelated_face_keeps_no_detail_finer_than_its_cell() -> None:
     assert len(np.unique(region.reshape(-1, 3), axis=0)) <= 25
 
 
-def test_blurred_region_loses_fine_detail() -> None:
+def test_blurred_region_loses_fine_detail(kernels: SimpleNamespace) -> None:
     """A 1-pixel checkerboard (the finest detail there is) is gone after a radius-4 blur."""
     yy, xx = np.mgrid[0:64, 0:64]
     img = np.repeat((((yy + xx) % 2) * 255).astype(np.uint8)[:, :, None], 3, axis=2)
@@ -229,6 +237,7 @@ def test_blurred_region_loses_fine_detail() -> None:
     assert interior.max() - interior.min() <= 4  # contrast 255 -> at most 4 grey levels
 
 
+@requires_native
 def test_float_path_is_exact_at_its_worst_cases() -> None:
     """The float32 division used for interior windows, replayed op for op in float32, at the
     sums where the exact mean is an integer (the case truncation could get wrong)."""
@@ -251,6 +260,7 @@ def test_float_path_is_exact_at_its_worst_cases() -> None:
             np.testing.assert_array_equal(fused.astype(np.int64), (t + n // 2) // n)
 
 
+@requires_native
 @settings(max_examples=60, deadline=None)
 @given(image_and_boxes(), st.integers(0, 2**32 - 1))
 def test_blend_equals_twin(case: tuple[np.ndarray, np.ndarray], seed: int) -> None:
@@ -269,7 +279,7 @@ def test_blend_equals_twin(case: tuple[np.ndarray, np.ndarray], seed: int) -> No
 
 @pytest.mark.parametrize("mode", ["fill", "pixelate", "blur"])
 @pytest.mark.parametrize("feather", [0, 4])
-def test_mask_and_ellipse_redaction(mode: str, feather: int) -> None:
+def test_mask_and_ellipse_redaction(kernels: SimpleNamespace, mode: str, feather: int) -> None:
     rng = np.random.default_rng(8)
     img = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
     original = img.copy()

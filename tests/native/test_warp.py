@@ -1,18 +1,20 @@
-"""Image-geometry kernels (affine warp, area reduction) against their NumPy twins."""
+"""Image-geometry kernels (affine warp, area reduction) against their NumPy twins (where the
+native kernels are built), and the wrappers' behaviour with each implementation."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.kernels import NATIVE, requires_native
 from veilcam_native import _warp_py, embed
-from veilcam_native import warp_kernels as native
 
-pytestmark = pytest.mark.skipif(native is _warp_py, reason="extensions not built")
+native = NATIVE.warp if NATIVE is not None else None
 
 
 @pytest.fixture(params=["simd", "plain"])
@@ -25,6 +27,7 @@ def code_path(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 # The fixture only picks the code path, the same for every example.
+@requires_native
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -55,6 +58,7 @@ def test_warp_affine_equals_twin(code_path, h, w, c, seed, angle, scale, tx, ty,
     np.testing.assert_array_equal(got, want)
 
 
+@requires_native
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -88,7 +92,7 @@ def test_scale_and_shift_warp_equals_twin(  # type: ignore[no-untyped-def]
     np.testing.assert_array_equal(got, general)
 
 
-def test_identity_warp_copies_and_outside_is_black() -> None:
+def test_identity_warp_copies_and_outside_is_black(kernels: SimpleNamespace) -> None:
     img = np.random.default_rng(4).integers(0, 256, (50, 60, 3), dtype=np.uint8)
     np.testing.assert_array_equal(
         embed.warp_affine(img, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (60, 50)), img
@@ -100,7 +104,7 @@ def test_identity_warp_copies_and_outside_is_black() -> None:
     assert grey.shape == (20, 20)
 
 
-def test_warp_refuses_bad_matrices() -> None:
+def test_warp_refuses_bad_matrices(kernels: SimpleNamespace) -> None:
     img = np.zeros((4, 4, 3), np.uint8)
     with pytest.raises(ValueError, match="singular"):
         embed.warp_affine(img, np.zeros((2, 3)), (4, 4))
@@ -110,6 +114,7 @@ def test_warp_refuses_bad_matrices() -> None:
         embed.warp_affine(img, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (0, 4))
 
 
+@requires_native
 @settings(max_examples=150, deadline=None)
 @given(
     st.integers(1, 60),
@@ -130,7 +135,7 @@ def test_reduce_area_equals_twin(h: int, w: int, c: int, k: int, seed: int) -> N
     assert got.shape == (-(-h // k), -(-w // k), c)
 
 
-def test_reduce_area_means() -> None:
+def test_reduce_area_means(kernels: SimpleNamespace) -> None:
     img = np.array([[0, 1, 255], [2, 3, 255], [9, 9, 9]], np.uint8)
     # 0+1+2+3 = 6 over 4 -> 1.5 -> 2 (half up); the cut blocks average what they have.
     np.testing.assert_array_equal(embed.reduce_area(img, 2), [[2, 255], [9, 9]])

@@ -33,6 +33,10 @@ class MediaIntegrityError(StoreError):
     """An encrypted media file is missing, truncated or was altered."""
 
 
+class NotifyError(VeilcamError, RuntimeError):
+    """A notification could not be delivered (no recipient, a receiver that refused it)."""
+
+
 class RedactionError(VeilcamError, RuntimeError):
     """Redaction could not run; the capture must fail closed."""
 

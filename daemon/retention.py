@@ -6,31 +6,9 @@ limit, never lengthen it, and the database refuses rows that would outlive it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-MINUTE = 60
-HOUR = 3600
-DAY = 86400
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
-_UNIT = {"s": 1, "m": MINUTE, "h": HOUR, "d": DAY}
-DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*[smhd]\s*$"
-
-
-def parse_duration(text: str) -> float:
-    """'30d' / '72h' / '15m' / '10s' -> seconds."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise ValueError(f"{text!r} is not a duration; write e.g. '30d', '72h', '15m' or '10s'")
-    return float(match.group(1)) * _UNIT[match.group(2)]
-
-
-def format_duration(seconds: float) -> str:
-    for unit, size in (("d", DAY), ("h", HOUR), ("m", MINUTE)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
+from veilcam.durations import DAY, HOUR, format_duration
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from veilcam.capture.sources.base import Frame
 from veilcam.config import CameraConfig
 from veilcam.errors import SourceError
 from veilcam.health import Health
-from veilcam.retention import parse_duration
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,7 @@ class Camera:
         self.health = health
         self.component = f"camera:{cfg.name}"
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"cam-{cfg.name}")
-        self._timeout = parse_duration(cfg.grab_timeout)
+        self._timeout = cfg.grab_timeout
         self.grabs = 0
         self.failures = 0
 

@@ -20,7 +20,6 @@ from veilcam.clock import Clock
 from veilcam.config import StreamConfig
 from veilcam.errors import SourceError, StoreError
 from veilcam.events import Hub, Subscription
-from veilcam.retention import parse_duration
 from veilcam.tasks import TaskOwner
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ class Stream:
             await self.clock.sleep(max(0.0, period - (self.clock.monotonic() - started)))
 
     async def _process(self) -> None:
-        interval = parse_duration(self.cfg.still_interval)
+        interval = self.cfg.still_interval
         next_still = self.clock.monotonic()
         while True:
             await self._has_frame.wait()

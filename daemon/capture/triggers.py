@@ -7,7 +7,8 @@ import logging
 
 from veilcam.capture.pipeline import Pipeline
 from veilcam.clock import Clock
-from veilcam.config import CameraConfig, optional_duration
+from veilcam.config import CameraConfig
+from veilcam.durations import is_on
 from veilcam.errors import SourceError, StoreError
 from veilcam.events import Hub
 from veilcam.sensors.ingest import DoorEvent
@@ -56,12 +57,9 @@ class Triggers:
                     for cam in self.cameras:
                         if cam.triggers.doors and event.door not in cam.triggers.doors:
                             continue
-                        delay = optional_duration(
-                            cam.triggers.door_open_delay
-                            if event.open
-                            else cam.triggers.door_close_settle
-                        )
-                        if delay is not None:
+                        t = cam.triggers
+                        delay = t.door_open_delay if event.open else t.door_close_settle
+                        if is_on(delay):
                             what = "door_open" if event.open else "door_close"
                             owner.spawn(
                                 self._later(cam.name, delay, f"{what}:{event.door}"),

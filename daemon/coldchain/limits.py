@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from veilcam.config import PROFILE_LIMITS, CabinetConfig
-from veilcam.retention import parse_duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,18 +37,17 @@ PROFILES = {
 def limits_for(cfg: CabinetConfig) -> Limits:
     base = PROFILES.get(cfg.profile) or Limits(warn_above=0.0, alarm_above=0.0)
     defrost = tuple(
-        (int(t[:2]) * 3600 + int(t[3:]) * 60, int(parse_duration(cfg.defrost_duration)))
-        for t in cfg.defrost_times
+        (int(t[:2]) * 3600 + int(t[3:]) * 60, int(cfg.defrost_duration)) for t in cfg.defrost_times
     )
     return replace(
         base,
         warn_above=cfg.warn_above if cfg.warn_above is not None else base.warn_above,
         alarm_above=cfg.alarm_above if cfg.alarm_above is not None else base.alarm_above,
-        delay=parse_duration(cfg.delay),
-        door_open_warning=parse_duration(cfg.door_open_warning),
-        door_open_alarm=parse_duration(cfg.door_open_alarm),
+        delay=cfg.delay,
+        door_open_warning=cfg.door_open_warning,
+        door_open_alarm=cfg.door_open_alarm,
         openings_per_hour=cfg.openings_per_hour,
-        silent_warning=parse_duration(cfg.silent_warning),
-        silent_alarm=3 * parse_duration(cfg.silent_warning),
+        silent_warning=cfg.silent_warning,
+        silent_alarm=3 * cfg.silent_warning,
         defrost=defrost,
     )

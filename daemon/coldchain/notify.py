@@ -29,8 +29,8 @@ import aiosmtplib
 from sqlite_utils import Database
 
 from veilcam.coldchain.rules import LEVELS, Transition, duration_text
-from veilcam.errors import ConfigError
-from veilcam.retention import parse_duration
+from veilcam.durations import is_on
+from veilcam.errors import ConfigError, NotifyError
 
 if TYPE_CHECKING:
     from veilcam.clock import Clock
@@ -94,7 +94,7 @@ def notices_for(tr: Transition, cfg: NotifyConfig, site: str, began: float | Non
     body = "\n".join(lines)
     out: list[Notice] = []
     if cfg.email is not None:
-        if cfg.email.digest != "off":
+        if is_on(cfg.email.digest):
             out.append(Notice("digest", subject, body))
         elif tr.change != "close" or cfg.email_on_close:
             out.append(Notice("email", subject, body))
@@ -230,17 +230,14 @@ class Outbox:
         self, cfg: NotifyConfig, site: str, store: Store, clock: Clock, health: Health
     ) -> None:
         self.cfg, self.site, self.store, self.clock, self.health = cfg, site, store, clock, health
-        self.retry_min = parse_duration(cfg.retry_min)
-        self.retry_max = parse_duration(cfg.retry_max)
-        self.give_up_after = parse_duration(cfg.give_up_after)
+        self.retry_min, self.retry_max = cfg.retry_min, cfg.retry_max
+        self.give_up_after = cfg.give_up_after
         email = cfg.email
         self.password = _secret(email.password_file if email else None, "notify.email")
         self.webhook_secret = _secret(
             cfg.webhook.secret_file if cfg.webhook else None, "notify.webhook"
         )
-        self.digest = (
-            parse_duration(email.digest) if email is not None and email.digest != "off" else None
-        )
+        self.digest = email.digest if email is not None and is_on(email.digest) else None
         self.wake = asyncio.Event()  # set when a notice is queued, to send it without waiting
 
     def backoff(self, attempts: int) -> float:
@@ -255,9 +252,7 @@ class Outbox:
         if extra and extra not in to:
             to.append(extra)
         if not to:
-            raise RuntimeError(
-                "no recipients: set notify.email.to, or the alert e-mail in Settings"
-            )
+            raise NotifyError("no recipients: set notify.email.to, or the alert e-mail in Settings")
         msg = EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = email.sender, ", ".join(to), subject
         msg.set_content(body)
@@ -287,7 +282,7 @@ class Outbox:
             session.post(hook.url, data=data, headers=headers) as resp,
         ):
             if resp.status >= 300:
-                raise RuntimeError(f"webhook answered HTTP {resp.status}")
+                raise NotifyError(f"webhook answered HTTP {resp.status}")
 
     async def deliver(self, notice: dict[str, Any]) -> None:
         if notice["channel"] == "email":
@@ -308,7 +303,7 @@ class Outbox:
                 OSError,  # refused, unreachable, timed out
                 aiosmtplib.SMTPException,
                 aiohttp.ClientError,
-                RuntimeError,
+                NotifyError,
                 ConfigError,  # e.g. its channel was removed from the config since
             ) as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,25 +1,19 @@
-"""The appliance's configuration: one TOML file, one typed schema.
+"""The configuration's schema: every key with its type, default and constraints.
 
-Unknown keys are rejected, every error names the key path and gives a hint, and
-retention limits above the product's caps are refused (see ``retention``).
+Durations are decoded to seconds as the file loads (``veilcam.durations``); caps that no
+configuration may exceed are checked next to their fields or in ``load``.
 """
 
 from __future__ import annotations
 
-import re
 import urllib.parse
-from pathlib import Path
 from typing import Annotated, Literal
 
 import msgspec
 
+from veilcam.durations import Duration, DurationOrOff
 from veilcam.errors import ConfigError
-from veilcam.retention import CLASSES, DURATION_PATTERN, check_limit, parse_duration
 
-Duration = Annotated[str, msgspec.Meta(pattern=DURATION_PATTERN)]
-# TOML has no null, so a trigger is switched off by the word "off".
-OFF_PATTERN = DURATION_PATTERN[:1] + r"(off|" + DURATION_PATTERN[1:-1] + r")$"
-DurationOrOff = Annotated[str, msgspec.Meta(pattern=OFF_PATTERN)]
 Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
@@ -29,30 +23,31 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
 
 
 class RetentionConfig(_Strict, frozen=True):
-    fridge_stills: Duration = "30d"
-    floor_stills: Duration = "72h"
-    face_evidence: Duration = "72h"
-    visitor_templates: Duration = "24h"
-    watchlist: Duration = "365d"
-    audit_log: Duration = "183d"
-    sensor_records: Duration = "400d"
-    requests: Duration = "1095d"
+    fridge_stills: Duration = Duration("30d")
+    floor_stills: Duration = Duration("72h")
+    face_evidence: Duration = Duration("72h")
+    visitor_templates: Duration = Duration("24h")
+    watchlist: Duration = Duration("365d")
+    audit_log: Duration = Duration("183d")
+    sensor_records: Duration = Duration("400d")
+    requests: Duration = Duration("1095d")
 
     def seconds(self, name: str) -> float:
-        return parse_duration(getattr(self, name))
+        """The limit of retention class ``name``, in seconds."""
+        return float(getattr(self, name))
 
 
 class StorageConfig(_Strict, frozen=True):
     # Below this much free space the oldest pictures are deleted first.
     min_free_mb: Annotated[int, msgspec.Meta(ge=0)] = 512
-    reaper_interval: Duration = "60s"
-    health_interval: Duration = "5s"
+    reaper_interval: Duration = Duration("60s")
+    health_interval: Duration = Duration("5s")
 
 
 class SensorConfig(_Strict, frozen=True):
     port: str = "/dev/ttyVC0"
     baudrate: Annotated[int, msgspec.Meta(gt=0)] = 115200
-    reconnect_max: Duration = "30s"
+    reconnect_max: Duration = Duration("30s")
     # Set the board's clock and sampling period after every (re)connection.
     sample_period_ms: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] = 1000
 
@@ -93,13 +88,13 @@ class CabinetConfig(_Strict, frozen=True):
     # Limits in °C; the profile's unless set (a custom cabinet must set both).
     warn_above: Annotated[float, msgspec.Meta(ge=-60, le=60)] | None = None
     alarm_above: Annotated[float, msgspec.Meta(ge=-60, le=60)] | None = None
-    delay: Duration = "30m"
-    door_open_warning: Duration = "3m"
-    door_open_alarm: Duration = "10m"
+    delay: Duration = Duration("30m")
+    door_open_warning: Duration = Duration("3m")
+    door_open_alarm: Duration = Duration("10m")
     openings_per_hour: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 30
-    silent_warning: Duration = "5m"
+    silent_warning: Duration = Duration("5m")
     defrost_times: list[TimeOfDay] = []
-    defrost_duration: Duration = "30m"
+    defrost_duration: Duration = Duration("30m")
 
     def __post_init__(self) -> None:
         if self.profile == "custom" and (self.warn_above is None or self.alarm_above is None):
@@ -129,7 +124,7 @@ class EmailConfig(_Strict, frozen=True):
     username: str | None = None
     password_file: str | None = None  # the password, kept out of the config file
     # One message per alarm opening, or "1h", "1d"...: one message per period listing all.
-    digest: DurationOrOff = "off"
+    digest: DurationOrOff = DurationOrOff("off")
 
     def __post_init__(self) -> None:
         if self.security == "none" and self.host not in LOOPBACK:
@@ -160,9 +155,9 @@ class NotifyConfig(_Strict, frozen=True):
     level: Literal["warning", "alarm"] = "alarm"
     # Also mail when an alarm clears (webhooks and digests always carry it).
     email_on_close: bool = False
-    retry_min: Duration = "30s"
-    retry_max: Duration = "30m"
-    give_up_after: Duration = "7d"
+    retry_min: Duration = Duration("30s")
+    retry_max: Duration = Duration("30m")
+    give_up_after: Duration = Duration("7d")
 
 
 class ReplaySourceConfig(_Strict, tag="replay", tag_field="kind", frozen=True):
@@ -180,7 +175,7 @@ class V4L2SourceConfig(_Strict, tag="v4l2", tag_field="kind", frozen=True):
 
 class AVSourceConfig(_Strict, tag="av", tag_field="kind", frozen=True):
     url: str  # rtsp://... or a video file path
-    timeout: Duration = "10s"
+    timeout: Duration = Duration("10s")
 
 
 SourceConfig = ReplaySourceConfig | V4L2SourceConfig | AVSourceConfig
@@ -188,14 +183,14 @@ SourceConfig = ReplaySourceConfig | V4L2SourceConfig | AVSourceConfig
 
 class TriggerConfig(_Strict, frozen=True):
     doors: list[str] = []  # door ids that trigger this camera; empty means every door
-    door_open_delay: DurationOrOff = "2s"  # "off": no capture on opening
-    door_close_settle: DurationOrOff = "3s"  # "off": no capture on closing
+    door_open_delay: DurationOrOff = DurationOrOff("2s")  # "off": no capture on opening
+    door_close_settle: DurationOrOff = DurationOrOff("3s")  # "off": no capture on closing
     times: list[TimeOfDay] = []  # local times of day, "HH:MM"
 
 
 class StreamConfig(_Strict, frozen=True):
     fps: Annotated[float, msgspec.Meta(gt=0, le=30)] = 5.0
-    still_interval: Duration = "60s"
+    still_interval: Duration = Duration("60s")
     analyser_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
 
 
@@ -229,7 +224,7 @@ class CameraConfig(_Strict, frozen=True):
     jpeg_quality: Annotated[int, msgspec.Meta(ge=30, le=95)] = 85
     # Larger frames are refused (fail closed) rather than risking memory or time limits.
     max_pixels: Annotated[int, msgspec.Meta(gt=0, le=7680 * 4320)] = 3840 * 2160
-    grab_timeout: Duration = "10s"
+    grab_timeout: Duration = Duration("10s")
     redaction: RedactionConfig = RedactionConfig()
 
 
@@ -238,11 +233,11 @@ class WebConfig(_Strict, frozen=True):
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
     # HTTPS with a certificate made on first start; plain HTTP only on loopback.
     tls: bool = True
-    session_idle: Duration = "30m"
-    session_max: Duration = "12h"
-    password_max_age: Duration = "90d"
+    session_idle: Duration = Duration("30m")
+    session_max: Duration = Duration("12h")
+    password_max_age: Duration = Duration("90d")
     lockout_after: Annotated[int, msgspec.Meta(ge=3, le=20)] = 5
-    lockout_for: Duration = "15m"
+    lockout_for: Duration = Duration("15m")
 
     def __post_init__(self) -> None:
         if not self.tls and self.host not in LOOPBACK:
@@ -270,92 +265,3 @@ class Config(_Strict, frozen=True):
                 return cam
         known = ", ".join(c.name for c in self.cameras) or "none configured"
         raise ConfigError(f"no camera named {name!r} (cameras: {known})")
-
-
-_AT = re.compile(r"^(?P<msg>.*) - at `\$(?P<path>[^`]*)`$", re.S)
-_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<key>[^`]+)`$")
-_MISSING = re.compile(r"^Object missing required field `(?P<key>[^`]+)`$")
-
-
-def _friendly(exc: msgspec.ValidationError) -> str:
-    text = str(exc)
-    match = _AT.match(text)
-    msg, path = (match["msg"], match["path"].lstrip(".")) if match else (text, "")
-    if m := _UNKNOWN.match(msg):
-        path = f"{path}.{m['key']}" if path else m["key"]
-        msg = "unknown key; check its spelling and the section it is in (see docs/config.md)"
-    elif m := _MISSING.match(msg):
-        key = m["key"]
-        path = f"{path}.{key}" if path else key
-        msg = "required key is missing"
-        if key == "kind":
-            msg += "; one of 'replay', 'v4l2', 'av'"
-    elif "matching regex" in msg and "smhd" in msg:
-        msg = "not a duration; write e.g. '30d', '72h', '15m' or '10s'"
-        if "off|" in text:
-            msg += ", or 'off'"
-    elif msg.startswith("Invalid value") and path.endswith("source.kind"):
-        msg += "; kind must be one of 'replay', 'v4l2', 'av'"
-    return f"{path or '(top level)'}: {msg}"
-
-
-def _check(config: Config) -> None:
-    for name in CLASSES:
-        why = check_limit(name, config.retention.seconds(name))
-        if why:
-            raise ConfigError(f"retention.{name}: {why}")
-    seen: set[str] = set()
-    for i, cam in enumerate(config.cameras):
-        if cam.name in seen:
-            raise ConfigError(f"cameras[{i}].name: {cam.name!r} is used twice; names must differ")
-        seen.add(cam.name)
-        if cam.stream and parse_duration(cam.stream.still_interval) < 1:
-            raise ConfigError(f"cameras[{i}].stream.still_interval: must be at least 1s")
-    if parse_duration(config.storage.reaper_interval) < 1:
-        raise ConfigError("storage.reaper_interval: must be at least 1s")
-
-
-def loads(text: str | bytes, *, source: str = "<config>") -> Config:
-    """Parse and validate TOML text; raise ConfigError naming the key."""
-    try:
-        config = msgspec.toml.decode(text, type=Config)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(f"{source}: {_friendly(exc)}") from exc
-    except msgspec.DecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
-    try:
-        _check(config)
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from exc
-    return config
-
-
-def load(path: str | Path) -> Config:
-    path = Path(path)
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from exc
-    config = loads(text, source=str(path))
-    # Relative paths in the file are relative to the file, not to where the daemon started.
-    base = path.resolve().parent
-    return msgspec.structs.replace(
-        config,
-        data_dir=str(base / config.data_dir),
-        cameras=[_resolve_camera(c, base) for c in config.cameras],
-    )
-
-
-def _resolve_camera(cam: CameraConfig, base: Path) -> CameraConfig:
-    if isinstance(cam.source, ReplaySourceConfig):
-        src = msgspec.structs.replace(cam.source, path=str(base / cam.source.path))
-        return msgspec.structs.replace(cam, source=src)
-    return cam
-
-
-def optional_duration(text: str) -> float | None:
-    return None if text.strip() == "off" else parse_duration(text)
-
-
-def with_data_dir(config: Config, data_dir: str | None) -> Config:
-    return config if data_dir is None else msgspec.structs.replace(config, data_dir=data_dir)

@@ -30,7 +30,6 @@ from veilcam.control.server import ControlServer
 from veilcam.events import Hub
 from veilcam.health import Health
 from veilcam.redaction.redactor import FailClosedRedactor, Redactor, VisionRedactor
-from veilcam.retention import parse_duration
 from veilcam.runtime.commands import control_handlers
 from veilcam.runtime.context import App
 from veilcam.runtime.sdnotify import Notifier
@@ -168,14 +167,12 @@ async def running(
 
         # Registered after the services, so it runs after they are stopped: a final snapshot.
         stack.push_async_callback(_write_health, app, True)
-        start(
-            "health", lambda: _persist_health(app, parse_duration(config.storage.health_interval))
-        )
+        start("health", lambda: _persist_health(app, config.storage.health_interval))
         reaper = Reaper(
             store,
             clock,
             health,
-            interval=parse_duration(config.storage.reaper_interval),
+            interval=config.storage.reaper_interval,
             min_free_bytes=config.storage.min_free_mb * 2**20,
         )
         start("reaper", reaper.run)
@@ -212,7 +209,7 @@ async def running(
                 clock=clock,
                 health=health,
                 sample_period_ms=sc.sample_period_ms,
-                reconnect_max=parse_duration(sc.reconnect_max),
+                reconnect_max=sc.reconnect_max,
             )
             start("sensor_reader", reader.run)
         if config.cameras:

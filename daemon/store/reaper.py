@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 from sqlite_utils import Database
 
 from veilcam.clock import Clock
+from veilcam.durations import DAY
 from veilcam.health import Health
-from veilcam.retention import DAY
 from veilcam.store.store import Store
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from veilcam.accounts import ROLES, Policy
-from veilcam.retention import parse_duration
 from veilcam.store import audit
 from veilcam.web import sessions
 
@@ -88,7 +87,7 @@ def render(request: web.Request, template: str, **ctx: Any) -> web.Response:
 
 def login_policy(cfg: WebConfig) -> Policy:
     return Policy(
-        password_max_age=parse_duration(cfg.password_max_age),
+        password_max_age=cfg.password_max_age,
         lockout_after=cfg.lockout_after,
-        lockout_for=parse_duration(cfg.lockout_for),
+        lockout_for=cfg.lockout_for,
     )

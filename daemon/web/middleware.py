@@ -12,7 +12,6 @@ from urllib.parse import quote
 from aiohttp import web
 
 from veilcam.accounts import User
-from veilcam.retention import parse_duration
 from veilcam.web import queries, sessions
 from veilcam.web.common import (
     ACCESS_KEY,
@@ -107,9 +106,9 @@ async def access(request: web.Request, handler: Any) -> web.StreamResponse:
             sessions.load_job,
             token,
             app_of(request).clock.now(),
-            parse_duration(cfg.session_idle),
-            parse_duration(cfg.session_max),
-            parse_duration(cfg.password_max_age),
+            cfg.session_idle,
+            cfg.session_max,
+            cfg.password_max_age,
         )
     if session is None and is_api:
         session = await _bearer(request)

@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 
 from veilcam import config
+from veilcam.durations import Duration, format_duration, is_on
 from veilcam.errors import ConfigError
-from veilcam.retention import CLASSES, format_duration
+from veilcam.retention import CLASSES
 
 CAMERA = """
 [[cameras]]
@@ -65,8 +66,25 @@ def test_errors_name_the_key(text: str, message: str) -> None:
 
 def test_trigger_off() -> None:
     cfg = config.loads(CAMERA + 'triggers = { door_open_delay = "off" }')
-    assert config.optional_duration(cfg.cameras[0].triggers.door_open_delay) is None
-    assert config.optional_duration(cfg.cameras[0].triggers.door_close_settle) == 3
+    assert not is_on(cfg.cameras[0].triggers.door_open_delay)
+    assert is_on(cfg.cameras[0].triggers.door_close_settle)
+    assert cfg.cameras[0].triggers.door_close_settle == 3
+
+
+def test_durations_are_seconds_once_loaded() -> None:
+    """Decoded once, as the file loads: every user reads a number of seconds."""
+    cfg = config.loads(
+        CAMERA
+        + 'grab_timeout = "1.5m"\n[web]\nsession_idle = "2h"\n[storage]\nhealth_interval = "7s"'
+    )
+    assert cfg.cameras[0].grab_timeout == 90.0 and isinstance(cfg.cameras[0].grab_timeout, float)
+    assert cfg.web is not None and cfg.web.session_idle == 7200
+    assert cfg.storage.health_interval == 7
+    assert repr(Duration("90s")) == "Duration('90s')" and format_duration(Duration("2h")) == "2h"
+    with pytest.raises(ConfigError, match=r"storage\.health_interval: not a duration"):
+        config.loads("[storage]\nhealth_interval = 5")
+    with pytest.raises(ConfigError, match=r"triggers\.door_open_delay: not a duration.*or 'off'"):
+        config.loads(CAMERA + 'triggers = { door_open_delay = "never" }')
 
 
 def test_load_resolves_paths_relative_to_the_file(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from veilcam.capture.sources.base import Frame, Source
 from veilcam.config import AVSourceConfig, CameraConfig, ReplaySourceConfig, V4L2SourceConfig
-from veilcam.retention import parse_duration
 
 
 def make_source(cam: CameraConfig) -> Source:
@@ -27,7 +26,7 @@ def make_source(cam: CameraConfig) -> Source:
     if isinstance(src, AVSourceConfig):
         from veilcam.capture.sources.av import AVSource
 
-        return AVSource(cam.name, src.url, timeout=parse_duration(src.timeout))
+        return AVSource(cam.name, src.url, timeout=src.timeout)
     raise TypeError(f"unknown source {src!r}")
 
 

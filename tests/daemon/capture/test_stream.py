@@ -9,6 +9,7 @@ from veilcam.capture.pipeline import Pipeline
 from veilcam.capture.stream import Stream
 from veilcam.clock import SystemClock
 from veilcam.config import CameraConfig, ReplaySourceConfig, StreamConfig
+from veilcam.durations import Duration
 from veilcam.health import Health
 from veilcam.store import Store
 
@@ -41,7 +42,9 @@ async def test_slow_redaction_drops_frames_instead_of_blocking_capture(
             time.sleep(0.15)
             return super().redact(pixels, camera)
 
-    stream, pipeline = stream_for(store, health, scene, Sluggish(), fps=20, still_interval="1s")
+    stream, pipeline = stream_for(
+        store, health, scene, Sluggish(), fps=20, still_interval=Duration("1s")
+    )
     await run_for(stream, pipeline, 1.5)
     s = stream.stats
     assert s.grabbed >= 15  # grabbing kept its pace
@@ -61,7 +64,7 @@ async def test_slow_analyser_loses_frames_counted_and_bounded(
     store: Store, health: Health, scene: np.ndarray
 ) -> None:
     stream, pipeline = stream_for(
-        store, health, scene, Real(), fps=20, still_interval="60s", analyser_queue=2
+        store, health, scene, Real(), fps=20, still_interval=Duration("60s"), analyser_queue=2
     )
     sub = stream.subscribe()
     await run_for(stream, pipeline, 1.0)
@@ -77,7 +80,9 @@ async def test_stream_survives_redaction_timeouts(
     from veilcam.capture import pipeline as capture
 
     monkeypatch.setattr(capture, "REDACT_TIMEOUT", 0.1)
-    stream, pipeline = stream_for(store, health, scene, Slow(), fps=5, still_interval="1s")
+    stream, pipeline = stream_for(
+        store, health, scene, Slow(), fps=5, still_interval=Duration("1s")
+    )
     await run_for(stream, pipeline, 0.8)
     assert stream.stats.processed >= 2
     reasons = await store.db.read(

@@ -10,6 +10,7 @@ from veilcam.capture.pipeline import Pipeline
 from veilcam.capture.triggers import Triggers, next_time_of_day
 from veilcam.clock import FakeClock
 from veilcam.config import CameraConfig, ReplaySourceConfig, TriggerConfig
+from veilcam.durations import DurationOrOff
 from veilcam.events import Hub
 from veilcam.health import Health
 from veilcam.sensors.ingest import DoorEvent
@@ -41,13 +42,21 @@ async def test_door_triggers_fire_after_their_delay(
             name="a",
             purpose="fridge",
             source=ReplaySourceConfig(path="."),
-            triggers=TriggerConfig(doors=["1"], door_open_delay="2s", door_close_settle="3s"),
+            triggers=TriggerConfig(
+                doors=["1"],
+                door_open_delay=DurationOrOff("2s"),
+                door_close_settle=DurationOrOff("3s"),
+            ),
         ),
         CameraConfig(
             name="b",
             purpose="fridge",
             source=ReplaySourceConfig(path="."),
-            triggers=TriggerConfig(doors=["2"], door_open_delay="off", door_close_settle="1s"),
+            triggers=TriggerConfig(
+                doors=["2"],
+                door_open_delay=DurationOrOff("off"),
+                door_close_settle=DurationOrOff("1s"),
+            ),
         ),
     ]
     pipeline = Pipeline(
@@ -101,7 +110,9 @@ async def test_time_of_day_schedule(
         name="a",
         purpose="fridge",
         source=ReplaySourceConfig(path="."),
-        triggers=TriggerConfig(times=[at], door_open_delay="off", door_close_settle="off"),
+        triggers=TriggerConfig(
+            times=[at], door_open_delay=DurationOrOff("off"), door_close_settle=DurationOrOff("off")
+        ),
     )
     pipeline = Pipeline({"a": Camera(cam, FixedSource(scene), health)}, Real(), store, health)
     task = asyncio.create_task(Triggers(pipeline, [cam], Hub(), clock).run())

@@ -11,6 +11,7 @@ import pytest
 from tests.support.aio import settle
 from veilcam.clock import FakeClock
 from veilcam.config import RetentionConfig
+from veilcam.durations import Duration
 from veilcam.health import Health
 from veilcam.retention import CLASSES
 from veilcam.store import Picture, Store, audit
@@ -72,7 +73,9 @@ async def test_each_class_expires_within_one_interval(
     data_dir: Path, clock: FakeClock, retention_class: str, what: str, configured: str
 ) -> None:
     retention = (
-        RetentionConfig() if configured == "default" else RetentionConfig(**{retention_class: "2h"})
+        RetentionConfig()
+        if configured == "default"
+        else RetentionConfig(**{retention_class: Duration("2h")})
     )
     limit = retention.seconds(retention_class)
     health = Health(clock)

@@ -1,0 +1,97 @@
+"""Loading the configuration: one TOML file, decoded into the schema in one pass.
+
+Unknown keys are rejected, every error names the key path and gives a hint, and
+retention limits above the product's caps are refused (see ``veilcam.retention``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import msgspec
+
+from veilcam import durations
+from veilcam.config.schema import CameraConfig, Config, ReplaySourceConfig
+from veilcam.errors import ConfigError
+from veilcam.retention import CLASSES, check_limit
+
+_AT = re.compile(r"^(?P<msg>.*) - at `\$(?P<path>[^`]*)`$", re.S)
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<key>[^`]+)`$")
+_MISSING = re.compile(r"^Object missing required field `(?P<key>[^`]+)`$")
+
+
+def _friendly(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    match = _AT.match(text)
+    msg, path = (match["msg"], match["path"].lstrip(".")) if match else (text, "")
+    if m := _UNKNOWN.match(msg):
+        path = f"{path}.{m['key']}" if path else m["key"]
+        msg = "unknown key; check its spelling and the section it is in (see docs/config.md)"
+    elif m := _MISSING.match(msg):
+        key = m["key"]
+        path = f"{path}.{key}" if path else key
+        msg = "required key is missing"
+        if key == "kind":
+            msg += "; one of 'replay', 'v4l2', 'av'"
+    elif msg.startswith("Invalid value") and path.endswith("source.kind"):
+        msg += "; kind must be one of 'replay', 'v4l2', 'av'"
+    return f"{path or '(top level)'}: {msg}"
+
+
+def _check(config: Config) -> None:
+    for name in CLASSES:
+        why = check_limit(name, config.retention.seconds(name))
+        if why:
+            raise ConfigError(f"retention.{name}: {why}")
+    seen: set[str] = set()
+    for i, cam in enumerate(config.cameras):
+        if cam.name in seen:
+            raise ConfigError(f"cameras[{i}].name: {cam.name!r} is used twice; names must differ")
+        seen.add(cam.name)
+        if cam.stream and cam.stream.still_interval < 1:
+            raise ConfigError(f"cameras[{i}].stream.still_interval: must be at least 1s")
+    if config.storage.reaper_interval < 1:
+        raise ConfigError("storage.reaper_interval: must be at least 1s")
+
+
+def loads(text: str | bytes, *, source: str = "<config>") -> Config:
+    """Parse and validate TOML text; raise ConfigError naming the key."""
+    try:
+        config = msgspec.toml.decode(text, type=Config, dec_hook=durations.decode)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {_friendly(exc)}") from exc
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
+    try:
+        _check(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+    return config
+
+
+def load(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from exc
+    config = loads(text, source=str(path))
+    # Relative paths in the file are relative to the file, not to where the daemon started.
+    base = path.resolve().parent
+    return msgspec.structs.replace(
+        config,
+        data_dir=str(base / config.data_dir),
+        cameras=[_resolve_camera(c, base) for c in config.cameras],
+    )
+
+
+def _resolve_camera(cam: CameraConfig, base: Path) -> CameraConfig:
+    if isinstance(cam.source, ReplaySourceConfig):
+        src = msgspec.structs.replace(cam.source, path=str(base / cam.source.path))
+        return msgspec.structs.replace(cam, source=src)
+    return cam
+
+
+def with_data_dir(config: Config, data_dir: str | None) -> Config:
+    return config if data_dir is None else msgspec.structs.replace(config, data_dir=data_dir)

@@ -147,20 +147,11 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 def cmd_alerts(args: argparse.Namespace) -> int:
     """Cold-chain alarms straight from the database (the daemon may be running)."""
-    from sqlite_utils import Database
-
     from veilcam.coldchain.queries import list_job
-    from veilcam.store import db_path
-    from veilcam.store.database import connect
+    from veilcam.store.database import opened
 
-    path = db_path(_data_dir(args))
-    if not path.exists():
-        raise FileNotFoundError(f"no veilcam database at {path}")
-    conn = connect(path, readonly=True)
-    try:
-        alarms = list_job(Database(conn), open_only=args.open)
-    finally:
-        conn.close()
+    with opened(_data_dir(args)) as db:
+        alarms = list_job(db, open_only=args.open)
     if args.json:
         print(json.dumps(alarms, indent=2))
         return 0
@@ -176,11 +167,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """A day's cold-chain report as CSV or PDF, straight from the database."""
-    from sqlite_utils import Database
-
     from veilcam.coldchain import report
-    from veilcam.store import db_path
-    from veilcam.store.database import connect
+    from veilcam.store.database import opened
 
     config = _config(args)
     if not config.cabinets:
@@ -189,14 +177,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         day = report.parse_day(args.date, time.time())
     except ValueError as exc:
         raise ConfigError(f"--date: {exc}") from None
-    path = db_path(Path(config.data_dir))
-    if not path.exists():
-        raise FileNotFoundError(f"no veilcam database at {path}")
-    conn = connect(path, readonly=True)
-    try:
-        rep = report.build(Database(conn), config.site, config.cabinets, day)
-    finally:
-        conn.close()
+    with opened(Path(config.data_dir)) as db:
+        rep = report.build(db, config.site, config.cabinets, day)
     data = report.to_csv(rep).encode() if args.format == "csv" else report.to_pdf(rep)
     if args.output == "-":
         sys.stdout.buffer.write(data)

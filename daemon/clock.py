@@ -9,6 +9,8 @@ import ctypes.util
 import time
 from typing import Protocol
 
+from veilcam.errors import ConfigError
+
 
 class Clock(Protocol):
     def now(self) -> float:
@@ -68,7 +70,7 @@ class ScaledClock:
 
     def __init__(self, speed: float) -> None:
         if speed <= 0:
-            raise ValueError(f"speed must be positive, not {speed}")
+            raise ConfigError(f"speed must be positive, not {speed:g}")
         self.speed = speed
         self._wall0, self._mono0 = time.time(), time.monotonic()
 

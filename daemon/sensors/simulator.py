@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from veilcam.errors import ProtocolError
+from veilcam.errors import ConfigError, ProtocolError
 from veilcam.sensors.protocol import (
     Configure,
     Door,
@@ -60,11 +60,11 @@ class FaultRates:
         for part in filter(None, (p.strip() for p in spec.split(","))):
             name, _, value = part.partition("=")
             if not hasattr(rates, name):
-                raise ValueError(f"unknown fault {name!r}; known: {', '.join(vars(rates))}")
+                raise ConfigError(f"unknown fault {name!r}; known: {', '.join(vars(rates))}")
             try:
                 setattr(rates, name, float(value))
             except ValueError:
-                raise ValueError(f"fault {name}: {value!r} is not a number") from None
+                raise ConfigError(f"fault {name}: {value!r} is not a number") from None
         return rates
 
 
@@ -202,7 +202,7 @@ class BoardSimulator:
         """``wire``, if given, takes the bytes the board sends instead of the pty: for
         reading a simulated day in-process, one simulated second per ``advance``."""
         if scenario not in SCENARIOS:
-            raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+            raise ConfigError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
         self.scenario = SCENARIOS[scenario]
         self.wire = wire
         if self.scenario.faults:

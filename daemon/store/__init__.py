@@ -1,3 +1,4 @@
-from veilcam.store.store import Picture, Store, db_path
+from veilcam.store.database import db_path
+from veilcam.store.store import Picture, Store
 
 __all__ = ["Picture", "Store", "db_path"]

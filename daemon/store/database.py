@@ -9,11 +9,12 @@ so one failing job does not undo its neighbours.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from veilcam.errors import StoreError
-from veilcam.store.schema import migrate
+from veilcam.store.schema import check_version, migrate
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,31 @@ Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any], asyncio.Ab
 
 MAX_GROUP = 256  # jobs per transaction
 _STOP = object()
+
+
+def db_path(data_dir: Path) -> Path:
+    return data_dir / "veilcam.db"
+
+
+@contextlib.contextmanager
+def opened(data_dir: Path, *, readonly: bool = True) -> Iterator[sqlite_utils.Database]:
+    """The appliance's database, opened from another process (the CLI, beside a running
+    daemon or without one): a clear error if it is missing, is not this veilcam's schema, or
+    SQLite refuses it."""
+    path = db_path(Path(data_dir))
+    if not path.exists():
+        raise StoreError(f"no veilcam database in {data_dir} (expected {path.name})")
+    try:
+        conn = connect(path, readonly=readonly)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from exc
+    try:
+        check_version(conn)
+        yield sqlite_utils.Database(conn)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: {exc}") from exc
+    finally:
+        conn.close()
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from veilcam.errors import StoreError
+
 MIGRATIONS: list[str] = [
     # 1: pictures, sensor records, audit log, health snapshot
     """
@@ -194,14 +196,30 @@ MIGRATIONS: list[str] = [
 ]
 
 
+def _newer(version: int) -> StoreError:
+    return StoreError(
+        f"database schema version {version} is newer than this veilcam "
+        f"({len(MIGRATIONS)}); upgrade veilcam instead of downgrading"
+    )
+
+
+def check_version(conn: sqlite3.Connection) -> None:
+    """For a process that reads beside the daemon: the schema must be this veilcam's."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise _newer(version)
+    if version < len(MIGRATIONS):
+        raise StoreError(
+            f"database schema version {version} is older than this veilcam "
+            f"({len(MIGRATIONS)}); start the daemon once (veilcam run) to upgrade it"
+        )
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations, each in its own transaction; return the new version."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"database schema version {version} is newer than this veilcam "
-            f"({len(MIGRATIONS)}); upgrade veilcam instead of downgrading"
-        )
+        raise _newer(version)
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         # executescript commits first; BEGIN..COMMIT inside makes each migration atomic.
         conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")

@@ -10,9 +10,8 @@ from sqlite_utils import Database
 
 from veilcam.health import worst
 from veilcam.store import records
-from veilcam.store.database import connect
+from veilcam.store.database import opened
 from veilcam.store.media import SUFFIX
-from veilcam.store.store import db_path
 
 
 def _media_files(data_dir: Path) -> int:
@@ -38,11 +37,5 @@ def collect(db: Database, data_dir: Path, *, count_files: bool = True) -> dict[s
 
 def read_offline(data_dir: Path) -> dict[str, Any]:
     """Status straight from the files, whether or not a daemon is running."""
-    path = db_path(data_dir)
-    if not path.exists():
-        raise FileNotFoundError(f"no veilcam database in {data_dir} (expected {path.name})")
-    conn = connect(path)
-    try:
-        return collect(Database(conn), data_dir)
-    finally:
-        conn.close()
+    with opened(data_dir) as db:
+        return collect(db, data_dir)

@@ -16,7 +16,7 @@ from veilcam.config import RetentionConfig
 from veilcam.errors import StoreError
 from veilcam.retention import MEDIA_CLASS
 from veilcam.store import audit, records
-from veilcam.store.database import Database
+from veilcam.store.database import Database, db_path
 from veilcam.store.media import MediaStore, load_or_create_key, new_media_id
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,6 @@ class Picture:
     height: int
     redaction: dict[str, Any] = field(default_factory=dict)
     blank_reason: str | None = None
-
-
-def db_path(data_dir: Path) -> Path:
-    return data_dir / "veilcam.db"
 
 
 class Store:

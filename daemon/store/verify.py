@@ -11,8 +11,8 @@ from sqlite_utils import Database
 
 from veilcam.errors import MediaIntegrityError
 from veilcam.retention import CLASSES
-from veilcam.store import audit, db_path
-from veilcam.store.database import connect
+from veilcam.store import audit
+from veilcam.store.database import db_path, opened
 from veilcam.store.media import MediaStore, load_or_create_key
 
 
@@ -31,16 +31,12 @@ def _record(conn: sqlite3.Connection, db: Database, actor: str, detail: str, kee
 
 def verify(data_dir: Path, audit_keep: float | None = None) -> tuple[list[str], list[str]]:
     """Return (problems, summary lines). Decrypting every picture is an access: it is audited."""
-    path = db_path(data_dir)
-    if not path.exists():
-        return [f"no veilcam database in {data_dir}"], []
     key_path = data_dir / "keys" / "media.key"
-    if not key_path.exists():
+    if db_path(data_dir).exists() and not key_path.exists():
         return [f"{key_path} is missing: pictures cannot be decrypted"], []
     problems: list[str] = []
-    conn = connect(path)
-    try:
-        db = Database(conn)
+    with opened(data_dir, readonly=False) as db:
+        conn = db.conn
         check = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         if check != ["ok"]:
             problems += [f"integrity_check: {c}" for c in check]
@@ -66,6 +62,4 @@ def verify(data_dir: Path, audit_keep: float | None = None) -> tuple[list[str], 
             f"pictures: {len(rows)} rows, {len(files)} files, {len(temps)} temporary files",
             f"audit log: {chain}",
         ]
-    finally:
-        conn.close()
     return problems, summary

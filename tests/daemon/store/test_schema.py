@@ -1,9 +1,16 @@
+"""Migrations, the caps written into them, and the version check of readers from outside."""
+
+from __future__ import annotations
+
 import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 
+from veilcam.errors import StoreError
 from veilcam.retention import CLASSES
+from veilcam.store.database import opened
 from veilcam.store.schema import MIGRATIONS, migrate
 
 
@@ -71,3 +78,27 @@ def test_temperature_range_is_checked(conn: sqlite3.Connection) -> None:
             "INSERT INTO temperature_readings (received_at, seq, uptime_ms, probe, centi_c, expires_at)"
             " VALUES (0, 0, 0, '1', 8501 * 2, 10)"
         )
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (99, "schema version 99 is newer than this veilcam"),
+        (1, "schema version 1 is older than this veilcam .* start the daemon once"),
+    ],
+)
+def test_other_versions_are_refused_clearly_from_outside(
+    data_dir: Path, version: int, message: str
+) -> None:
+    """The CLI reading beside (or without) the daemon: a database of another veilcam is a
+    clear error, not a traceback about a missing table."""
+    conn = sqlite3.connect(data_dir / "veilcam.db")
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+    with pytest.raises(StoreError, match=message), opened(data_dir):
+        pass
+
+
+def test_a_missing_database_is_named(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no veilcam database in"), opened(tmp_path):
+        pass

@@ -1,13 +1,18 @@
-# One task runner. `make run` and `make test` work on a fresh machine with python3.
+# One task runner. `make run` and `make test` work on a fresh machine with python3; `make ci`
+# is what CI runs (.ci/run).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8080
+SOURCES := daemon native tests bench board setup.py
+TYPECHECK := build/typecheck
+WHEEL_ENV := build/wheel-check
 
-.PHONY: install models system-deps run test test-fast lint bench build clean
+.PHONY: install models system-deps run test test-fast test-twins lint typecheck bench \
+	build wheel-check ci clean
 
-$(STAMP): pyproject.toml setup.py constraints.txt $(wildcard native/*.pyx native/*.pxd)
+$(STAMP): pyproject.toml setup.py constraints.txt $(wildcard native/*.pyx native/*.pxd native/src/*.h)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt "setuptools>=75" wheel Cython numpy
@@ -38,28 +43,63 @@ test: models
 test-fast: models
 	$(BIN)/python -m pytest -m "not slow"
 
-lint: install
-	$(BIN)/ruff check daemon native tests bench board setup.py
-	$(BIN)/ruff format --check daemon native tests bench board setup.py
+# The whole suite but the end-to-end runs on the NumPy twins, as a board without a compiler
+# would run; the native-against-twin comparisons skip there and say why.
+test-twins: models
+	VEILCAM_NO_EXTENSIONS=1 $(BIN)/python -m pytest -m "not slow" --ignore tests/browser
+
+# daemon/ is the veilcam package and native/ veilcam_native: linked under those names so that
+# mypy resolves the imports (the editable install's import hook is invisible to it).
+typecheck: install
+	mkdir -p $(TYPECHECK)
+	ln -sfn ../../daemon $(TYPECHECK)/veilcam
+	ln -sfn ../../native $(TYPECHECK)/veilcam_native
+	$(BIN)/mypy -p veilcam -p veilcam_native
+
+lint: install typecheck
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
 	PATH=$(BIN):$$PATH $(BIN)/cython-lint native
-	$(BIN)/mypy daemon
 
 bench: models
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[bench]" --no-build-isolation
 	$(BIN)/veilcam models fetch --optional
-	$(BIN)/python bench/kernels.py
-	$(BIN)/python bench/vision.py
-	$(BIN)/python bench/web.py
+	mkdir -p bench/results
+	$(BIN)/python bench/kernels.py --json > bench/results/kernels.jsonl
+	$(BIN)/python bench/vision.py --json > bench/results/vision.jsonl
+	$(BIN)/python bench/web.py --json > bench/results/web.jsonl
 	@if [ -d ../shared/eval/faces ]; then \
 		$(BIN)/python bench/redaction_eval.py --images ../shared/eval/faces \
-			--annotations ../shared/eval/faces/annotations.json; \
-		$(BIN)/python bench/redaction_eval.py --empty daemon/demo/assets/floor; \
-		$(BIN)/python bench/redaction_eval.py --empty daemon/demo/assets/fridge --hands; \
+			--annotations ../shared/eval/faces/annotations.json --json \
+			> bench/results/redaction_recall.jsonl; \
+		$(BIN)/python bench/redaction_eval.py --empty daemon/demo/assets/floor --json \
+			> bench/results/redaction_empty_floor.jsonl; \
+		$(BIN)/python bench/redaction_eval.py --empty daemon/demo/assets/fridge --hands --json \
+			> bench/results/redaction_empty_fridge.jsonl; \
 	else echo "../shared/eval not here: redaction recall not measured"; fi
-	$(BIN)/python bench/core.py
+	$(BIN)/python bench/core.py --json > bench/results/core.jsonl
+	$(BIN)/python bench/report.py bench/results > docs/performance.md
 
+# The wheel a board is installed from (the native kernels built for this machine).
 build: install
-	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
+	rm -rf dist build/lib.* build/bdist.*  # stale build output would slip into the wheel
+	$(BIN)/python -m pip wheel -q --no-deps --no-build-isolation -w dist .
+
+# The built wheel in a clean virtual environment, outside the source tree: every module must
+# import and the package data be there (tests/installed.py). The editable install the tests
+# use would hide a package left out of setup.py.
+wheel-check: build
+	rm -rf $(WHEEL_ENV)
+	$(PY) -m venv $(WHEEL_ENV)
+	$(WHEEL_ENV)/bin/python -m pip install -q -c constraints.txt dist/veilcam-*.whl
+	cd $(WHEEL_ENV) && bin/python $(CURDIR)/tests/installed.py
+
+# What CI runs on a clean clone: lint and types, the suite (native kernels required), the
+# suite on the twins, and the wheel in a clean environment.
+ci: lint
+	VEILCAM_REQUIRE_NATIVE=1 $(MAKE) test
+	$(MAKE) test-twins
+	$(MAKE) wheel-check
 
 clean:
 	rm -rf build dist *.egg-info native/*.c native/*.so .pytest_cache

@@ -4,7 +4,7 @@ import platform
 
 import numpy as np
 from Cython.Build import cythonize
-from setuptools import Extension, find_packages, setup
+from setuptools import Extension, find_namespace_packages, setup
 
 
 def kernel(name: str, headers: list[str], flags: list[str] | None = None) -> Extension:
@@ -44,9 +44,10 @@ EXTENSIONS = [
 
 
 def found(folder: str, name: str) -> list[str]:
-    """The package in ``folder`` and every package below it (a folder with ``__init__.py``),
-    found rather than listed, so that a new one cannot be left out of the wheel."""
-    return [name, *(f"{name}.{sub}" for sub in find_packages(folder))]
+    """The package in ``folder`` and every folder below it (packages, and the data folders
+    inside them), found rather than listed, so that a new one cannot be left out."""
+    subs = find_namespace_packages(folder, exclude=["__pycache__", "*.__pycache__"])
+    return [name, *(f"{name}.{sub}" for sub in subs)]
 
 
 FOLDERS = {
@@ -59,12 +60,10 @@ FOLDERS = {
 setup(
     packages=[pkg for name, folder in FOLDERS.items() for pkg in found(folder, name)],
     package_dir=FOLDERS,
-    package_data={
-        "veilcam.demo": ["assets/*/*.jpg"],
-        "veilcam.board": ["*.toml", "profiles/*.toml"],
-        "veilcam_native": ["*.pyi", "*.pxd", "py.typed"],
-        "veilcam.webui": ["templates/*.html", "static/*"],
-    },
+    # Data files, in whichever package folder they sit: demo pictures, board profiles and
+    # the model manifest, templates and static files, type stubs.
+    include_package_data=False,  # MANIFEST.in is for the sdist; the wheel takes only these
+    package_data={"": ["*.jpg", "*.toml", "*.html", "*.css", "*.js", "*.pyi", "*.pxd", "py.typed"]},
     ext_modules=cythonize(
         EXTENSIONS,
         compiler_directives={"language_level": 3},

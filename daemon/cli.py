@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -70,14 +71,10 @@ def cmd_sim_sensors(args: argparse.Namespace) -> int:
         finally:
             sim.close()
 
-    log_file = open(args.log, "a") if args.log else None  # noqa: SIM115
-    try:
-        asyncio.run(main(log_file))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if log_file:
-            log_file.close()
+    with contextlib.ExitStack() as stack:
+        log_file = stack.enter_context(open(args.log, "a")) if args.log else None
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main(log_file))
     return 0
 
 

@@ -97,7 +97,7 @@ def synchronised() -> bool | None:
     except (OSError, AttributeError):
         return None
     buf = ctypes.create_string_buffer(512)  # struct timex, modes = 0: read only
-    state = adjtimex(buf)
+    state: int = adjtimex(buf)
     if state < 0:
         return None
     return state != TIME_ERROR

@@ -20,9 +20,10 @@ def _window_count(a: np.ndarray, r: int, axis: int) -> np.ndarray:
         axis=axis,
     )
     idx = np.arange(n)
-    return np.take(c, np.minimum(idx + r + 1, n), axis=axis) - np.take(
+    counts: np.ndarray = np.take(c, np.minimum(idx + r + 1, n), axis=axis) - np.take(
         c, np.maximum(idx - r, 0), axis=axis
     )
+    return counts
 
 
 def dilate(mask: np.ndarray, radius: int, out: np.ndarray) -> None:

@@ -58,7 +58,8 @@ def pixel_boxes(boxes: BoxesLike) -> np.ndarray:
 def clip_boxes(boxes: BoxesLike, shape: tuple[int, ...]) -> np.ndarray:
     """Round outwards to whole pixels, clip to ``shape``, drop empty boxes -> int64 (N, 4)."""
     out = np.clip(pixel_boxes(boxes), 0, (shape[1], shape[0], shape[1], shape[0]))
-    return out[(out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])]
+    kept: np.ndarray = out[(out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])]
+    return kept
 
 
 def grow_boxes(boxes: BoxesLike, factor: float, shape: tuple[int, ...]) -> np.ndarray:

@@ -1,7 +1,2 @@
-"""Templates and static assets of the web UI (no build step)."""
-
-from pathlib import Path
-
-ROOT = Path(__file__).parent
-TEMPLATES = ROOT / "templates"
-STATIC = ROOT / "static"
+"""Templates and static assets of the web UI (no build step), shipped as package data of
+``veilcam.webui`` and found by ``veilcam.web.app``."""

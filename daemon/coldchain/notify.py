@@ -241,7 +241,7 @@ class Outbox:
         self.wake = asyncio.Event()  # set when a notice is queued, to send it without waiting
 
     def backoff(self, attempts: int) -> float:
-        return min(self.retry_min * 2 ** max(0, attempts - 1), self.retry_max)
+        return float(min(self.retry_min * 2 ** max(0, attempts - 1), self.retry_max))
 
     async def send_email(self, subject: str, body: str) -> None:
         email = self.cfg.email

@@ -61,7 +61,7 @@ async def supervise(
             return
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a failed service is restarted, not fatal
+        except Exception as exc:  # a failed service is restarted, not fatal
             if clock.monotonic() - started > STABLE_AFTER:
                 delay = BACKOFF_MIN
             restarts[name] = restarts.get(name, 0) + 1

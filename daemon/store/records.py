@@ -63,8 +63,9 @@ def get_media(db: Database, media_id: str) -> dict[str, Any] | None:
 
 
 def counts(db: Database) -> dict[str, int]:
+    # Table names come from COUNTED_TABLES, never from input.
     return {
-        name: db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+        name: db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for name, table in COUNTED_TABLES.items()
     }
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from veilcam import webui
 from veilcam.web import middleware, routes, tls
 from veilcam.web.common import (
     ACCESS_KEY,
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Templates and static files ship as package data of veilcam.webui (the webui/ folder).
+WEBUI = Path(str(resources.files("veilcam.webui")))
+
 
 def make_web_app(app: App, cfg: WebConfig, fingerprint: str = "") -> web.Application:
     webapp = web.Application(
@@ -34,12 +38,14 @@ def make_web_app(app: App, cfg: WebConfig, fingerprint: str = "") -> web.Applica
     webapp[APP_KEY] = app
     webapp[CFG_KEY] = cfg
     webapp[TLS_KEY] = fingerprint
-    aiohttp_jinja2.setup(webapp, loader=jinja2.FileSystemLoader(webui.TEMPLATES), autoescape=True)
+    aiohttp_jinja2.setup(
+        webapp, loader=jinja2.FileSystemLoader(WEBUI / "templates"), autoescape=True
+    )
     rules: dict[tuple[str, str], frozenset[str] | None] = {}
     for method, path, handler, roles in routes.ROUTES:
         route = webapp.router.add_route(method, path, handler)
         rules[(method, route.resource.canonical if route.resource else path)] = roles
-    static = webapp.router.add_static("/static/", webui.STATIC, follow_symlinks=False)
+    static = webapp.router.add_static("/static/", WEBUI / "static", follow_symlinks=False)
     rules[("GET", static.canonical)] = rules[("HEAD", static.canonical)] = None
     webapp[ACCESS_KEY] = rules
     return webapp

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from veilcam.accounts import User
 from veilcam.web import queries, sessions
@@ -47,7 +48,7 @@ def _secure_headers(request: web.Request, headers: Any) -> None:
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response: web.StreamResponse = await handler(request)
     except web.HTTPException as exc:
@@ -86,7 +87,7 @@ async def _bearer(request: web.Request) -> sessions.Session | None:
 
 
 @web.middleware
-async def access(request: web.Request, handler: Any) -> web.StreamResponse:
+async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = request.match_info.route
     resource = route.resource
     if resource is None:  # no route matched: aiohttp answers 404/405 itself

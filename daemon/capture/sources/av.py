@@ -82,11 +82,15 @@ class AVSource:
         with self._fresh:
             self._latest = None
             ok = self._fresh.wait_for(lambda: self._latest is not None or self._error, self.timeout)
-            pixels, error = self._latest, self._error
+            pixels, error = self._taken()
         if error is not None or not ok or pixels is None:
             self.close()
             raise SourceError(f"{self.url}: no frame ({error or 'timed out'})")
         return Frame(check_frame(pixels, self.url), self.url)
+
+    def _taken(self) -> tuple[np.ndarray | None, BaseException | None]:
+        """What the reader thread left (read under the lock, after waiting for it)."""
+        return self._latest, self._error
 
     def close(self) -> None:
         self._stop.set()

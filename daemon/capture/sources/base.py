@@ -52,4 +52,5 @@ def yuyv_to_rgb(data: bytes | memoryview, width: int, height: int) -> np.ndarray
     v = np.repeat(yuyv[..., 3], 2, axis=1) - 128.0
     c = (y - 16.0) * 1.164
     rgb = np.stack((c + 1.596 * v, c - 0.392 * u - 0.813 * v, c + 2.017 * u), axis=-1)
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    return out

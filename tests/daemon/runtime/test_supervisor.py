@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import veilcam_native
 from tests.support.daemon import config_for
 from veilcam.clock import SystemClock
 from veilcam.control.client import call
@@ -92,7 +93,7 @@ async def test_control_socket_refuses_unknown_things_and_audits(data_dir: Path) 
         with pytest.raises(ControlError, match="not a request"):
             await call(data_dir, {"command": "rm -rf"})
         status = await call(data_dir, {"command": "status"})
-        assert status["live"]["kernels"] == "native"
+        assert status["live"]["kernels"] == veilcam_native.IMPLEMENTATION
     conn = sqlite3.connect(data_dir / "veilcam.db")
     actions = [
         (r[0], r[1]) for r in conn.execute("SELECT actor, action FROM audit_log ORDER BY id")

@@ -54,9 +54,11 @@ class Pipeline:
         self.store = store
         self.health = health
         self._cpu = ThreadPoolExecutor(max_workers=REDACT_WORKERS, thread_name_prefix="redact")
-        # Blanking has its own worker: redactions hung past their timeout may hold every
-        # CPU worker, and failing closed must still complete.
+        # Blanking and encoding have their own worker: redactions hung past their timeout may
+        # hold every redaction worker, and failing closed (a blank frame, stored) must still
+        # complete.
         self._blank = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blank")
+        self._encode = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode")
         self.captures = 0
         self.blanked = 0
         self.store_failures = 0
@@ -65,6 +67,7 @@ class Pipeline:
         # Not waiting, for the same reason: a hung redactor must not block the shutdown.
         self._cpu.shutdown(wait=False, cancel_futures=True)
         self._blank.shutdown(wait=False, cancel_futures=True)
+        self._encode.shutdown(wait=False, cancel_futures=True)
         for cam in self.cameras.values():
             cam.close()
 
@@ -86,7 +89,7 @@ class Pipeline:
     async def store_redacted(self, cam: Camera, redacted: Redacted, trigger: str) -> str:
         loop = asyncio.get_running_loop()
         jpeg = await loop.run_in_executor(
-            self._cpu, encode_jpeg, redacted.pixels, cam.cfg.jpeg_quality
+            self._encode, encode_jpeg, redacted.pixels, cam.cfg.jpeg_quality
         )
         h, w = redacted.pixels.shape[:2]
         picture = Picture(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -40,17 +40,6 @@ class Broken:
         raise RuntimeError("model file corrupt")
 
 
-class Slow:
-    def redact(self, pixels: np.ndarray, camera: object = None) -> Redacted:
-        time.sleep(1.0)
-        return Redacted(np.zeros_like(pixels))
-
-
-class Leaky:
-    def redact(self, pixels: np.ndarray, camera: object = None) -> Redacted:
-        return Redacted(pixels[:, :])  # a view of the original: must be caught
-
-
 class Real:
     """Stands in for a working detector: fills a box and says so."""
 
@@ -58,6 +47,37 @@ class Real:
         out = pixels.copy()
         out[10:60, 10:60] = 0
         return Redacted(out, {"face": 1}, ["test-model"])
+
+
+class Hung:
+    """A detector that does not answer until released (a hung model); ``release()`` at the end
+    of the test lets its worker thread go."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+
+    def redact(self, pixels: np.ndarray, camera: object = None) -> Redacted:
+        self.released.wait(30)
+        return Redacted(np.zeros_like(pixels))
+
+    def release(self) -> None:
+        self.released.set()
+
+
+class Gated(Real):
+    """A working detector that redacts one frame each time the test opens its gate."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Semaphore(0)
+
+    def redact(self, pixels: np.ndarray, camera: object = None) -> Redacted:
+        self.gate.acquire(timeout=30)
+        return super().redact(pixels, camera)
+
+
+class Leaky:
+    def redact(self, pixels: np.ndarray, camera: object = None) -> Redacted:
+        return Redacted(pixels[:, :])  # a view of the original: must be caught
 
 
 def cam_cfg(**kw: object) -> CameraConfig:

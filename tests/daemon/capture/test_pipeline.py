@@ -11,9 +11,9 @@ from PIL import Image
 
 from tests.support.capture import (
     Broken,
+    Hung,
     Leaky,
     Real,
-    Slow,
     assert_no_raw_bytes_on_disk,
     assert_nothing_of,
     decode,
@@ -54,11 +54,13 @@ async def test_failure_stores_a_blank_frame_with_the_reason(
 async def test_timeout_stores_a_blank_frame(
     store: Store, health: Health, scene: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(capture_mod, "REDACT_TIMEOUT", 0.2)
-    pipeline, _ = make(store, health, scene, Slow())
+    monkeypatch.setattr(capture_mod, "REDACT_TIMEOUT", 0.05)
+    hung = Hung()
+    pipeline, _ = make(store, health, scene, hung)
     try:
         media_id = await pipeline.capture("cam", "manual")
     finally:
+        hung.release()
         pipeline.close()
     row = await store.db.read(
         lambda db: db.conn.execute("SELECT blank_reason FROM media").fetchone()

@@ -5,7 +5,7 @@ original, and raises a health warning."""
 from __future__ import annotations
 
 import shutil
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -101,15 +101,19 @@ async def test_a_hung_detector_blanks_the_picture_after_the_timeout(
     store: Store, health: Health, scene: np.ndarray, vision: Vision, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = vision.segmenter.run
+    released = threading.Event()
 
-    def slow(image: np.ndarray) -> list[np.ndarray]:
-        time.sleep(0.5)
+    def hung(image: np.ndarray) -> list[np.ndarray]:
+        released.wait(30)
         return real(image)
 
-    monkeypatch.setattr(capture_mod, "REDACT_TIMEOUT", 0.3)
-    monkeypatch.setattr(vision.segmenter, "run", slow)
-    media_id, reason = await stored(store, health, scene, VisionRedactor(vision))
-    assert "timed out after 0.3s" in reason
+    monkeypatch.setattr(capture_mod, "REDACT_TIMEOUT", 0.05)
+    monkeypatch.setattr(vision.segmenter, "run", hung)
+    try:
+        media_id, reason = await stored(store, health, scene, VisionRedactor(vision))
+    finally:
+        released.set()
+    assert "timed out after 0.05s" in reason
     assert_nothing_of(scene, decode(await store.read_picture(media_id)))
     assert health.get("redaction").state == "warning"  # type: ignore[union-attr]
 

@@ -141,39 +141,58 @@ class AlarmService:
                 except ConfigError as exc:
                     log.error("limits set in the UI not applied: %s", exc)
 
+    def _reading(self, r: Reading) -> list[Transition]:
+        name = self.by_probe.get(r.probe)
+        if name is None:
+            return []
+        cab = self.cabinets[name]
+        if r.fault is not None:
+            return cab.fault(r.at, r.fault)
+        return cab.temperature(r.at, r.centi_c / 100) if r.centi_c is not None else []
+
+    def _door(self, d: DoorEvent) -> list[Transition]:
+        name = self.by_door.get(d.door)
+        return self.cabinets[name].door(d.at, d.open) if name is not None else []
+
+    async def _tick(self) -> list[Transition]:
+        """The rules that depend on time passing (silence, a door left open), the sensor link
+        and the clock's synchronisation."""
+        now = self.clock.now()
+        out = [tr for cab in self.cabinets.values() for tr in cab.tick(now)]
+        if self.watch_link and (link := self.health.get("sensor_link")) is not None:
+            out += self.board.link(now, link.state == "ok")
+        return out + self.board.clock(now, await asyncio.to_thread(synchronised))
+
     async def run(self) -> None:
+        """Wake for each reading or door change, and every ``TICK`` of the clock; what the
+        database refused is tried again at the next wake."""
         await self.load_overrides()
         await self._apply([])
-        next_tick = self.clock.now() + TICK
+        reading = asyncio.ensure_future(self._readings.get())
+        door = asyncio.ensure_future(self._doors.get())
+        tick = asyncio.ensure_future(self.clock.sleep(TICK))
         try:
             while True:
+                await asyncio.wait({reading, door, tick}, return_when=asyncio.FIRST_COMPLETED)
                 out: list[Transition] = []
-                while not self._readings.queue.empty():
-                    r = self._readings.queue.get_nowait()
-                    if (name := self.by_probe.get(r.probe)) is not None:
-                        cab = self.cabinets[name]
-                        if r.fault is not None:
-                            out += cab.fault(r.at, r.fault)
-                        elif r.centi_c is not None:
-                            out += cab.temperature(r.at, r.centi_c / 100)
-                while not self._doors.queue.empty():
-                    d = self._doors.queue.get_nowait()
-                    if (name := self.by_door.get(d.door)) is not None:
-                        out += self.cabinets[name].door(d.at, d.open)
-                now = self.clock.now()
-                if now >= next_tick:
-                    for cab in self.cabinets.values():
-                        out += cab.tick(now)
-                    if self.watch_link:
-                        link = self.health.get("sensor_link")
-                        if link is not None:
-                            out += self.board.link(now, link.state == "ok")
-                    out += self.board.clock(now, await asyncio.to_thread(synchronised))
-                    next_tick = now + TICK
+                if reading.done():
+                    out += self._reading(reading.result())
+                    while not self._readings.queue.empty():  # all that came meanwhile
+                        out += self._reading(self._readings.queue.get_nowait())
+                    reading = asyncio.ensure_future(self._readings.get())
+                if door.done():
+                    out += self._door(door.result())
+                    while not self._doors.queue.empty():
+                        out += self._door(self._doors.queue.get_nowait())
+                    door = asyncio.ensure_future(self._doors.get())
+                if tick.done():
+                    out += await self._tick()
+                    tick = asyncio.ensure_future(self.clock.sleep(TICK))
                 if out or self._unrecorded:
                     await self._apply(out)
-                await asyncio.sleep(0.2)
         finally:
+            for waiting in (reading, door, tick):
+                waiting.cancel()
             self._readings.close()
             self._doors.close()
 

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.support.aio import until
+from tests.support.aio import settle, until
 from tests.support.mail import Smtp
 from veilcam.clock import FakeClock
 from veilcam.coldchain.notify import summary_job
+from veilcam.coldchain.queries import list_job
 from veilcam.config import loads
 from veilcam.errors import ConfigError
 from veilcam.runtime.context import App
@@ -51,14 +52,22 @@ def email_to(smtp: Smtp, extra: str = "") -> str:
 
 
 async def warm_night(app: App, clock: FakeClock, minutes: int, celsius: float = 9.5) -> None:
-    """Minute readings: a warm chiller, a freezer holding -20 °C."""
+    """Minute readings: a warm chiller, a freezer holding -20 °C. The readings carry their
+    times, so the alarm service may take them in any batches it likes."""
     for _ in range(minutes):
         now = clock.now()
         app.readings.publish(Reading("1", int(celsius * 100), None, now))
         app.readings.publish(Reading("2", -2000, None, now))
         clock.advance(60)
-        await asyncio.sleep(0.005)
-    await asyncio.sleep(0.5)
+        await settle()
+
+
+async def alarms(app: App, rule: str = "temperature") -> list[dict[str, Any]]:
+    return [a for a in await app.store.db.read(list_job) if a["rule"] == rule]
+
+
+async def closed(app: App, cabinet: str = "dairy") -> bool:
+    return any(a["cabinet"] == cabinet and a["closed_at"] for a in await alarms(app))
 
 
 async def outbox(app: App) -> dict[str, Any]:
@@ -80,7 +89,8 @@ async def test_one_email_per_alarm_with_cabinet_peak_and_duration(
 
         await until(one)
         await warm_night(app, clock, 20, celsius=3.0)  # back under: it clears, no email
-        await asyncio.sleep(0.5)
+        await until(lambda: closed(app))
+        assert (await outbox(app))["waiting"] == 0
     [msg] = smtp.inbox.messages
     body = msg.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert msg["To"] == "manager@shop.example"
@@ -134,8 +144,11 @@ async def test_backoff_doubles_and_delivers_once_the_server_is_back(
         assert app.outbox is not None
         assert [app.outbox.backoff(n) for n in (1, 2, 3, 10)] == [60, 120, 240, 1800]
         smtp.start()
-        await asyncio.sleep(0.3)
-        assert smtp.inbox.messages == []  # not before its back-off has passed
+        clock.advance(5)  # the outbox looks again, before the back-off has passed
+        app.outbox.wake.set()
+        await settle()
+        assert smtp.inbox.messages == [] and await _attempts_at_least(app, 1)
+        assert not await _attempts_at_least(app, 2)
         clock.advance(60 * 4)
 
         async def arrived() -> bool:
@@ -154,7 +167,12 @@ async def test_digest_mode_sends_one_message_per_period(data_dir: Path, smtp: Sm
         for _ in range(8):  # the freezer's probe goes silent too
             app.readings.publish(Reading("1", 950, None, clock.now()))
             clock.advance(60)
-        await asyncio.sleep(0.5)
+            await settle()
+
+        async def bundled() -> bool:  # dairy warning, its alarm, the silent freezer
+            return (await outbox(app))["in_digest"] >= 3
+
+        await until(bundled)
         assert smtp.inbox.messages == []  # nothing until the period is up
         clock.advance(5 * 3600)
 
@@ -163,7 +181,7 @@ async def test_digest_mode_sends_one_message_per_period(data_dir: Path, smtp: Sm
             return len(smtp.inbox.messages) >= 1
 
         await until(one)
-        await asyncio.sleep(0.3)
+        await until(lambda: _sent(app, 1))
     [msg] = smtp.inbox.messages
     body = msg.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert "digest" in msg["Subject"]
@@ -237,7 +255,7 @@ async def test_undeliverable_notices_are_given_up_and_shown(data_dir: Path, smtp
             app.readings.publish(Reading("1", 950, None, clock.now()))
             app.readings.publish(Reading("2", -1000, None, clock.now()))
             clock.advance(60)
-            await asyncio.sleep(0.005)
+            await settle()
 
         # Waited for inside the run: the test used to stop the daemon as soon as the health
         # recovered (the silent-probe notices of the long wait, delivered first), sometimes

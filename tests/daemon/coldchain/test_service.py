@@ -13,7 +13,7 @@ from tests.support.aio import until
 from tests.support.daemon import config_for
 from veilcam.cli import main
 from veilcam.clock import FakeClock
-from veilcam.coldchain.service import acknowledge
+from veilcam.coldchain.service import TICK, acknowledge
 from veilcam.errors import AccountError
 from veilcam.runtime.supervisor import running
 from veilcam.sensors.ingest import DoorEvent, Reading
@@ -38,7 +38,6 @@ async def test_a_warm_spell_opens_an_alarm_once_and_closes_it(
             for _ in range(minutes):
                 app.readings.publish(Reading("1", int(celsius * 100), None, clock.now()))
                 clock.advance(60)
-            await asyncio.sleep(0.5)
 
         await feed(45, 9.5)
 
@@ -139,6 +138,7 @@ async def test_alarm_changes_refused_by_a_full_disk_are_kept_and_stored_later(
         assert "waiting to be stored" in app.health.get("alarm_records").message  # type: ignore[union-attr]
 
         async def stored() -> bool:
+            clock.advance(TICK)  # time passes: the service tries again at each tick
             rows = await app.store.db.read(
                 lambda db: db.conn.execute(
                     "SELECT level FROM alarms WHERE rule = 'temperature'"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import sqlite3
@@ -12,24 +13,23 @@ from typing import Any
 import pytest
 
 import veilcam_native
+from tests.support.aio import settle, until
 from tests.support.daemon import config_for
-from veilcam.clock import SystemClock
+from veilcam.clock import FakeClock
 from veilcam.control.client import call
 from veilcam.demo.config import assets
 from veilcam.errors import ControlError
 from veilcam.health import Health
-from veilcam.runtime import supervisor as app_mod
+from veilcam.runtime.context import App
 from veilcam.runtime.sdnotify import Notifier
-from veilcam.runtime.supervisor import running, supervise
+from veilcam.runtime.supervisor import BACKOFF_MIN, running, supervise
+from veilcam.store.status import read_offline
 
 DEMO_ASSETS = assets()
 
 
-async def test_failing_service_is_restarted_with_backoff_and_reported(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(app_mod, "BACKOFF_MIN", 0.05)
-    health = Health(SystemClock())
+async def test_failing_service_is_restarted_with_backoff_and_reported(clock: FakeClock) -> None:
+    health = Health(clock)
     runs = 0
 
     async def flaky() -> None:
@@ -37,14 +37,22 @@ async def test_failing_service_is_restarted_with_backoff_and_reported(
         runs += 1
         if runs < 3:
             raise RuntimeError(f"boom {runs}")
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()
 
     restarts: dict[str, int] = {}
-    task = asyncio.create_task(supervise("flaky", flaky, health, SystemClock(), restarts))
-    await asyncio.sleep(0.1)
+    task = asyncio.create_task(supervise("flaky", flaky, health, clock, restarts))
+    await settle()
     status = health.get("service:flaky")
-    assert status is not None and status.state == "error" and "boom" in status.message
-    await asyncio.sleep(0.3)
+    assert status is not None and status.state == "error" and "boom 1" in status.message
+    assert "restarting in 1s" in status.message
+    clock.advance(BACKOFF_MIN)  # the first back-off: restarted, fails again
+    await settle()
+    assert runs == 2 and "restarting in 2s" in health.get("service:flaky").message  # type: ignore[union-attr]
+    clock.advance(BACKOFF_MIN)  # half the second back-off: still waiting
+    await settle()
+    assert runs == 2
+    clock.advance(BACKOFF_MIN)
+    await settle()
     assert runs == 3 and restarts == {"flaky": 2}
     assert health.get("service:flaky").state == "ok"  # type: ignore[union-attr]
     task.cancel()
@@ -52,9 +60,8 @@ async def test_failing_service_is_restarted_with_backoff_and_reported(
 
 
 async def test_services_start_and_stop_and_others_keep_running(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, clock: FakeClock
 ) -> None:
-    monkeypatch.setattr(app_mod, "BACKOFF_MIN", 0.05)
     events: list[str] = []
 
     async def first(app: Any) -> None:
@@ -75,10 +82,13 @@ async def test_services_start_and_stop_and_others_keep_running(
         raise OSError("device gone")
 
     async with running(
-        config_for(data_dir), extra=[("first", first), ("second", second), ("broken", broken)]
+        config_for(data_dir),
+        clock=clock,
+        extra=[("first", first), ("second", second), ("broken", broken)],
     ) as app:
-        await asyncio.sleep(0.3)
-        assert app.restarts.get("broken", 0) >= 2
+        await until(lambda: restarted(app, 1))
+        clock.advance(BACKOFF_MIN)
+        await until(lambda: restarted(app, 2))
         assert events == ["first start", "second start"]
         reply = await call(data_dir, {"command": "capture", "camera": "fridge-1"})
         assert len(reply["media_id"]) == 32
@@ -110,24 +120,33 @@ async def test_control_without_daemon_says_so(data_dir: Path) -> None:
         await call(data_dir, {"command": "status"})
 
 
-async def test_sd_notify_ready_watchdog_stopping(data_dir: Path, tmp_path: Path) -> None:
+async def test_sd_notify_ready_watchdog_stopping(
+    data_dir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
     path = tmp_path / "notify.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(path))
     sock.setblocking(False)
-    notifier = Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "200000"})
-    assert notifier.watchdog_interval == 0.1
-    async with running(config_for(data_dir), notifier=notifier):
-        await asyncio.sleep(0.35)
-    messages = []
-    while True:
-        try:
-            messages.append(sock.recv(1024).decode())
-        except BlockingIOError:
-            break
+    messages: list[str] = []
+
+    def received() -> list[str]:
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                messages.append(sock.recv(1024).decode())
+        return messages
+
+    async def watched(times: int) -> bool:
+        clock.advance(10)
+        return received().count("WATCHDOG=1") >= times
+
+    notifier = Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "20000000"})
+    assert notifier.watchdog_interval == 10  # half systemd's 20 s
+    async with running(config_for(data_dir), clock=clock, notifier=notifier):
+        await until(lambda: watched(3))
+    received()
     sock.close()
     assert messages[0] == "READY=1\nSTATUS=running"
-    assert sum(m == "WATCHDOG=1" for m in messages) >= 3
+    assert messages.count("WATCHDOG=1") >= 3
     assert messages[-1] == "STOPPING=1"
 
 
@@ -137,17 +156,18 @@ def test_notifier_is_silent_without_systemd() -> None:
     n.notify("READY=1")  # no socket: nothing happens, nothing raised
 
 
-async def test_health_snapshot_survives_the_daemon(data_dir: Path) -> None:
-    from veilcam.store.status import read_offline
+async def test_health_snapshot_survives_the_daemon(data_dir: Path, clock: FakeClock) -> None:
+    def camera_health() -> str:
+        return str(read_offline(data_dir)["health"].get("camera:fridge-1", {}).get("state"))
 
-    async with running(config_for(data_dir)) as app:
+    async def written() -> bool:
+        clock.advance(1)  # the health interval of config_for
+        return await asyncio.to_thread(camera_health) == "warning"
+
+    async with running(config_for(data_dir), clock=clock) as app:
         app.health.set("camera:fridge-1", "warning", "lens dirty")
-        await asyncio.sleep(1.2)
-        mid = read_offline(data_dir)
-    assert mid["health"]["camera:fridge-1"]["state"] == "warning"
-    after = read_offline(data_dir)
-    assert after["health"]["camera:fridge-1"]["state"] == "stopped"
-    assert json.dumps(after)  # plain data
+        await until(written)
+    assert camera_health() == "stopped"  # the final snapshot, written on the way out
 
 
 async def test_control_socket_survives_hostile_requests(data_dir: Path) -> None:
@@ -165,3 +185,7 @@ async def test_control_socket_survives_hostile_requests(data_dir: Path) -> None:
             writer.close()
             assert reply["ok"] is False and reply["error"]
         assert (await call(data_dir, {"command": "status"}))["ok"]  # still serving
+
+
+async def restarted(app: App, times: int) -> bool:
+    return app.restarts.get("broken", 0) >= times

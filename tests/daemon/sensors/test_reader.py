@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from veilcam.clock import SystemClock
+from tests.support.aio import until
+from veilcam.clock import FakeClock, SystemClock
 from veilcam.config import RetentionConfig
-from veilcam.errors import ProtocolError
+from veilcam.errors import ProtocolError, SensorLinkError
 from veilcam.events import Hub
 from veilcam.health import Health
 from veilcam.sensors.ingest import SensorIngest
@@ -20,6 +21,17 @@ from veilcam.sensors.protocol import Temperature
 from veilcam.sensors.reader import SensorReader
 from veilcam.sensors.simulator import BoardSimulator, FaultRates
 from veilcam.store import Store
+
+
+async def drained(ingest: SensorIngest, quiet_polls: int = 5) -> bool:
+    """Nothing new from the line for ``quiet_polls`` polls (the board has stopped sending),
+    and nothing waiting to be committed."""
+    seen = sum(ingest.stats.values())
+    for _ in range(quiet_polls):
+        await asyncio.sleep(0.01)
+        if sum(ingest.stats.values()) != seen:
+            return False
+    return ingest.backlog == 0
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:
@@ -76,7 +88,7 @@ async def run_board(
             )
             tasks = [asyncio.create_task(reader.run()), asyncio.create_task(ingest.run())]
             await board.run(seconds)
-            await asyncio.sleep(0.5)  # let the reader drain what was sent
+            await until(lambda: drained(ingest))  # the reader has taken all that was sent
             board.close()
             for t in tasks:
                 t.cancel()
@@ -158,14 +170,19 @@ async def test_reader_reports_missing_port_and_recovers(tmp_path: Path) -> None:
         str(link), 115200, got.append, clock=clock, health=health, reconnect_max=0.2
     )
     task = asyncio.create_task(reader.run())
-    await asyncio.sleep(0.3)
-    status = health.get("sensor_link")
-    assert status is not None and status.state == "error" and str(link) in status.message
+
+    async def down() -> bool:
+        status = health.get("sensor_link")
+        return status is not None and status.state == "error" and str(link) in status.message
+
+    async def temperatures() -> bool:
+        return any(isinstance(m, Temperature) for m in got)
+
+    await until(down)
     board = BoardSimulator(link, seed=1, speed=10)
     await board.start()
-    run = asyncio.create_task(board.run(1.5))
-    await run
-    await asyncio.sleep(0.3)
+    await board.run(1.5)
+    await until(temperatures)
     board.close()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -175,7 +192,6 @@ async def test_reader_reports_missing_port_and_recovers(tmp_path: Path) -> None:
 
 
 async def test_exclusive_open_refuses_second_reader(tmp_path: Path) -> None:
-    from veilcam.errors import SensorLinkError
     from veilcam.sensors.reader import open_port
 
     board = BoardSimulator(tmp_path / "tty", seed=1)
@@ -190,21 +206,33 @@ async def test_exclusive_open_refuses_second_reader(tmp_path: Path) -> None:
 
 
 async def test_an_outage_is_logged_once_not_per_retry(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, clock: FakeClock
 ) -> None:
-    clock = SystemClock()
     health = Health(clock)
+    attempts = 0
+
+    def opener(port: str, baudrate: int) -> Any:
+        nonlocal attempts
+        attempts += 1
+        raise SensorLinkError(f"cannot open {port}: no such device")
+
     reader = SensorReader(
         str(tmp_path / "none"),
         115200,
         lambda m: None,
         clock=clock,
         health=health,
-        reconnect_max=0.02,
+        reconnect_max=1.0,
+        opener=opener,
     )
+
+    async def retried(times: int) -> bool:
+        clock.advance(1.0)  # the longest back-off
+        return attempts >= times
+
     task = asyncio.create_task(reader.run())
     with caplog.at_level("INFO"):
-        await asyncio.sleep(0.6)
+        await until(lambda: retried(10))
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     lines = [r for r in caplog.records if "sensor_link" in r.getMessage()]

@@ -20,7 +20,7 @@ def grown(box: tuple[float, float, float, float], factor: float) -> tuple[float,
     return (cx - hw, cy - hh, cx + hw, cy + hh)
 
 
-def _paint_boxes(image: np.ndarray, boxes: np.ndarray, mode: str) -> None:
+def paint_boxes(image: np.ndarray, boxes: np.ndarray, mode: str) -> None:
     """Irreversible at any size: pixelate keeps at most 5 cells across a region, blur uses
     three box passes of a radius a sixth of the region (a Gaussian far wider than a feature)."""
     if not len(boxes):
@@ -36,7 +36,7 @@ def _paint_boxes(image: np.ndarray, boxes: np.ndarray, mode: str) -> None:
             kernels.box_blur(image, b, radii)
 
 
-def _paint_mask(image: np.ndarray, mask: np.ndarray, mode: str) -> None:
+def paint_mask(image: np.ndarray, mask: np.ndarray, mode: str) -> None:
     """Each connected region of the mask painted, its edge feathered outward."""
     if not mask.any():
         return
@@ -62,7 +62,7 @@ def apply(
         regions["change"] = len(masks.mask_boxes(found.changes, min_area=16))
         union |= found.changes
     if union.any():
-        _paint_mask(out, union, mode)
+        paint_mask(out, union, mode)
     boxes = [grown(r.box, face_growth) for r in found.faces]
     boxes += [grown(r.box, max(face_growth, 1.5)) for r in found.hands]
     if found.faces:
@@ -70,5 +70,5 @@ def apply(
     if found.hands:
         regions["hand"] = len(found.hands)
     if boxes:
-        _paint_boxes(out, kernels.clip_boxes(np.asarray(boxes, np.float64), out.shape), mode)
+        paint_boxes(out, kernels.clip_boxes(np.asarray(boxes, np.float64), out.shape), mode)
     return out, regions

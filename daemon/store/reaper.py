@@ -84,6 +84,8 @@ class Reaper:
         self.min_free_bytes = min_free_bytes
         self._disk_usage = disk_usage
         self._space_deleted_at: float | None = None
+        self.runs = 0  # passes completed, and what the last one did
+        self.last: ReapReport | None = None
 
     async def run(self) -> None:
         while True:
@@ -105,6 +107,8 @@ class Reaper:
                 report.expired_rows,
             )
         await self._watermark(report)
+        self.runs += 1
+        self.last = report
         return report
 
     async def _watermark(self, report: ReapReport) -> None:

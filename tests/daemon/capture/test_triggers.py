@@ -3,7 +3,7 @@ import datetime as dt
 
 import numpy as np
 
-from tests.support.aio import settle
+from tests.support.aio import settle, until
 from tests.support.capture import FixedSource, Real
 from veilcam.capture.camera import Camera
 from veilcam.capture.pipeline import Pipeline
@@ -26,11 +26,10 @@ async def media_triggers(store: Store) -> list[str]:
 
 
 async def wait_for(store: Store, n: int) -> list[str]:
-    for _ in range(100):
-        got = await media_triggers(store)
-        if len(got) >= n:
-            return got
-        await asyncio.sleep(0.02)
+    async def stored() -> bool:
+        return len(await media_triggers(store)) >= n
+
+    await until(stored)
     return await media_triggers(store)
 
 
@@ -72,7 +71,7 @@ async def test_door_triggers_fire_after_their_delay(
         await settle()
         clock.advance(1.9)
         await settle()
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)  # time for a capture that fired too early to land
         assert await media_triggers(store) == []  # not before its delay
         clock.advance(0.2)
         assert await wait_for(store, 1) == ["a/door_open:1"]
@@ -120,7 +119,7 @@ async def test_time_of_day_schedule(
     try:
         clock.advance(60)
         await settle()
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # time for a capture that fired too early to land
         assert await media_triggers(store) == []
         clock.advance(61)
         assert await wait_for(store, 1) == ["a/schedule"]

@@ -1,11 +1,11 @@
 import asyncio
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.aio import until
 from veilcam.errors import StoreError
 from veilcam.store.database import Database
 
@@ -57,10 +57,18 @@ async def test_event_loop_keeps_running_during_slow_writes(tmp_path: Path) -> No
                 await asyncio.sleep(0.01)
                 ticks += 1
 
+        release = threading.Event()
         t = asyncio.create_task(ticker())
-        await db.write(lambda d: time.sleep(0.3))
+        write = asyncio.ensure_future(db.write(lambda d: release.wait(30)))
+
+        async def ticked() -> bool:
+            return ticks >= 15  # the loop goes on while the writer thread is held
+
+        await until(ticked)
+        assert not write.done()
+        release.set()
+        await write
         t.cancel()
-        assert ticks >= 15
 
 
 async def test_migrations_are_applied_once(tmp_path: Path) -> None:

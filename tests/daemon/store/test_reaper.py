@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.aio import settle
+from tests.support.aio import until
 from veilcam.clock import FakeClock
 from veilcam.config import RetentionConfig
 from veilcam.durations import Duration
@@ -83,18 +83,14 @@ async def test_each_class_expires_within_one_interval(
         reaper = Reaper(store, clock, health, interval=INTERVAL, min_free_bytes=0)
         task = asyncio.create_task(reaper.run())
         await add_one_of_each(store, clock)
-        await settle(20)
+        await until(lambda: reaped(reaper, 1))
         # just before the limit: still there
         clock.advance(limit - INTERVAL - 1)
-        await asyncio.sleep(0.05)
-        await settle(20)
-        await asyncio.sleep(0.05)
+        await until(lambda: reaped(reaper, 2))
         assert (await store.db.read(counts))[what] == 1
         # one interval past the limit: gone, with its file
         clock.advance(2 * INTERVAL + 1)
-        for _ in range(4):
-            await asyncio.sleep(0.05)
-            await settle(20)
+        await until(lambda: reaped(reaper, 3))
         after = await store.db.read(counts)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -169,3 +165,7 @@ async def test_watermark_with_nothing_left_to_delete_is_an_error(
     await reaper.reap_once()
     status = health.get("disk")
     assert status is not None and status.state == "error" and "no pictures left" in status.message
+
+
+async def reaped(reaper: Reaper, passes: int) -> bool:
+    return reaper.runs >= passes

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import ssl
 from pathlib import Path
 
@@ -13,18 +12,13 @@ import aiohttp
 import msgspec
 import pytest
 
-from tests.support.daemon import config_for
+from tests.support.aio import until
+from tests.support.daemon import config_for, free_port
 from veilcam.cli import main
 from veilcam.config import WebConfig
 from veilcam.runtime.supervisor import running
 from veilcam.web import tls
 from veilcam.web.app import serve
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_https_with_a_certificate_made_on_first_start(
@@ -34,11 +28,7 @@ async def test_https_with_a_certificate_made_on_first_start(
     async with running(config_for(data_dir)) as app:
         server = asyncio.create_task(serve(app, WebConfig(port=port)))
         try:
-            for _ in range(100):
-                if (data_dir / "keys" / "web.crt").exists():
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.3)
+            await until(lambda: listening(port))
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
@@ -64,3 +54,12 @@ def test_plain_http_only_on_loopback() -> None:
     assert WebConfig(host="127.0.0.1", tls=False).tls is False
     with pytest.raises(msgspec.ValidationError, match="only allowed on loopback"):
         msgspec.convert({"host": "0.0.0.0", "tls": False}, WebConfig)
+
+
+async def listening(port: int) -> bool:
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True

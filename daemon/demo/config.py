@@ -65,6 +65,11 @@ session_max = "{session_max}s"
 """
 
 
+# Up to this speed a door opening every 180 simulated seconds leaves the redaction time for
+# its two pictures (opening and closing).
+DOOR_PICTURES_UP_TO = 20
+
+
 def assets() -> Path:
     return Path(str(resources.files("veilcam.demo") / "assets"))
 
@@ -92,21 +97,23 @@ def write_config(
         reaper=int(60 * speed),
         health=int(5 * speed),
         idle=int(30 * 60 * speed),
-        # Sped up, a picture at every door would outrun the redaction: pictures on demand.
-        door_delay="2s" if speed <= 1 else "off",
-        door_settle="3s" if speed <= 1 else "off",
+        # Sped up far, a picture at every door (every 180 simulated seconds on average) would
+        # outrun the redaction: then pictures on demand only.
+        door_delay="2s" if speed <= DOOR_PICTURES_UP_TO else "off",
+        door_settle="3s" if speed <= DOOR_PICTURES_UP_TO else "off",
         session_max=int(12 * 3600 * speed),
         defrost=json.dumps(defrost or []),
     )
     if email_to is not None:
-        # Alarm email to a mail server on this machine; retries keep a real-time pace.
+        # Alarm email to a mail server on this machine; retries keep a real-time pace, quick
+        # enough to see one (a mail server on loopback is cheap to ask again).
         host, _, smtp_port = smtp.rpartition(":")
         text += NOTIFY_CONFIG.format(
             to=json.dumps(email_to),
             host=json.dumps(host or "127.0.0.1"),
             port=int(smtp_port),
-            retry_min=int(30 * speed),
-            retry_max=int(30 * 60 * speed),
+            retry_min=int(5 * speed),
+            retry_max=int(5 * 60 * speed),
         )
     path.write_text(text)
     return path

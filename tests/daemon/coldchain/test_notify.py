@@ -20,6 +20,7 @@ from tests.support.mail import Smtp
 from veilcam.clock import FakeClock
 from veilcam.coldchain.notify import summary_job
 from veilcam.coldchain.queries import list_job
+from veilcam.coldchain.service import TICK
 from veilcam.config import loads
 from veilcam.errors import ConfigError
 from veilcam.runtime.context import App
@@ -169,8 +170,16 @@ async def test_digest_mode_sends_one_message_per_period(data_dir: Path, smtp: Sm
             clock.advance(60)
             await settle()
 
-        async def bundled() -> bool:  # dairy warning, its alarm, the silent freezer
-            return (await outbox(app))["in_digest"] >= 3
+        async def bundled() -> bool:  # the dairy's alarm and the silent freezer wait there
+            clock.advance(TICK)  # time passes: the alarm service looks at the silent probe
+            subjects = await app.store.db.read(
+                lambda db: [
+                    r[0]
+                    for r in db.conn.execute("SELECT subject FROM outbox WHERE channel = 'digest'")
+                ]
+            )
+            text = " ".join(subjects)
+            return "ALARM: dairy temperature" in text and "ice probe silent" in text
 
         await until(bundled)
         assert smtp.inbox.messages == []  # nothing until the period is up

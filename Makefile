@@ -65,6 +65,7 @@ bench: models
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[bench]" --no-build-isolation
 	$(BIN)/veilcam models fetch --optional
 	mkdir -p bench/results
+	$(BIN)/python bench/machine.py > bench/results/machine.jsonl
 	$(BIN)/python bench/kernels.py --json > bench/results/kernels.jsonl
 	$(BIN)/python bench/vision.py --json > bench/results/vision.jsonl
 	$(BIN)/python bench/web.py --json > bench/results/web.jsonl
@@ -78,7 +79,7 @@ bench: models
 			> bench/results/redaction_empty_fridge.jsonl; \
 	else echo "../shared/eval not here: redaction recall not measured"; fi
 	$(BIN)/python bench/core.py --json > bench/results/core.jsonl
-	$(BIN)/python bench/report.py bench/results > docs/performance.md
+	$(BIN)/python bench/report.py bench/results --write
 
 # The wheel a board is installed from (the native kernels built for this machine).
 build: install

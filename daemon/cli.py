@@ -176,7 +176,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"--date: {exc}") from None
     with opened(Path(config.data_dir)) as db:
         rep = report.build(db, config.site, config.cabinets, day)
-    data = report.to_csv(rep).encode() if args.format == "csv" else report.to_pdf(rep)
+    if args.format == "csv":
+        data = report.to_csv(rep).encode()
+    else:
+        from veilcam.coldchain.report_pdf import to_pdf
+
+        data = to_pdf(rep)
     if args.output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -63,7 +63,10 @@ async def report_file(request: web.Request) -> web.Response:
     if fmt == "csv":
         body, ctype = report.to_csv(rep).encode(), "text/csv"
     else:
-        body, ctype = await asyncio.to_thread(report.to_pdf, rep), "application/pdf"
+        # fpdf2 loads with the first PDF asked for, not with the daemon (report_pdf says why).
+        from veilcam.coldchain.report_pdf import to_pdf
+
+        body, ctype = await asyncio.to_thread(to_pdf, rep), "application/pdf"
     name = f"coldchain-{app.config.site}-{day.isoformat()}.{fmt}"
     await audit_request(request, "export", name, f"{len(rep.cabinets)} cabinet(s)")
     return web.Response(

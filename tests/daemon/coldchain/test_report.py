@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from veilcam.clock import FakeClock
 from veilcam.coldchain import report
+from veilcam.coldchain.report_pdf import to_pdf
 from veilcam.config import CabinetConfig, RetentionConfig
 from veilcam.events import Hub
 from veilcam.health import Health
@@ -140,7 +141,7 @@ async def test_a_warm_night_report_matches_the_simulator_log(data_dir: Path) -> 
     assert int(summary["dairy"]["excursions"]) == len(want["excursions"])
     assert sum(1 for r in rows if r["record"].startswith("excursion")) == len(want["excursions"])
 
-    pdf = report.to_pdf(rep)
+    pdf = to_pdf(rep)
     assert pdf.startswith(b"%PDF")
     doc = pypdfium2.PdfDocument(pdf)
     try:
@@ -166,7 +167,7 @@ async def test_a_day_without_readings_says_so(data_dir: Path) -> None:
     rep = report.build(Database(conn), "corner-shop", CABINETS, DAY)
     assert [c.readings for c in rep.cabinets] == [0, 0]
     assert report.to_csv(rep).count("summary") == 2
-    doc = pypdfium2.PdfDocument(report.to_pdf(rep))
+    doc = pypdfium2.PdfDocument(to_pdf(rep))
     try:
         assert "No readings this day." in doc[0].get_textpage().get_text_range()
     finally:

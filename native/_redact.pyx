@@ -233,7 +233,7 @@ cdef void _blur_box(uint8_t[:, :, ::1] image, Py_ssize_t x0, Py_ssize_t y0, Py_s
 
 cdef enum:
     # The wide path's ring holds 2r+1 rows of 16-bit window sums; past this it is left to
-    # the old path, whose ring holds r+1 rows of bytes.
+    # the column-sums-first path (every other CPU's), whose ring holds r+1 rows of bytes.
     WIDE_RING_MAX_BYTES = 16 << 20
 
 

@@ -9,6 +9,7 @@ import logging
 import secrets
 from pathlib import Path
 
+from veilcam.accounts import Accounts
 from veilcam.clock import ScaledClock
 from veilcam.config import Config, load
 from veilcam.demo.config import write_config
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 async def _first_admin(app: App) -> None:
     """No default credentials: the demo makes its administrator with a random one-time
     password, printed once, to be changed at the first sign-in."""
-    from veilcam.accounts import Accounts
 
     accounts = Accounts(app.store)
     if await accounts.list():

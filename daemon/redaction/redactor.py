@@ -17,11 +17,12 @@ import numpy as np
 
 from veilcam.redaction.imaging import blank_frame
 from veilcam.redaction.paint import apply
+from veilcam.vision.pipeline import Policy
 
 if TYPE_CHECKING:
     from veilcam.config import CameraConfig
     from veilcam.store.references import References
-    from veilcam.vision.pipeline import Policy, Vision
+    from veilcam.vision.pipeline import Vision
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,6 @@ class VisionRedactor:
 
     @staticmethod
     def policy(camera: CameraConfig) -> Policy:
-        from veilcam.vision.pipeline import Policy
-
         r = camera.redaction
         hands = r.hands if r.hands is not None else camera.purpose == "fridge"
         return Policy(

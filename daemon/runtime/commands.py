@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from veilcam.accounts import Accounts
+from veilcam.capture.calibration import calibrate as take_reference
 from veilcam.errors import ControlError
+from veilcam.redaction.redactor import VisionRedactor
 
 if TYPE_CHECKING:
     from veilcam.control.server import Handler
@@ -23,9 +26,6 @@ def control_handlers(app: App) -> dict[str, Handler]:
         return {"live": app.live_status()}
 
     async def calibrate(request: dict[str, Any]) -> dict[str, Any]:
-        from veilcam.capture.calibration import calibrate as take_reference
-        from veilcam.redaction.redactor import VisionRedactor
-
         camera = request.get("camera")
         if camera not in app.pipeline.cameras:
             known = ", ".join(app.pipeline.cameras) or "none configured"
@@ -36,8 +36,6 @@ def control_handlers(app: App) -> dict[str, Handler]:
         return await take_reference(app.pipeline, redactor, camera)
 
     async def users_add(request: dict[str, Any]) -> dict[str, Any]:
-        from veilcam.accounts import Accounts
-
         username, role, password = (request.get(k) for k in ("username", "role", "password"))
         if not (isinstance(username, str) and isinstance(role, str) and isinstance(password, str)):
             raise ControlError("users.add needs username, role and password")
@@ -46,8 +44,6 @@ def control_handlers(app: App) -> dict[str, Handler]:
         return {"id": user_id}
 
     async def users_list(request: dict[str, Any]) -> dict[str, Any]:
-        from veilcam.accounts import Accounts
-
         return {"users": await Accounts(app.store).list()}
 
     return {

@@ -18,7 +18,7 @@ from typing import Any
 import veilcam_native
 from veilcam import __version__
 from veilcam.capture.camera import Camera
-from veilcam.capture.pipeline import Pipeline
+from veilcam.capture.pipeline import REDACT_WORKERS, Pipeline
 from veilcam.capture.sources import make_source
 from veilcam.capture.stream import Stream
 from veilcam.capture.triggers import Triggers
@@ -27,6 +27,7 @@ from veilcam.coldchain.notify import Outbox
 from veilcam.coldchain.service import AlarmService
 from veilcam.config import Config
 from veilcam.control.server import ControlServer
+from veilcam.errors import ModelError
 from veilcam.events import Hub
 from veilcam.health import Health
 from veilcam.redaction.redactor import FailClosedRedactor, Redactor, VisionRedactor
@@ -38,6 +39,8 @@ from veilcam.sensors.reader import SensorReader
 from veilcam.store import Store, audit, records
 from veilcam.store.reaper import Reaper
 from veilcam.store.references import References
+from veilcam.vision.pipeline import Vision
+from veilcam.vision.runtime import BoardProfile
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +84,6 @@ async def _cancel(task: asyncio.Task[Any]) -> None:
 def load_redactor(config: Config, health: Health) -> Redactor:
     """The vision redactor for the configured board and model cache; if a model is missing
     or altered, a redactor that blanks every picture, and the reason as a health error."""
-    from veilcam.capture.pipeline import REDACT_WORKERS
-    from veilcam.errors import ModelError
-    from veilcam.vision.pipeline import Vision
-    from veilcam.vision.runtime import BoardProfile
 
     cache = Path(config.vision.models_dir) if config.vision.models_dir else None
     try:

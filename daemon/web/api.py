@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from veilcam.coldchain.queries import list_job
+from veilcam.store import status
 from veilcam.web import queries
 from veilcam.web.common import TLS_KEY, app_of
 
 
 async def api_status(request: web.Request) -> web.Response:
-    from veilcam.store import status
-
     app = app_of(request)
     data = await app.store.db.read(lambda db: status.collect(db, app.data_dir, count_files=True))
     data["live"] = app.live_status()
@@ -57,7 +57,5 @@ async def api_doors(request: web.Request) -> web.Response:
 
 async def api_alarms(request: web.Request) -> web.Response:
     """Cold-chain alarms, newest first (?open=1: only those not closed)."""
-    from veilcam.coldchain.queries import list_job
-
     open_only = request.query.get("open", "") in ("1", "true", "yes")
     return web.json_response(await app_of(request).store.db.read(list_job, open_only))

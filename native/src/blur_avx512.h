@@ -15,8 +15,9 @@
    2r+1 rows. Each output row then needs one pass: the incoming row's window sums are
    made from its running sums and replace, in the ring slot they share, the outgoing
    row's, the 32-bit column sums move by the difference, and the means are written. No
-   32-bit running sums along the row (the old path's sequential step), no separate
-   pass for the means, and the box edges' own counts in the same vector loop. */
+   32-bit running sums along the row (the sequential step of the column-sums-first path
+   other CPUs take), no separate pass for the means, and the box edges' own counts in the
+   same vector loop. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define VC_WIDE_OK 1

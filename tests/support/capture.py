@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -15,7 +16,7 @@ from veilcam.capture.sources.base import Frame
 from veilcam.config import CameraConfig, ReplaySourceConfig
 from veilcam.health import Health
 from veilcam.redaction.redactor import Redacted
-from veilcam.store import Store
+from veilcam.store import Store, records
 
 
 class FixedSource:
@@ -110,3 +111,18 @@ def assert_no_raw_bytes_on_disk(data_dir: Path, original: np.ndarray) -> None:
     for path in data_dir.rglob("*"):
         if path.is_file():
             assert needle not in path.read_bytes(), path
+
+
+async def capture_once(
+    store: Store, health: Health, scene: np.ndarray, redactor: object, **kw: object
+) -> dict[str, Any]:
+    """One capture of ``scene`` through a fresh pipeline: the stored row (its redaction
+    summary decoded)."""
+    pipeline, _ = make(store, health, scene, redactor, **kw)
+    try:
+        media_id = await pipeline.capture("cam", "manual")
+    finally:
+        pipeline.close()
+    row = await store.db.read(records.get_media, media_id)
+    assert row is not None
+    return row

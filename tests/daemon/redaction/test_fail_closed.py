@@ -14,8 +14,8 @@ import pytest
 from tests.support.capture import (
     assert_no_raw_bytes_on_disk,
     assert_nothing_of,
+    capture_once,
     decode,
-    make,
 )
 from veilcam.capture import pipeline as capture_mod
 from veilcam.config import CameraConfig, Config, ReplaySourceConfig, VisionConfig
@@ -29,17 +29,8 @@ from veilcam.vision.pipeline import Vision
 async def stored(
     store: Store, health: Health, scene: np.ndarray, redactor: object, **kw: object
 ) -> tuple[str, str]:
-    pipeline, _ = make(store, health, scene, redactor, **kw)
-    try:
-        media_id = await pipeline.capture("cam", "manual")
-    finally:
-        pipeline.close()
-    row = await store.db.read(
-        lambda db: db.conn.execute(
-            "SELECT blank_reason FROM media WHERE id = ?", (media_id,)
-        ).fetchone()
-    )
-    return media_id, row[0]
+    row = await capture_once(store, health, scene, redactor, **kw)
+    return row["id"], row["blank_reason"]
 
 
 def corrupt_cache(model_cache: Path, tmp_path: Path, name: str) -> Path:
@@ -132,15 +123,7 @@ async def test_a_frame_over_the_limit_is_blanked_before_any_model_sees_it(
 async def test_a_redacted_picture_records_what_ran(
     store: Store, health: Health, scene: np.ndarray, vision: Vision
 ) -> None:
-    pipeline, _ = make(store, health, scene, VisionRedactor(vision))
-    try:
-        media_id = await pipeline.capture("cam", "manual")
-    finally:
-        pipeline.close()
-    row = await store.db.read(
-        lambda db: db.conn.execute(
-            "SELECT redaction, blank_reason FROM media WHERE id = ?", (media_id,)
-        ).fetchone()
-    )
-    assert row[1] is None
-    assert '"status": "redacted"' in row[0] and "palm_lite" in row[0]  # a fridge camera
+    row = await capture_once(store, health, scene, VisionRedactor(vision))
+    assert row["blank_reason"] is None
+    assert row["redaction"]["status"] == "redacted"
+    assert "palm_lite" in row["redaction"]["models"]  # a fridge camera

@@ -33,6 +33,7 @@ from veilcam.health import Health
 from veilcam.redaction.redactor import FailClosedRedactor, Redactor, VisionRedactor
 from veilcam.runtime.commands import control_handlers
 from veilcam.runtime.context import App
+from veilcam.runtime.memory import trim
 from veilcam.runtime.sdnotify import Notifier
 from veilcam.sensors.ingest import SensorIngest
 from veilcam.sensors.reader import SensorReader
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 BACKOFF_MIN, BACKOFF_MAX = 1.0, 60.0
 STABLE_AFTER = 60.0  # a service that ran this long restarts from the shortest back-off
+TRIM_EVERY = 60.0  # seconds of real time between returns of free heap pages
 
 
 async def supervise(
@@ -175,6 +177,7 @@ async def running(
             min_free_bytes=config.storage.min_free_mb * 2**20,
         )
         start("reaper", reaper.run)
+        start("memory", _trim_memory)
         if config.cabinets:
             notify = config.notify
             outbox = None
@@ -237,6 +240,14 @@ async def running(
         finally:
             notifier.notify("STOPPING=1")
             log.info("veilcam stopping")
+
+
+async def _trim_memory() -> None:
+    """Every minute of real time (memory is a real-time matter, whatever the clock says),
+    hand the allocator's free pages back to the system."""
+    while True:
+        await asyncio.sleep(TRIM_EVERY)
+        await asyncio.to_thread(trim)
 
 
 async def _watchdog(notifier: Notifier, clock: Clock) -> None:

@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 async def _first_admin(app: App) -> None:
     """No default credentials: the demo makes its administrator with a random one-time
     password, printed once, to be changed at the first sign-in."""
-
     accounts = Accounts(app.store)
     if await accounts.list():
         return

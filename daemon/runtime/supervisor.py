@@ -86,7 +86,6 @@ async def _cancel(task: asyncio.Task[Any]) -> None:
 def load_redactor(config: Config, health: Health) -> Redactor:
     """The vision redactor for the configured board and model cache; if a model is missing
     or altered, a redactor that blanks every picture, and the reason as a health error."""
-
     cache = Path(config.vision.models_dir) if config.vision.models_dir else None
     try:
         vision = Vision(BoardProfile.load(config.vision.board), cache, workers=REDACT_WORKERS)

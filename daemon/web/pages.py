@@ -140,7 +140,6 @@ async def history(request: web.Request) -> web.Response:
 
 async def history_csv(request: web.Request) -> web.Response:
     """The last 24 hours of temperatures and door events as CSV (an audited export)."""
-
     app = app_of(request)
     since = app.clock.now() - 86400
     temps = await app.store.db.read(queries.temperatures_job, since)

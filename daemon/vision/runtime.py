@@ -9,9 +9,10 @@ executor threads, never on the event loop.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,9 @@ from veilcam.errors import ModelError
 from veilcam.vision import models
 
 log = logging.getLogger(__name__)
+
+# Seconds an interpreter beyond the first may stand unused before it is dropped.
+SPARE_IDLE = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,19 +94,29 @@ def _interpreter(path: Path, profile: BoardProfile) -> tuple[Any, str]:
 class TFLiteModel:
     """One checked model file with up to ``copies`` interpreters; ``run`` takes a free one.
 
-    Copies past the first are made only when a run finds every existing one busy, so an
-    appliance whose redactions never overlap never pays their memory (about 10-20 MB
-    each)."""
+    Copies past the first are made only when a run finds every existing one busy, and are
+    dropped again once one has stood unused for ``spare_idle`` seconds, so an appliance whose
+    redactions overlap only now and then (a door picture during a stream frame) does not
+    hold their memory (10-20 MB each) for good. The most recently used copy is taken first,
+    so under light load the spares are the ones left to age."""
 
     def __init__(
-        self, name: str, profile: BoardProfile, cache: Path | None = None, copies: int = 1
+        self,
+        name: str,
+        profile: BoardProfile,
+        cache: Path | None = None,
+        copies: int = 1,
+        *,
+        spare_idle: float = SPARE_IDLE,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self._file = models.path(name, cache)  # refuses a missing or altered file by name
         self._profile = profile
-        self._free: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._made, self._copies = 0, max(1, copies)
+        self._free: list[tuple[Any, float]] = []  # (interpreter, when it came back), newest last
+        self._cond = threading.Condition()
+        self._made, self._copies = 1, max(1, copies)
+        self._spare_idle, self._now = spare_idle, now
         it = self._new()
         inp = it.get_input_details()
         if len(inp) != 1 or len(inp[0]["shape"]) != 4:
@@ -110,7 +124,7 @@ class TFLiteModel:
         self._input = inp[0]["index"]
         _, self.height, self.width, _ = (int(v) for v in inp[0]["shape"])
         self._outputs = [d["index"] for d in it.get_output_details()]
-        self._free.put(it)
+        self._free.append((it, now()))
 
     def _new(self) -> Any:
         try:
@@ -118,17 +132,31 @@ class TFLiteModel:
             it.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"model {self.name}: {self._file} cannot be loaded: {exc}") from exc
-        self._made += 1
         return it
 
     def _take(self) -> Any:
+        with self._cond:
+            while not self._free and self._made >= self._copies:
+                self._cond.wait()  # every copy is busy: wait for one
+            if self._free:
+                return self._free.pop()[0]
+            self._made += 1  # a copy more, made outside the lock
         try:
-            return self._free.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                if self._made < self._copies:
-                    return self._new()
-            return self._free.get()  # every copy is busy: wait for one
+            return self._new()
+        except BaseException:
+            with self._cond:
+                self._made -= 1
+                self._cond.notify()
+            raise
+
+    def _give_back(self, it: Any) -> None:
+        now = self._now()
+        with self._cond:
+            self._free.append((it, now))
+            while len(self._free) > 1 and now - self._free[0][1] > self._spare_idle:
+                del self._free[0]  # a spare nobody needed lately: its memory goes back
+                self._made -= 1
+            self._cond.notify()
 
     @property
     def interpreters(self) -> int:
@@ -142,4 +170,4 @@ class TFLiteModel:
             it.invoke()
             return [it.get_tensor(i)[0].copy() for i in self._outputs]
         finally:
-            self._free.put(it)
+            self._give_back(it)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -91,8 +93,6 @@ def test_coral_profile_falls_back_to_the_cpu_with_a_log(
 
 
 def test_interpreter_copies_are_made_only_when_runs_overlap(model_cache: Path) -> None:
-    import threading
-
     m = TFLiteModel("face_short", BoardProfile("generic"), model_cache, copies=2)
     x = np.zeros((m.height, m.width, 3), np.float32)
     for _ in range(3):
@@ -105,9 +105,35 @@ def test_interpreter_copies_are_made_only_when_runs_overlap(model_cache: Path) -
     done = threading.Event()
     t = threading.Thread(target=lambda: (m.run(x), done.set()))
     t.start()
-    assert not done.wait(0.3)
-    m._free.put(busy)
+    time.sleep(0.05)  # long enough for the run to reach the wait it must not pass
+    assert not done.is_set()
+    m._give_back(busy)
     assert done.wait(5)
     t.join()
-    m._free.put(other)
+    m._give_back(other)
+    assert m.interpreters == 2
+
+
+def test_a_spare_copy_unused_for_a_while_is_dropped(model_cache: Path) -> None:
+    now = [0.0]
+    m = TFLiteModel(
+        "face_short",
+        BoardProfile("generic"),
+        model_cache,
+        copies=2,
+        spare_idle=30,
+        now=lambda: now[0],
+    )
+    x = np.zeros((m.height, m.width, 3), np.float32)
+    busy = m._take()
+    m.run(x)  # overlapping runs: a spare is made
+    m._give_back(busy)
+    assert m.interpreters == 2
+    for second in range(1, 40):  # one run a second, never overlapping again
+        now[0] = second
+        m.run(x)
+    assert m.interpreters == 1  # the spare stood unused past 30 s: its memory went back
+    busy = m._take()
+    m.run(x)  # overlapping again: made again
+    m._give_back(busy)
     assert m.interpreters == 2

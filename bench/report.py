@@ -174,8 +174,8 @@ def readme_block(r: dict[str, list[dict[str, Any]]]) -> str:
     picked = [
         t
         for t in targets(r)
-        if not t.what.startswith(("ingest:", "box_blur: 10", "gaussian", "pixelate", "fill"))
-        and "cache" not in t.what
+        if t.met is not None
+        and not t.what.startswith(("ingest:", "box_blur: 10", "gaussian", "pixelate", "fill"))
     ]
     lines += table(picked)
     lines += [

@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"sensors", "vision", "control"},
     {"redaction"},
     {"capture"},
-    {"coldchain", "accounts"},
+    {"coldchain", "accounts", "tokens"},
     {"runtime"},
     {"web"},
     {"demo"},  # what a person runs

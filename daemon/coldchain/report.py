@@ -78,14 +78,23 @@ class Report:
     cabinets: list[CabinetDay]
 
 
+FIRST_DAY = dt.date(2000, 1, 1)
+
+
 def parse_day(text: str | None, now: float) -> dt.date:
-    """``YYYY-MM-DD``, or yesterday (local) when empty or ``yesterday``."""
+    """``YYYY-MM-DD``, or yesterday (local) when empty or ``yesterday``. A day before
+    ``FIRST_DAY`` or after today is refused: there is nothing to report, and the ends of the
+    calendar (0001-01-01, 9999-12-31) have no local midnight on either side."""
+    today = dt.datetime.fromtimestamp(now).date()
     if not text or text == "yesterday":
-        return dt.datetime.fromtimestamp(now).date() - dt.timedelta(days=1)
+        return today - dt.timedelta(days=1)
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"not a date like 2026-11-23: {text[:20]!r}") from None
+    if not FIRST_DAY <= day <= today:
+        raise ValueError(f"reports cover {FIRST_DAY} to today ({today}), not {day}")
+    return day
 
 
 def day_bounds(day: dt.date) -> tuple[float, float]:

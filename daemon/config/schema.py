@@ -236,8 +236,10 @@ class WebConfig(_Strict, frozen=True):
     session_idle: Duration = Duration("30m")
     session_max: Duration = Duration("12h")
     password_max_age: Duration = Duration("90d")
-    lockout_after: Annotated[int, msgspec.Meta(ge=3, le=20)] = 5
-    lockout_for: Duration = Duration("15m")
+    # Failed sign-ins from one address (or on one account from it) before each next try
+    # waits 1 s, 2 s, 4 s ... up to login_max_delay. No account is ever locked.
+    login_free_tries: Annotated[int, msgspec.Meta(ge=3, le=20)] = 5
+    login_max_delay: Duration = Duration("60s")
 
     def __post_init__(self) -> None:
         if not self.tls and self.host not in LOOPBACK:

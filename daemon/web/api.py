@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
 from veilcam.coldchain.queries import list_job
+from veilcam.errors import AccountError
 from veilcam.store import status
+from veilcam.tokens import DEFAULT_DAYS, Tokens
 from veilcam.web import queries
-from veilcam.web.common import TLS_KEY, app_of
+from veilcam.web.common import ACTOR, TLS_KEY, app_of, client_ip
 
 
 async def api_status(request: web.Request) -> web.Response:
@@ -59,3 +63,36 @@ async def api_alarms(request: web.Request) -> web.Response:
     """Cold-chain alarms, newest first (?open=1: only those not closed)."""
     open_only = request.query.get("open", "") in ("1", "true", "yes")
     return web.json_response(await app_of(request).store.db.read(list_job, open_only))
+
+
+def _json_error(status: type[web.HTTPException], text: str) -> web.HTTPException:
+    return status(text=json.dumps({"error": text}), content_type="application/json")
+
+
+async def api_tokens(request: web.Request) -> web.Response:
+    """Machine tokens: name, role, maker, expiry, last use and state (never the token)."""
+    return web.json_response(await Tokens(app_of(request).store).list())
+
+
+async def api_tokens_add(request: web.Request) -> web.Response:
+    """A new machine token (form: name, role, days); the token is in this answer only."""
+    form = await request.post()
+    try:
+        days = int(str(form.get("days", DEFAULT_DAYS)))
+        name, role = str(form.get("name", "")), str(form.get("role", ""))
+        token = await Tokens(app_of(request).store).add(
+            name, role, request[ACTOR], days, client_ip(request)
+        )
+    except (ValueError, AccountError) as exc:
+        raise _json_error(web.HTTPBadRequest, str(exc)) from None
+    return web.json_response({"name": name, "role": role, "days": days, "token": token})
+
+
+async def api_tokens_revoke(request: web.Request) -> web.Response:
+    """Revoke a machine token by name: it stops working at once."""
+    name = request.match_info["name"]
+    try:
+        await Tokens(app_of(request).store).revoke(name, request[ACTOR], client_ip(request))
+    except AccountError as exc:
+        raise _json_error(web.HTTPNotFound, str(exc)) from None
+    return web.json_response({"name": name, "revoked": True})

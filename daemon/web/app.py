@@ -18,8 +18,10 @@ from veilcam.web.common import (
     ACCESS_KEY,
     APP_KEY,
     CFG_KEY,
+    THROTTLE_KEY,
     TLS_KEY,
 )
+from veilcam.web.throttle import Throttle
 
 if TYPE_CHECKING:
     from veilcam.config import Config, WebConfig
@@ -38,6 +40,7 @@ def make_web_app(app: App, cfg: WebConfig, fingerprint: str = "") -> web.Applica
     webapp[APP_KEY] = app
     webapp[CFG_KEY] = cfg
     webapp[TLS_KEY] = fingerprint
+    webapp[THROTTLE_KEY] = Throttle(cfg.login_free_tries, cfg.login_max_delay)
     aiohttp_jinja2.setup(
         webapp, loader=jinja2.FileSystemLoader(WEBUI / "templates"), autoescape=True
     )
@@ -48,7 +51,13 @@ def make_web_app(app: App, cfg: WebConfig, fingerprint: str = "") -> web.Applica
     static = webapp.router.add_static("/static/", WEBUI / "static", follow_symlinks=False)
     rules[("GET", static.canonical)] = rules[("HEAD", static.canonical)] = None
     webapp[ACCESS_KEY] = rules
+    webapp.on_response_prepare.append(_server_header)
     return webapp
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """aiohttp names Python's and its own version; a stranger needs neither."""
+    response.headers["Server"] = "veilcam"
 
 
 def web_services(config: Config) -> list[tuple[str, Callable[[App], Awaitable[None]]]]:

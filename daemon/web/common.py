@@ -11,6 +11,7 @@ from aiohttp import web
 from veilcam.accounts import ROLES, Policy
 from veilcam.store import audit
 from veilcam.web import sessions
+from veilcam.web.throttle import Throttle
 
 if TYPE_CHECKING:
     from veilcam.config import WebConfig
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 APP_KEY: web.AppKey[App] = web.AppKey("veilcam", object)  # type: ignore[arg-type]
 CFG_KEY: web.AppKey[Any] = web.AppKey("web_config", object)
 TLS_KEY: web.AppKey[str] = web.AppKey("fingerprint", str)
+THROTTLE_KEY: web.AppKey[Throttle] = web.AppKey("throttle", Throttle)
 SESSION: web.RequestKey[sessions.Session] = web.RequestKey("session", sessions.Session)
 ACTOR: web.RequestKey[str] = web.RequestKey("actor", str)
 # Each route's roles, by (method, canonical path): None is public, a missing route refused.
@@ -86,8 +88,4 @@ def render(request: web.Request, template: str, **ctx: Any) -> web.Response:
 
 
 def login_policy(cfg: WebConfig) -> Policy:
-    return Policy(
-        password_max_age=cfg.password_max_age,
-        lockout_after=cfg.lockout_after,
-        lockout_for=cfg.lockout_for,
-    )
+    return Policy(password_max_age=cfg.password_max_age)

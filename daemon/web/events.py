@@ -8,11 +8,23 @@ from typing import Any
 
 from aiohttp import web
 
+from veilcam import tokens
 from veilcam.events import Subscription
-from veilcam.web import display, queries
-from veilcam.web.common import (
-    app_of,
-)
+from veilcam.web import display, queries, sessions
+from veilcam.web.common import app_of, session_of
+
+RECHECK = 5.0  # seconds between checks that the stream's session still exists
+
+
+async def _alive(request: web.Request, token_hash: str) -> bool:
+    app = app_of(request)
+    if token_hash.startswith(tokens.BEARER):
+        alive: bool = await app.store.db.read(
+            tokens.alive_job, token_hash[len(tokens.BEARER) :], app.clock.now()
+        )
+        return alive
+    alive = await app.store.db.read(sessions.alive_job, token_hash)
+    return alive
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -33,9 +45,18 @@ async def stream(request: web.Request) -> web.StreamResponse:
     async def send(kind: str, data: dict[str, Any]) -> None:
         await response.write(f"event: {kind}\ndata: {json.dumps(data)}\n\n".encode())
 
+    session = session_of(request)
+    checked = app.clock.now()
     try:
         while True:
             done, _ = await asyncio.wait(waiting, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+            if app.clock.now() - checked >= RECHECK or not done:
+                # Signed out, password changed, user disabled or token revoked: the
+                # stream ends with the session, within RECHECK seconds.
+                if not await _alive(request, session.token_hash):
+                    await send("signedout", {})
+                    break
+                checked = app.clock.now()
             for task in done:
                 kind = waiting.pop(task)
                 event = task.result()

@@ -3,6 +3,7 @@ session or bearer token, CSRF on forms, security headers and error pages."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -12,8 +13,9 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from veilcam import tokens
 from veilcam.accounts import User
-from veilcam.web import queries, sessions
+from veilcam.web import sessions
 from veilcam.web.common import (
     ACCESS_KEY,
     ACTOR,
@@ -59,6 +61,20 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
                 return page
         _secure_headers(request, exc.headers)
         raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:  # a bug must still answer with the security headers, not a trace
+        log.exception("%s %s failed", request.method, request.path)
+        error = web.HTTPInternalServerError(text="Something went wrong; it has been logged.")
+        if request.path.startswith("/api/"):
+            error = web.HTTPInternalServerError(
+                text='{"error": "internal error; it has been logged"}',
+                content_type="application/json",
+            )
+        page = None if request.path.startswith("/api/") else _error_page(request, error)
+        out = page or web.Response(status=500, text=error.text, content_type=error.content_type)
+        _secure_headers(request, out.headers)
+        return out
     _secure_headers(request, response.headers)
     return response
 
@@ -79,11 +95,30 @@ async def _bearer(request: web.Request) -> sessions.Session | None:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    token = header[7:].strip()
-    row = await app_of(request).store.db.read(queries.token_job, sessions.token_hash(token))
+    app = app_of(request)
+    token_hash = tokens.digest(header[7:].strip())
+    now = app.clock.now()
+    row = await app.store.db.read(tokens.lookup_job, token_hash, now)
     if row is None:
         return None
-    return sessions.Session("token", User(0, f"token:{row['name']}", row["role"], False), "", 0, 0)
+    if row["last_used_at"] is None or now - row["last_used_at"] > sessions.TOUCH_EVERY:
+        await app.store.db.write(tokens.used_job, token_hash, now)
+    user = User(0, f"token:{row['name']}", row["role"], False)
+    return sessions.Session(tokens.BEARER + token_hash, user, "", 0, 0)
+
+
+async def _session(request: web.Request, token: str) -> sessions.Session | None:
+    cfg = web_config(request)
+    app = app_of(request)
+    now = app.clock.now()
+    found = await app.store.db.read(
+        sessions.find_job, token, now, cfg.session_idle, cfg.session_max, cfg.password_max_age
+    )
+    if found.expired:
+        await app.store.db.write(sessions.delete_job, sessions.token_hash(token))
+    elif found.touch and found.session is not None:
+        await app.store.db.write(sessions.touch_job, found.session.token_hash, now)
+    return found.session
 
 
 @web.middleware
@@ -102,15 +137,7 @@ async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
     session = None
     token = request.cookies.get(sessions.COOKIE)
     if token:
-        cfg = web_config(request)
-        session = await app_of(request).store.db.write(
-            sessions.load_job,
-            token,
-            app_of(request).clock.now(),
-            cfg.session_idle,
-            cfg.session_max,
-            cfg.password_max_age,
-        )
+        session = await _session(request, token)
     if session is None and is_api:
         session = await _bearer(request)
     if session is not None:

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-import re
-import secrets
 from typing import Any
 
 from aiohttp import web
 
 from veilcam.accounts import ROLES, Accounts
 from veilcam.errors import AccountError
-from veilcam.web import queries, sessions
-from veilcam.web.common import ACTOR, app_of, audit_request, client_ip, render, session_of
+from veilcam.tokens import DEFAULT_DAYS, MAX_DAYS, TOKEN_ROLES, Tokens
+from veilcam.web.common import ACTOR, app_of, client_ip, render, session_of
+from veilcam.web.display import when
 
 
 async def users_page(request: web.Request, **extra: Any) -> web.Response:
-    users = await Accounts(app_of(request).store).list()
-    return render(request, "users.html", users=users, roles=ROLES, token_roles=TOKEN_ROLES, **extra)
+    store = app_of(request).store
+    users = await Accounts(store).list()
+    machine = await Tokens(store).list()
+    return render(
+        request,
+        "users.html",
+        users=users,
+        roles=ROLES,
+        tokens=machine,
+        token_roles=TOKEN_ROLES,
+        token_days=DEFAULT_DAYS,
+        max_days=MAX_DAYS,
+        when=when,
+        **extra,
+    )
 
 
 async def users_add(request: web.Request) -> web.Response:
@@ -37,38 +49,37 @@ async def users_add(request: web.Request) -> web.Response:
     return await users_page(request, message=f"user {form.get('username', '')} added")
 
 
-TOKEN_ROLES = ("manager", "technician", "auditor")  # machines never administer
-
-
 async def tokens_add(request: web.Request) -> web.Response:
     """An API token for a machine (head office, a dashboard screen): shown once, stored
-    only as its SHA-256."""
+    only as its SHA-256; it expires after the days chosen (at most a year)."""
     form = await request.post()
+    try:
+        days = int(str(form.get("days", DEFAULT_DAYS)))
+    except ValueError:
+        days = 0
     name = str(form.get("name", "")).strip()
     role = str(form.get("role", ""))
-    if not re.fullmatch(r"[a-z0-9._-]{3,32}", name) or role not in TOKEN_ROLES:
-        page = await users_page(request, error="a token needs a name (a-z, 0-9, . _ -) and a role")
-        page.set_status(400)
-        return page
-    token = "vc_" + secrets.token_urlsafe(32)
-    app = app_of(request)
     try:
-        await app.store.db.write(
-            queries.add_token_job,
-            name,
-            role,
-            sessions.token_hash(token),
-            app.clock.now(),
-            request[ACTOR],
+        token = await Tokens(app_of(request).store).add(
+            name, role, request[ACTOR], days, client_ip(request)
         )
     except AccountError as exc:
         page = await users_page(request, error=str(exc))
         page.set_status(400)
         return page
-    await audit_request(request, "token.create", name, f"role {role}")
     return await users_page(
-        request, message=f"token {name} ({role}): {token} — copy it now, it is not shown again"
+        request,
+        message=f"token {name} ({role}, {days} days): {token} — copy it now, it is not shown again",
     )
+
+
+async def tokens_revoke(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    try:
+        await Tokens(app_of(request).store).revoke(name, request[ACTOR], client_ip(request))
+    except AccountError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    raise web.HTTPFound("/users")
 
 
 async def users_toggle(request: web.Request) -> web.StreamResponse:

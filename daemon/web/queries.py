@@ -3,12 +3,10 @@ and ``store.db.write``), so that no handler holds SQL of its own."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from sqlite_utils import Database
 
-from veilcam.errors import AccountError
 from veilcam.web.display import picture_row, when
 
 SETTINGS_DEFAULTS = {"temperature_unit": "C", "alert_email": ""}
@@ -94,24 +92,6 @@ def put_setting_job(db: Database, key: str, value: str, now: float, by: str) -> 
         " changed_at = excluded.changed_at, changed_by = excluded.changed_by",
         (key, value, now, by),
     )
-
-
-def token_job(db: Database, token_hash: str) -> Any:
-    """The API token with this SHA-256, or None."""
-    return db.conn.execute(
-        "SELECT name, role FROM api_tokens WHERE token_hash = ?", (token_hash,)
-    ).fetchone()
-
-
-def add_token_job(db: Database, name: str, role: str, token_hash: str, now: float, by: str) -> None:
-    try:
-        db.conn.execute(
-            "INSERT INTO api_tokens (token_hash, name, role, created_at, created_by)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (token_hash, name, role, now, by),
-        )
-    except sqlite3.IntegrityError:
-        raise AccountError(f"a token named {name!r} already exists") from None
 
 
 def faults_job(db: Database, limit: int = 100) -> list[dict[str, Any]]:

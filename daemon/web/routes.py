@@ -50,6 +50,7 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("POST", "/users", people.users_add, ADMIN),
     ("POST", "/users/{username}/{action:enable|disable}", people.users_toggle, ADMIN),
     ("POST", "/tokens", people.tokens_add, ADMIN),
+    ("POST", "/tokens/{name}/revoke", people.tokens_revoke, ADMIN),
     ("GET", "/settings", system.settings_page, ADMIN),
     ("POST", "/settings", system.settings_save, ADMIN),
     ("GET", "/audit", system.audit_page, AUDIT),
@@ -58,6 +59,9 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/api/temperatures", api.api_temperatures, ALL),
     ("GET", "/api/doors", api.api_doors, ALL),
     ("GET", "/api/alarms", api.api_alarms, ALL),
+    ("GET", "/api/tokens", api.api_tokens, ADMIN),
+    ("POST", "/api/tokens", api.api_tokens_add, ADMIN),
+    ("POST", "/api/tokens/{name}/revoke", api.api_tokens_revoke, ADMIN),
     ("GET", "/api/openapi.json", openapi, None),
 ]
 

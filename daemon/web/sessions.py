@@ -43,10 +43,20 @@ def create_job(
     return token, csrf
 
 
-def load_job(
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What a reader found for a token: the live session, or what the writer must do."""
+
+    session: Session | None
+    expired: bool = False  # delete it
+    touch: bool = False  # record that it was seen
+
+
+def find_job(
     db: Database, token: str, now: float, idle: float, max_age: float, max_password_age: float
-) -> Session | None:
-    """The live session of ``token``; an expired one is deleted and gives None."""
+) -> Lookup:
+    """The session of ``token``, read-only: run on a reader, so that signed-in requests never
+    queue behind the writer (where sign-ins and sensor batches go)."""
     h = token_hash(token)
     row = db.conn.execute(
         "SELECT s.*, u.username, u.role, u.must_change, u.password_changed_at, u.disabled"
@@ -54,15 +64,28 @@ def load_job(
         (h,),
     ).fetchone()
     if row is None:
-        return None
+        return Lookup(None)
     if row["disabled"] or now - row["last_seen"] > idle or now - row["created_at"] > max_age:
-        db.conn.execute("DELETE FROM sessions WHERE token_hash = ?", (h,))
-        return None
-    if now - row["last_seen"] > TOUCH_EVERY:
-        db.conn.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", (now, h))
+        return Lookup(None, expired=True)
     must_change = bool(row["must_change"]) or now - row["password_changed_at"] > max_password_age
     user = User(row["user_id"], row["username"], row["role"], must_change)
-    return Session(h, user, row["csrf"], row["created_at"], row["last_seen"])
+    session = Session(h, user, row["csrf"], row["created_at"], row["last_seen"])
+    return Lookup(session, touch=now - row["last_seen"] > TOUCH_EVERY)
+
+
+def touch_job(db: Database, token_hash_: str, now: float) -> None:
+    db.conn.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", (now, token_hash_))
+
+
+def alive_job(db: Database, token_hash_: str) -> bool:
+    """Whether the session still exists (not signed out, ended by a password change, or
+    by its user being disabled)."""
+    row = db.conn.execute(
+        "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.token_hash = ? AND u.disabled = 0",
+        (token_hash_,),
+    ).fetchone()
+    return row is not None
 
 
 def delete_job(db: Database, token_hash_: str) -> None:

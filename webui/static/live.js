@@ -5,6 +5,11 @@
 (function () {
   if (!window.EventSource) return;
   const source = new EventSource("/events");
+  // The session ended (signed out elsewhere, password changed, account disabled).
+  source.addEventListener("signedout", () => {
+    source.close();
+    window.location.assign("/login");
+  });
   source.addEventListener("door", (event) => {
     const data = JSON.parse(event.data);
     const today = document.getElementById("doors-today");

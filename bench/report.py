@@ -45,7 +45,7 @@ def targets(r: dict[str, list[dict[str, Any]]]) -> list[Target]:
     out: list[Target] = []
     core = {row["case"]: row for row in r.get("core", [])}
     for case, row in core.items():
-        if row["bench"] == "sensor_parse" and case == "native checksum":
+        if row["bench"] == "sensor_parse" and case == "protocol 2 (CRC-16)":
             out.append(
                 Target(
                     "sensor-line parsing, one core",

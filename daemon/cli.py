@@ -62,6 +62,7 @@ def cmd_sim_sensors(args: argparse.Namespace) -> int:
             log_file=log_file,
             door_interval=args.door_interval,
             scenario=args.scenario,
+            protocol=args.protocol,
         )
         port = await sim.start()
         print(port, flush=True)
@@ -367,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="what goes wrong on the board (default %(default)s)",
     )
     sp.add_argument("--duration", type=float, help="stop after this many seconds")
+    sp.add_argument(
+        "--protocol",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="2: CRC-16 checksums (default); 1: older firmware's XOR-8",
+    )
     sp.set_defaults(func=cmd_sim_sensors)
 
     sp = sub.add_parser(

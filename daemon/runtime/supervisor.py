@@ -211,6 +211,7 @@ async def running(
                 health=health,
                 sample_period_ms=sc.sample_period_ms,
                 reconnect_max=sc.reconnect_max,
+                stats=app.ingest.stats,
             )
             start("sensor_reader", reader.run)
         if config.cameras:

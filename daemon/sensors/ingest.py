@@ -3,7 +3,9 @@
 Messages are buffered briefly and committed in one writer job per flush, which
 is what lets the line run at thousands of readings per second without touching
 the event loop. If the database refuses a batch (disk full), the batch is kept
-and retried; only beyond ``MAX_BACKLOG`` rows is the oldest dropped, counted.
+and retried; only beyond ``MAX_BACKLOG`` rows is the oldest dropped, counted. If it
+refuses one row, every other row of the batch is stored and that one is kept as a
+``refused_row`` fault naming it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,10 +52,47 @@ class DoorEvent:
     at: float
 
 
-def _insert_batch(db: Database, temps: list[Any], doors: list[Any], faults: list[Any]) -> None:
-    records.insert_temperatures(db, temps)
-    records.insert_doors(db, doors)
-    records.insert_faults(db, faults)
+# What one row can do wrong: a value the database's CHECKs refuse, an integer past 64 bits,
+# a value of a type SQLite cannot bind. A full disk or an I/O error is the batch's
+# problem, not the row's, and goes up to be retried.
+ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, OverflowError, ValueError)
+
+
+def _insert_all(
+    db: Database, insert: Callable[[Database, list[Any]], int], rows: list[Any]
+) -> list[str]:
+    """Insert ``rows`` in one statement; if one row is refused, each row on its own, so that
+    every good row is stored. Returns why each refused row was refused."""
+    if not rows:
+        return []
+    db.conn.execute("SAVEPOINT rows")
+    try:
+        insert(db, rows)
+    except ROW_ERRORS:
+        db.conn.execute("ROLLBACK TO rows")
+    else:
+        db.conn.execute("RELEASE rows")
+        return []
+    db.conn.execute("RELEASE rows")
+    refused = []
+    for row in rows:
+        try:
+            insert(db, [row])
+        except ROW_ERRORS as exc:
+            refused.append(f"{type(exc).__name__}: {exc}; row {str(row)[:120]}")
+    return refused
+
+
+def _insert_batch(
+    db: Database, temps: list[Any], doors: list[Any], faults: list[Any], now: float, expires: float
+) -> int:
+    """Store the batch; a refused row becomes a ``refused_row`` fault. Returns how many."""
+    refused = _insert_all(db, records.insert_temperatures, temps)
+    refused += _insert_all(db, records.insert_doors, doors)
+    refused += _insert_all(db, records.insert_faults, faults)
+    if refused:
+        records.insert_faults(db, [(now, "refused_row", why, expires) for why in refused])
+    return len(refused)
 
 
 class SensorIngest:
@@ -77,7 +118,7 @@ class SensorIngest:
         self._doors: list[tuple[Any, ...]] = []
         self._faults: list[tuple[Any, ...]] = []
         self._wake = asyncio.Event()
-        self._in_flight: asyncio.Future[None] | None = None
+        self._in_flight: asyncio.Future[int] | None = None
         self._in_flight_rows = 0
 
     def __call__(self, item: Message | ProtocolError) -> None:
@@ -147,13 +188,23 @@ class SensorIngest:
         temps, doors, faults = self._temps, self._doors, self._faults
         self._temps, self._doors, self._faults = [], [], []
         # Shielded: cancelling the ingest must not orphan a batch half-way to the database.
+        now = self.clock.now()
         self._in_flight = asyncio.ensure_future(
-            self.store.db.write(_insert_batch, temps, doors, faults)
+            self.store.db.write(
+                _insert_batch,
+                temps,
+                doors,
+                faults,
+                now,
+                self.store.expires("sensor_records", now),
+            )
         )
         self._in_flight_rows = len(temps) + len(doors) + len(faults)
         try:
-            await asyncio.shield(self._in_flight)
-        except StoreError as exc:
+            refused = await asyncio.shield(self._in_flight)
+        except Exception as exc:
+            if not isinstance(exc, StoreError):
+                log.exception("storing %d sensor records failed", self._in_flight_rows)
             # Keep the batch (oldest first) and try again next tick.
             self._temps, self._doors, self._faults = (
                 temps + self._temps,
@@ -164,6 +215,9 @@ class SensorIngest:
             self.health.set("sensor_store", "error", f"cannot store sensor records: {exc}")
             await self.clock.sleep(1.0)
         else:
+            if refused:
+                self.stats["fault:refused_row"] += refused
+                log.warning("%d sensor rows refused by the database (kept as faults)", refused)
             if (st := self.health.get("sensor_store")) is None or st.state != "ok":
                 self.health.set("sensor_store", "ok", "storing sensor records")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -18,16 +19,19 @@ from veilcam.clock import Clock
 from veilcam.errors import ProtocolError, SensorLinkError
 from veilcam.health import Health
 from veilcam.sensors.protocol import (
+    VERSION,
     Configure,
     LineSplitter,
     Message,
     SetClock,
     format_line,
     parse_line,
+    version_of,
 )
 
 log = logging.getLogger(__name__)
 
+MIN_RECONNECT = 0.25  # seconds: whatever the configuration says, never a tighter loop
 SILENCE = 30.0  # seconds without a byte before the link is reported silent
 COMPONENT = "sensor_link"
 
@@ -54,6 +58,7 @@ class SensorReader:
         sample_period_ms: int = 1000,
         reconnect_max: float = 30.0,
         opener: Callable[[str, int], Any] = open_port,
+        stats: Counter[str] | None = None,
     ) -> None:
         self.port = port
         self.baudrate = baudrate
@@ -65,6 +70,8 @@ class SensorReader:
         self._open = opener
         self._host_seq = 0
         self.connections = 0
+        # Lines in protocol version 1 (XOR-8), counted: firmware that should be updated.
+        self.stats: Counter[str] = stats if stats is not None else Counter()
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -75,7 +82,7 @@ class SensorReader:
             except SensorLinkError as exc:
                 self.health.set(COMPONENT, "error", f"{exc}; retrying")
                 await self.clock.sleep(delay)
-                delay = min(delay * 2, self.reconnect_max)
+                delay = min(delay * 2, max(self.reconnect_max, MIN_RECONNECT))
                 continue
             delay = 0.25
             self.connections += 1
@@ -91,11 +98,16 @@ class SensorReader:
                 if partial.strip():
                     self.sink(ProtocolError("partial", f"line cut by disconnect: {partial[:40]!r}"))
 
-    def _send(self, link: Any, msg: SetClock | Configure) -> None:
+    def _send(self, link: Any, msg: SetClock | Configure, version: int = VERSION) -> None:
         try:
-            link.write(format_line(msg))
+            link.write(format_line(msg, version))
         except (serial.SerialException, OSError) as exc:
             raise SensorLinkError(f"{self.port}: write failed: {exc}") from exc
+
+    def _greet(self, link: Any, version: int) -> None:
+        """Tell the board the time and the sampling period (after every connection)."""
+        self._send(link, SetClock(self._next_seq(), 0, int(self.clock.now() * 1000)), version)
+        self._send(link, Configure(self._next_seq(), 0, self.sample_period_ms), version)
 
     def _next_seq(self) -> int:
         self._host_seq = (self._host_seq + 1) % 65536
@@ -104,8 +116,8 @@ class SensorReader:
     async def _session(self, link: Any, splitter: LineSplitter) -> None:
         loop = asyncio.get_running_loop()
         # Tell the board the time and the sampling period after every (re)connection.
-        self._send(link, SetClock(self._next_seq(), 0, int(self.clock.now() * 1000)))
-        self._send(link, Configure(self._next_seq(), 0, self.sample_period_ms))
+        self._greet(link, VERSION)
+        board_version: int | None = None
         ready = asyncio.Event()
         fd = link.fileno()
         loop.add_reader(fd, ready.set)
@@ -139,8 +151,22 @@ class SensorReader:
                         )
                         item = item[start:]
                     try:
-                        self.sink(parse_line(item))
+                        msg = parse_line(item)
                     except ProtocolError as exc:
                         self.sink(exc)
+                        continue
+                    version = version_of(item)
+                    if version == 1:
+                        self.stats["protocol_v1_lines"] += 1
+                    if board_version is None:
+                        board_version = version
+                        if version == 1:  # older firmware: say it again in its own version
+                            self._greet(link, 1)
+                            log.warning(
+                                "%s speaks sensor protocol version 1 (XOR-8 checksum): "
+                                "update its firmware",
+                                self.port,
+                            )
+                    self.sink(msg)
         finally:
             loop.remove_reader(fd)

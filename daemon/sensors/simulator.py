@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from veilcam.errors import ConfigError, ProtocolError
 from veilcam.sensors.protocol import (
+    VERSION,
     Configure,
     Door,
     Heartbeat,
@@ -198,9 +199,14 @@ class BoardSimulator:
         heartbeat: float = 10.0,
         scenario: str = "normal-day",
         wire: Callable[[bytes], None] | None = None,
+        protocol: int = VERSION,
     ) -> None:
         """``wire``, if given, takes the bytes the board sends instead of the pty: for
-        reading a simulated day in-process, one simulated second per ``advance``."""
+        reading a simulated day in-process, one simulated second per ``advance``.
+        ``protocol`` 1 is older firmware's XOR-8 checksum."""
+        if protocol not in (1, 2):
+            raise ConfigError(f"protocol version is 1 or 2, not {protocol}")
+        self.protocol = protocol
         if scenario not in SCENARIOS:
             raise ConfigError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
         self.scenario = SCENARIOS[scenario]
@@ -254,7 +260,7 @@ class BoardSimulator:
             return False  # nobody reading and the pty buffer is full
 
     async def _emit(self, msg: Message) -> None:
-        line = format_line(msg)
+        line = format_line(msg, self.protocol)
         mtype = line[3:4].decode()
         fault = getattr(msg, "fault", None)
         f, r = self.faults, self.rng.random

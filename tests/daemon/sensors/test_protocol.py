@@ -11,8 +11,10 @@ from veilcam.sensors.protocol import (
     SequenceTracker,
     SetClock,
     Temperature,
+    crc16,
     format_line,
     parse_line,
+    version_of,
 )
 
 ids = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
@@ -40,7 +42,7 @@ messages = st.one_of(
         Heartbeat,
         seqs,
         ups,
-        st.text("abc.-0123456789", min_size=1, max_size=12),
+        st.from_regex(r"\A[a-z0-9][a-z0-9.-]{0,15}\Z"),
         st.integers(0, 8),
         st.integers(0, 8),
     ),
@@ -49,15 +51,19 @@ messages = st.one_of(
 )
 
 
-@given(messages)
-def test_round_trip(msg) -> None:
-    line = format_line(msg)
+@given(messages, st.sampled_from([1, 2]))
+def test_round_trip(msg, version: int) -> None:
+    line = format_line(msg, version)
     assert line.endswith(b"\r\n") and line.startswith(b"$VC")
     assert parse_line(line) == msg
+    assert version_of(line) == version
 
 
-def test_known_line() -> None:
-    assert format_line(Temperature(1, 1000, "1", 412)) == b"$VCT,1,1000,1,412*77\r\n"
+def test_known_lines() -> None:
+    # Version 2: CRC-16/CCITT-FALSE, as in board/protocol.md; version 1: XOR-8.
+    assert format_line(Temperature(1, 1000, "1", 412)) == b"$VCT,1,1000,1,412*0C8E\r\n"
+    assert format_line(Temperature(1, 1000, "1", 412), 1) == b"$VCT,1,1000,1,412*77\r\n"
+    assert crc16(b"123456789") == b"29B1"  # the CRC catalogue's check value
     assert parse_line(b"$VCD,7,99,2,O*" + b"%02X" % _xor(b"VCD,7,99,2,O")) == Door(7, 99, "2", True)
 
 
@@ -151,3 +157,81 @@ def test_sequence_tracker() -> None:
     t.check(65535, 100)
     assert t.check(0, 200) == "new"  # wrap, not a reset
     assert t.resets == 1
+
+
+# -- issue 14, finding 5 ---------------------------------------------------------------------
+
+
+def _v2(body: bytes) -> bytes:
+    return b"$" + body + b"*" + crc16(body) + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"VCT,1,9223372036854775808,1,400",  # uptime past SQLite's integers
+        b"VCT,1,281474976710656,1,400",  # past 2**48 - 1
+        b"VCT,1, 5,1,400",
+        b"VCT,1,+5,1,400",
+        b"VCT,1,1_000,1,400",
+        b"VCT,01,5,1,400",
+        b"VCT,1,005,1,400",
+        b"VCT,1,5,1,0400",
+        b"VCT,1,5,1,+400",
+        b"VCT,1,5,1,-0",
+        b"VCT,-1,5,1,400",
+        b"VCH,1,5,vc-1.2,99,1",  # 99 probes on one board
+        b"VCH,1,5,vc 1,2,1",
+        b"VCS,1,5,99999999999999999",
+        b"VCC,1,5,10",  # a sampling period that would flood the line
+    ],
+)
+def test_numbers_are_plain_decimal_within_their_range(body: bytes) -> None:
+    with pytest.raises(ProtocolError) as err:
+        parse_line(_v2(body))
+    assert err.value.kind == "field"
+
+
+def _flip(line: bytes, bits: list[int]) -> bytes:
+    out = bytearray(line)
+    for b in bits:
+        out[b // 8] ^= 1 << (b % 8)
+    return bytes(out)
+
+
+def test_crc16_finds_every_error_of_up_to_three_bits() -> None:
+    """Version 1's XOR-8 let 1,721 of 350,000 such lines through with changed content.
+    Version 2 must let none through: a damaged line is refused, whatever the flips."""
+    import random
+
+    rng = random.Random(14)
+    v1_through = v2_through = 0
+    for i in range(30_000):
+        msg = Temperature(i % 65536, 1000 * i, str(1 + i % 3), 300 + i % 200)
+        for version in (1, 2):
+            line = format_line(msg, version).rstrip(b"\r\n")
+            bits = rng.sample(range(len(line) * 8), rng.randint(1, 3))
+            damaged = _flip(line, bits)
+            try:
+                got = parse_line(damaged)
+            except ProtocolError:
+                continue
+            if got != msg:
+                if version == 1:
+                    v1_through += 1
+                else:
+                    v2_through += 1
+    assert v2_through == 0
+    assert v1_through > 0  # the test can see what it guards against
+
+
+@given(st.binary(max_size=140))
+def test_any_bytes_are_a_message_or_a_named_fault(data: bytes) -> None:
+    try:
+        msg = parse_line(data)
+    except ProtocolError as exc:
+        assert exc.kind in ("framing", "checksum", "field", "overlong") and str(exc)
+        return
+    # Accepted: then it is exactly what the line says, and formats back to the same line.
+    line = data.rstrip(b"\r\n")
+    assert format_line(msg, version_of(line)).rstrip(b"\r\n") == line

@@ -84,7 +84,13 @@ async def run_board(
         async with Store(tmp_path / "data", RetentionConfig(), clock) as store:
             ingest = SensorIngest(store, clock, health, Hub())
             reader = SensorReader(
-                port, 115200, ingest, clock=clock, health=health, reconnect_max=0.5
+                port,
+                115200,
+                ingest,
+                clock=clock,
+                health=health,
+                reconnect_max=0.5,
+                stats=ingest.stats,
             )
             tasks = [asyncio.create_task(reader.run()), asyncio.create_task(ingest.run())]
             await board.run(seconds)
@@ -237,3 +243,14 @@ async def test_an_outage_is_logged_once_not_per_retry(
     await asyncio.gather(task, return_exceptions=True)
     lines = [r for r in caplog.records if "sensor_link" in r.getMessage()]
     assert len(lines) == 1 and lines[0].levelname == "ERROR"
+
+
+async def test_older_firmware_is_read_and_counted(tmp_path: Path) -> None:
+    """Protocol version 1 (XOR-8) is still read; each such line is counted (issue 14)."""
+    ingest, rows, expected, _ = await run_board(
+        tmp_path, FaultRates(bad_checksum=0.05), 2.5, protocol=1
+    )
+    assert rows["temps"] == expected["temps"] and len(rows["temps"]) > 50
+    assert rows["faults"] == +expected["faults"]
+    sent = sum(e["kind"] in ("sent", "sent_with_noise") for e in read_log(tmp_path / "sim.log"))
+    assert ingest.stats["protocol_v1_lines"] == sent

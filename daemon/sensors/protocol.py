@@ -194,8 +194,8 @@ def parse_line(line: bytes) -> Message:
         raise ProtocolError("field", f"seq {seq} or uptime {uptime} out of range")
     rest = tail.split(b",")
     if kind == b"T" and len(rest) == 2:  # only a malformed one gets here: name the field
-        value, fault = _temperature_value(rest[1])
-        return Temperature(seq, uptime, _ident(rest[0], "probe"), value, fault)
+        centi_c, fault = _temperature_value(rest[1])
+        return Temperature(seq, uptime, _ident(rest[0], "probe"), centi_c, fault)
     if kind == b"D" and len(rest) == 2:
         if rest[1] not in (b"O", b"C"):
             raise ProtocolError("field", f"door state must be O or C, not {rest[1]!r}")

@@ -79,9 +79,15 @@ def load(path: str | Path) -> Config:
     config = loads(text, source=str(path))
     # Relative paths in the file are relative to the file, not to where the daemon started.
     base = path.resolve().parent
+    sensors = config.sensors
+    if sensors is not None and not Path(sensors.port).is_absolute():
+        # The demo's simulated board links its port beside its config, not in the folder
+        # the daemon was started from.
+        sensors = msgspec.structs.replace(sensors, port=str(base / sensors.port))
     return msgspec.structs.replace(
         config,
         data_dir=str(base / config.data_dir),
+        sensors=sensors,
         cameras=[_resolve_camera(c, base) for c in config.cameras],
     )
 

@@ -85,7 +85,7 @@ def write_config(
     """The demo's config; with simulated time running ``speed`` times faster, everything
     that should keep its real-time pace (camera frames, health writes, sign-in sessions)
     is stretched by the same factor."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / "demo.toml"
     text = DEMO_CONFIG.format(
         config=path,

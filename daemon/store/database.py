@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -35,6 +36,26 @@ _STOP = object()
 
 def db_path(data_dir: Path) -> Path:
     return data_dir / "veilcam.db"
+
+
+def private(path: Path, mode: int = 0o600) -> None:
+    """Set ``path``'s mode (0600 files, 0700 folders), whatever the umask made it."""
+    try:
+        if path.stat().st_mode & 0o777 != mode:
+            os.chmod(path, mode)
+    except FileNotFoundError:
+        pass
+    except PermissionError as exc:  # not ours: say so, the daemon can still run
+        log.warning("cannot make %s private (mode %o): %s", path, mode, exc)
+
+
+def prepare_file(path: Path) -> None:
+    """The database file made 0600 before SQLite opens it: SQLite gives a new file 0644
+    less the umask, and its -wal and -shm files the database file's mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        private(p)
 
 
 @contextlib.contextmanager
@@ -138,6 +159,7 @@ class Database:
 
     def _run(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Future[None]) -> None:
         try:
+            prepare_file(self.path)
             conn = connect(self.path)
             migrate(conn)
             db = sqlite_utils.Database(conn)

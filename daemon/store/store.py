@@ -16,7 +16,7 @@ from veilcam.config import RetentionConfig
 from veilcam.errors import StoreError
 from veilcam.retention import MEDIA_CLASS
 from veilcam.store import audit, records
-from veilcam.store.database import Database, db_path
+from veilcam.store.database import Database, db_path, private
 from veilcam.store.media import MediaStore, load_or_create_key, new_media_id
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,13 @@ class Store:
             self._lock_fd = None
 
     def _prepare_dirs(self) -> None:
-        self.data_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+        # Only the daemon's user may read anything here (password hashes, session tokens,
+        # the audit log), whatever the umask it was started with.
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private(self.data_dir, 0o700)
+        for sub in ("keys", "media", "references", "tls"):
+            if (self.data_dir / sub).is_dir():
+                private(self.data_dir / sub, 0o700)
         # One daemon per data directory: a second one would sweep the first one's new files.
         # The kernel drops the lock when the process dies, even by SIGKILL.
         fd = os.open(self.data_dir / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

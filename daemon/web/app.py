@@ -71,7 +71,9 @@ def web_services(config: Config) -> list[tuple[str, Callable[[App], Awaitable[No
 async def serve(app: App, cfg: WebConfig) -> None:
     ssl_ctx, fingerprint = None, ""
     if cfg.tls:
-        crt, key = await asyncio.to_thread(tls.ensure_certificate, app.data_dir, app.config.site)
+        crt, key = await asyncio.to_thread(
+            tls.ensure_certificate, app.data_dir, app.config.site, cfg.host
+        )
         ssl_ctx = tls.server_context(crt, key)
         fingerprint = tls.fingerprint(crt)
     runner = web.AppRunner(

@@ -63,3 +63,28 @@ async def listening(port: int) -> bool:
         return False
     writer.close()
     return True
+
+
+def test_the_certificate_says_what_it_is_for_and_where(tmp_path: Path) -> None:
+    """Issue 14, finding 13: key usage, server authentication, and the board's LAN address."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    crt, key = tls.ensure_certificate(tmp_path, "store", listen="192.0.2.7")
+    cert = x509.load_pem_x509_certificate(crt.read_bytes())
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical and usage.value.digital_signature and not usage.value.key_cert_sign
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in eku
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    ips = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)}
+    assert {"127.0.0.1", "192.0.2.7"} <= ips
+    assert crt.stat().st_mode & 0o777 == 0o600 and key.stat().st_mode & 0o777 == 0o600
+
+
+def test_tls12_offers_no_cbc_suite(tmp_path: Path) -> None:
+    crt, key = tls.ensure_certificate(tmp_path, "store")
+    ctx = tls.server_context(crt, key)
+    suites = [c["name"] for c in ctx.get_ciphers() if c["protocol"] == "TLSv1.2"]
+    assert suites and all("GCM" in s or "CHACHA20" in s for s in suites), suites
+    assert all(s.startswith("ECDHE") for s in suites)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 MINUTE = 60
@@ -28,7 +29,10 @@ def parse_duration(text: str) -> float:
     match = _DURATION.match(text)
     if match is None:
         raise ValueError(f"{text!r} is not a duration; {HINT}")
-    return float(match.group(1)) * _UNIT[match.group(2)]
+    seconds = float(match.group(1)) * _UNIT[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text[:20]!r}... is not a duration anyone means; {HINT}")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:
@@ -75,3 +79,20 @@ def decode(kind: type, value: Any) -> Any:
         except ValueError:
             pass
     raise ValueError(f"not a duration; {HINT}" + (", or 'off'" if kind is DurationOrOff else ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """The sane range of a duration in the configuration, as ``Annotated`` metadata:
+    ``health_interval: Annotated[Duration, Range("1s", "1h")]``. Too small makes a loop
+    spin; too large means never. "off" (a ``DurationOrOff``) is always allowed."""
+
+    low: str
+    high: str
+
+    def why_not(self, seconds: float) -> str | None:
+        if math.isinf(seconds):
+            return None
+        if not parse_duration(self.low) <= seconds <= parse_duration(self.high):
+            return f"{format_duration(seconds)} is outside {self.low} to {self.high}"
+        return None

@@ -6,8 +6,11 @@ retention limits above the product's caps are refused (see ``veilcam.retention``
 
 from __future__ import annotations
 
+import functools
 import re
+import typing
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -39,11 +42,42 @@ def _friendly(exc: msgspec.ValidationError) -> str:
     return f"{path or '(top level)'}: {msg}"
 
 
+MAX_BYTES = 1 << 20  # a configuration is a few kilobytes; a megabyte is not one
+
+
+def _ranges(obj: msgspec.Struct, path: str) -> None:
+    """Every duration with a ``Range`` in the schema, checked where it stands."""
+    hints = _hints(type(obj))
+    for name in obj.__struct_fields__:
+        value = getattr(obj, name)
+        where = f"{path}.{name}" if path else name
+        for extra in getattr(hints.get(name), "__metadata__", ()):
+            if isinstance(extra, durations.Range) and (why := extra.why_not(value)):
+                raise ConfigError(f"{where}: {why}")
+        if isinstance(value, msgspec.Struct):
+            _ranges(value, where)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, msgspec.Struct):
+                    _ranges(item, f"{where}[{i}]")
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls, include_extras=True)
+
+
 def _check(config: Config) -> None:
     for name in CLASSES:
         why = check_limit(name, config.retention.seconds(name))
         if why:
             raise ConfigError(f"retention.{name}: {why}")
+    _ranges(config, "")
+    n = config.notify
+    if n.retry_min > n.retry_max:
+        raise ConfigError("notify.retry_min: longer than notify.retry_max")
+    if config.web is not None and config.web.session_idle > config.web.session_max:
+        raise ConfigError("web.session_idle: longer than web.session_max")
     seen: set[str] = set()
     for i, cam in enumerate(config.cameras):
         if cam.name in seen:
@@ -57,12 +91,23 @@ def _check(config: Config) -> None:
 
 def loads(text: str | bytes, *, source: str = "<config>") -> Config:
     """Parse and validate TOML text; raise ConfigError naming the key."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(f"{source}: {len(text):,} bytes; a configuration is at most 1 MiB")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{source}: not UTF-8 text (byte {exc.start}: {text[exc.start : exc.start + 1]!r})"
+            ) from None
     try:
         config = msgspec.toml.decode(text, type=Config, dec_hook=durations.decode)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{source}: {_friendly(exc)}") from exc
     except msgspec.DecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML ({exc})") from exc
+    except RecursionError:
+        raise ConfigError(f"{source}: arrays or tables nested too deeply") from None
     try:
         _check(config)
     except ConfigError as exc:

@@ -11,9 +11,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from veilcam.durations import Duration, DurationOrOff
+from veilcam.durations import Duration, DurationOrOff, Range
 from veilcam.errors import ConfigError
 
+# Retention: at least an hour; the caps of veilcam.retention are the upper limits.
+KEEP = Range("1h", "36500d")
 Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
@@ -23,14 +25,14 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
 
 
 class RetentionConfig(_Strict, frozen=True):
-    fridge_stills: Duration = Duration("30d")
-    floor_stills: Duration = Duration("72h")
-    face_evidence: Duration = Duration("72h")
-    visitor_templates: Duration = Duration("24h")
-    watchlist: Duration = Duration("365d")
-    audit_log: Duration = Duration("183d")
-    sensor_records: Duration = Duration("400d")
-    requests: Duration = Duration("1095d")
+    fridge_stills: Annotated[Duration, KEEP] = Duration("30d")
+    floor_stills: Annotated[Duration, KEEP] = Duration("72h")
+    face_evidence: Annotated[Duration, KEEP] = Duration("72h")
+    visitor_templates: Annotated[Duration, KEEP] = Duration("24h")
+    watchlist: Annotated[Duration, KEEP] = Duration("365d")
+    audit_log: Annotated[Duration, KEEP] = Duration("183d")
+    sensor_records: Annotated[Duration, KEEP] = Duration("400d")
+    requests: Annotated[Duration, KEEP] = Duration("1095d")
 
     def seconds(self, name: str) -> float:
         """The limit of retention class ``name``, in seconds."""
@@ -39,15 +41,15 @@ class RetentionConfig(_Strict, frozen=True):
 
 class StorageConfig(_Strict, frozen=True):
     # Below this much free space the oldest pictures are deleted first.
-    min_free_mb: Annotated[int, msgspec.Meta(ge=0)] = 512
-    reaper_interval: Duration = Duration("60s")
-    health_interval: Duration = Duration("5s")
+    min_free_mb: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 512
+    reaper_interval: Annotated[Duration, Range("1s", "1d")] = Duration("60s")
+    health_interval: Annotated[Duration, Range("1s", "1h")] = Duration("5s")
 
 
 class SensorConfig(_Strict, frozen=True):
     port: str = "/dev/ttyVC0"
-    baudrate: Annotated[int, msgspec.Meta(gt=0)] = 115200
-    reconnect_max: Duration = Duration("30s")
+    baudrate: Annotated[int, msgspec.Meta(ge=1200, le=4_000_000)] = 115200
+    reconnect_max: Annotated[Duration, Range("1s", "1h")] = Duration("30s")
     # Set the board's clock and sampling period after every (re)connection.
     sample_period_ms: Annotated[int, msgspec.Meta(ge=100, le=3_600_000)] = 1000
 
@@ -88,13 +90,13 @@ class CabinetConfig(_Strict, frozen=True):
     # Limits in °C; the profile's unless set (a custom cabinet must set both).
     warn_above: Annotated[float, msgspec.Meta(ge=-60, le=60)] | None = None
     alarm_above: Annotated[float, msgspec.Meta(ge=-60, le=60)] | None = None
-    delay: Duration = Duration("30m")
-    door_open_warning: Duration = Duration("3m")
-    door_open_alarm: Duration = Duration("10m")
+    delay: Annotated[Duration, Range("0s", "1d")] = Duration("30m")
+    door_open_warning: Annotated[Duration, Range("10s", "1d")] = Duration("3m")
+    door_open_alarm: Annotated[Duration, Range("10s", "1d")] = Duration("10m")
     openings_per_hour: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 30
-    silent_warning: Duration = Duration("5m")
+    silent_warning: Annotated[Duration, Range("1m", "1d")] = Duration("5m")
     defrost_times: list[TimeOfDay] = []
-    defrost_duration: Duration = Duration("30m")
+    defrost_duration: Annotated[Duration, Range("1m", "4h")] = Duration("30m")
 
     def __post_init__(self) -> None:
         if self.profile == "custom" and (self.warn_above is None or self.alarm_above is None):
@@ -124,7 +126,7 @@ class EmailConfig(_Strict, frozen=True):
     username: str | None = None
     password_file: str | None = None  # the password, kept out of the config file
     # One message per alarm opening, or "1h", "1d"...: one message per period listing all.
-    digest: DurationOrOff = DurationOrOff("off")
+    digest: Annotated[DurationOrOff, Range("1m", "7d")] = DurationOrOff("off")
 
     def __post_init__(self) -> None:
         if self.security == "none" and self.host not in LOOPBACK:
@@ -155,9 +157,9 @@ class NotifyConfig(_Strict, frozen=True):
     level: Literal["warning", "alarm"] = "alarm"
     # Also mail when an alarm clears (webhooks and digests always carry it).
     email_on_close: bool = False
-    retry_min: Duration = Duration("30s")
-    retry_max: Duration = Duration("30m")
-    give_up_after: Duration = Duration("7d")
+    retry_min: Annotated[Duration, Range("1s", "1h")] = Duration("30s")
+    retry_max: Annotated[Duration, Range("1s", "1d")] = Duration("30m")
+    give_up_after: Annotated[Duration, Range("1m", "30d")] = Duration("7d")
 
 
 class ReplaySourceConfig(_Strict, tag="replay", tag_field="kind", frozen=True):
@@ -175,7 +177,7 @@ class V4L2SourceConfig(_Strict, tag="v4l2", tag_field="kind", frozen=True):
 
 class AVSourceConfig(_Strict, tag="av", tag_field="kind", frozen=True):
     url: str  # rtsp://... or a video file path
-    timeout: Duration = Duration("10s")
+    timeout: Annotated[Duration, Range("1s", "10m")] = Duration("10s")
 
 
 SourceConfig = ReplaySourceConfig | V4L2SourceConfig | AVSourceConfig
@@ -183,14 +185,15 @@ SourceConfig = ReplaySourceConfig | V4L2SourceConfig | AVSourceConfig
 
 class TriggerConfig(_Strict, frozen=True):
     doors: list[str] = []  # door ids that trigger this camera; empty means every door
-    door_open_delay: DurationOrOff = DurationOrOff("2s")  # "off": no capture on opening
-    door_close_settle: DurationOrOff = DurationOrOff("3s")  # "off": no capture on closing
+    # "off": no capture on opening, or on closing.
+    door_open_delay: Annotated[DurationOrOff, Range("0s", "10m")] = DurationOrOff("2s")
+    door_close_settle: Annotated[DurationOrOff, Range("0s", "10m")] = DurationOrOff("3s")
     times: list[TimeOfDay] = []  # local times of day, "HH:MM"
 
 
 class StreamConfig(_Strict, frozen=True):
     fps: Annotated[float, msgspec.Meta(gt=0, le=30)] = 5.0
-    still_interval: Duration = Duration("60s")
+    still_interval: Annotated[Duration, Range("1s", "1d")] = Duration("60s")
     analyser_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
 
 
@@ -224,7 +227,7 @@ class CameraConfig(_Strict, frozen=True):
     jpeg_quality: Annotated[int, msgspec.Meta(ge=30, le=95)] = 85
     # Larger frames are refused (fail closed) rather than risking memory or time limits.
     max_pixels: Annotated[int, msgspec.Meta(gt=0, le=7680 * 4320)] = 3840 * 2160
-    grab_timeout: Duration = Duration("10s")
+    grab_timeout: Annotated[Duration, Range("1s", "10m")] = Duration("10s")
     redaction: RedactionConfig = RedactionConfig()
 
 
@@ -233,13 +236,13 @@ class WebConfig(_Strict, frozen=True):
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
     # HTTPS with a certificate made on first start; plain HTTP only on loopback.
     tls: bool = True
-    session_idle: Duration = Duration("30m")
-    session_max: Duration = Duration("12h")
-    password_max_age: Duration = Duration("90d")
+    session_idle: Annotated[Duration, Range("1m", "1d")] = Duration("30m")
+    session_max: Annotated[Duration, Range("10m", "30d")] = Duration("12h")
+    password_max_age: Annotated[Duration, Range("1d", "365d")] = Duration("90d")
     # Failed sign-ins from one address (or on one account from it) before each next try
     # waits 1 s, 2 s, 4 s ... up to login_max_delay. No account is ever locked.
     login_free_tries: Annotated[int, msgspec.Meta(ge=3, le=20)] = 5
-    login_max_delay: Duration = Duration("60s")
+    login_max_delay: Annotated[Duration, Range("1s", "15m")] = Duration("60s")
 
     def __post_init__(self) -> None:
         if not self.tls and self.host not in LOOPBACK:

@@ -103,3 +103,70 @@ def test_load_missing_file(tmp_path: Path) -> None:
 def test_unknown_camera_is_named() -> None:
     with pytest.raises(ConfigError, match="no camera named 'x' \\(cameras: fridge-1\\)"):
         config.loads(CAMERA).camera("x")
+
+
+# -- issue 14, finding 12: values that make a loop spin, or mean never ----------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[storage]\nhealth_interval = "0s"', r"storage\.health_interval: 0s is outside 1s to 1h"),
+        ('[sensors]\nreconnect_max = "0s"', r"sensors\.reconnect_max: 0s is outside 1s"),
+        ('[web]\nsession_idle = "999999999999999999d"', r"web\.session_idle: .* outside 1m"),
+        ('[web]\nsession_idle = "' + "9" * 400 + 'd"', r"web\.session_idle: not a duration"),
+        ('[web]\nlogin_max_delay = "0s"', r"web\.login_max_delay: 0s is outside"),
+        ("[storage]\nmin_free_mb = 1e23", r"storage\.min_free_mb: Expected `int`"),
+        ("[storage]\nmin_free_mb = 100000000000", r"storage\.min_free_mb: Expected `int` <="),
+        ('[notify]\nretry_min = "20m"\nretry_max = "10m"', r"notify\.retry_min: longer than"),
+        ('[web]\nsession_idle = "1d"\nsession_max = "1h"', r"web\.session_idle: longer than"),
+        ('[[cabinets]]\nname = "a"\ndefrost_duration = "0s"', r"cabinets\[0\]\.defrost_duration"),
+        ('[notify.email]\ndigest = "10s"', r"notify\.email\.digest: 10s is outside 1m to 7d"),
+        ("a = " + "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_values_out_of_their_sane_range_are_refused(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.loads(text)
+
+
+def test_off_is_still_off() -> None:
+    cfg = config.loads(
+        '[notify.email]\ndigest = "off"\n[[cameras]]\nname = "c"\n'
+        'purpose = "fridge"\nsource = { kind = "replay", path = "x" }\n'
+        '[cameras.triggers]\ndoor_open_delay = "off"\n'
+    )
+    assert cfg.notify.email is not None and not is_on(cfg.notify.email.digest)
+    assert not is_on(cfg.cameras[0].triggers.door_open_delay)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "veilcam.toml"
+    path.write_bytes(b'site = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 11"):
+        config.load(path)
+    path.write_bytes(b"# " + b"x" * (2 << 20))
+    with pytest.raises(ConfigError, match="at most 1 MiB"):
+        config.load(path)
+
+
+def test_every_duration_in_the_schema_has_a_range() -> None:
+    """A new duration key must say its sane range (or this fails)."""
+    import typing
+
+    import msgspec
+
+    from veilcam.config import schema
+    from veilcam.durations import Range
+
+    missing = []
+    for name in dir(schema):
+        cls = getattr(schema, name)
+        if not (isinstance(cls, type) and issubclass(cls, msgspec.Struct)):
+            continue
+        for field, hint in typing.get_type_hints(cls, include_extras=True).items():
+            base = typing.get_args(hint)[0] if hasattr(hint, "__metadata__") else hint
+            if isinstance(base, type) and issubclass(base, Duration):
+                if not any(isinstance(m, Range) for m in getattr(hint, "__metadata__", ())):
+                    missing.append(f"{name}.{field}")
+    assert not missing

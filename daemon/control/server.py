@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import pwd
+import re
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,9 @@ log = logging.getLogger(__name__)
 SOCKET_NAME = "control.sock"
 MAX_REQUEST = 4096
 
-Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+# A command's handler: the request, and who sent it (from the socket, never the request).
+Handler = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
+COMMAND = re.compile(r"[a-z][a-z.]{0,31}")
 
 
 def socket_path(data_dir: Path) -> Path:
@@ -34,13 +37,18 @@ def socket_path(data_dir: Path) -> Path:
 
 
 def _peer_user(writer: asyncio.StreamWriter) -> str:
+    """The connecting process's user, from the kernel (SO_PEERCRED): what the audit log
+    names, whatever the request says."""
     sock = writer.get_extra_info("socket")
     try:
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _, uid, _ = struct.unpack("3i", creds)
-        return "cli:" + pwd.getpwuid(uid).pw_name
-    except (OSError, KeyError):
+    except OSError:
         return "cli:unknown"
+    try:
+        return "cli:" + pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"cli:uid{uid}"
 
 
 class ControlServer:
@@ -89,21 +97,32 @@ class ControlServer:
         writer.close()
 
     async def _handle(self, line: bytes, actor: str) -> dict[str, Any]:
+        """The reply to one request line. What is refused is audited by what was wrong
+        with it, never by its bytes: a mistyped command can hold a password."""
         if len(line) > MAX_REQUEST:
             return {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"}
+        known = ", ".join(sorted(self.handlers))
         try:
             request = json.loads(line)
-            command = request["command"]
-            handler = self.handlers[command]
-        except (ValueError, KeyError, TypeError):
-            detail = line[:120].decode("utf-8", "replace")
-            await self.record(audit.Entry(actor, "control.refused", detail=detail))
-            known = ", ".join(sorted(self.handlers))
-            return {"ok": False, "error": f'not a request; send {{"command": one of {known}}}'}
-        await self.record(
-            audit.Entry(actor, "control." + command, str(request.get("camera") or ""))
-        )
+        except ValueError:
+            return await self._refuse(actor, "not JSON", f'send {{"command": one of {known}}}')
+        command = request.get("command") if isinstance(request, dict) else None
+        if not isinstance(command, str) or command not in self.handlers:
+            shown = command if isinstance(command, str) and COMMAND.fullmatch(command) else None
+            why = f"unknown command {shown!r}" if shown else "no command"
+            return await self._refuse(actor, why, f"{why}; one of {known}")
+        camera = request.get("camera")
+        if camera is not None and not isinstance(camera, str):
+            return await self._refuse(actor, "camera not a name", "camera must be a name")
+        await self.record(audit.Entry(actor, "control." + command, camera or ""))
         try:
-            return {"ok": True, **await handler(request)}
+            return {"ok": True, **await self.handlers[command](request, actor)}
         except VeilcamError as exc:
             return {"ok": False, "error": str(exc)}
+        except Exception:  # a bug must still answer, and leave the daemon serving
+            log.exception("control command %s failed", command)
+            return {"ok": False, "error": f"{command} failed inside the daemon; see its log"}
+
+    async def _refuse(self, actor: str, why: str, error: str) -> dict[str, Any]:
+        await self.record(audit.Entry(actor, "control.refused", detail=why))
+        return {"ok": False, "error": error}

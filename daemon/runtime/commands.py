@@ -8,6 +8,7 @@ from veilcam.accounts import Accounts
 from veilcam.capture.calibration import calibrate as take_reference
 from veilcam.errors import ControlError
 from veilcam.redaction.redactor import VisionRedactor
+from veilcam.tokens import Tokens
 
 if TYPE_CHECKING:
     from veilcam.control.server import Handler
@@ -15,17 +16,17 @@ if TYPE_CHECKING:
 
 
 def control_handlers(app: App) -> dict[str, Handler]:
-    async def capture(request: dict[str, Any]) -> dict[str, Any]:
+    async def capture(request: dict[str, Any], actor: str) -> dict[str, Any]:
         camera = request.get("camera")
         if camera not in app.pipeline.cameras:
             known = ", ".join(app.pipeline.cameras) or "none configured"
             raise ControlError(f"no camera named {camera!r} (cameras: {known})")
         return {"media_id": await app.pipeline.capture(camera, "manual")}
 
-    async def status(request: dict[str, Any]) -> dict[str, Any]:
+    async def status(request: dict[str, Any], actor: str) -> dict[str, Any]:
         return {"live": app.live_status()}
 
-    async def calibrate(request: dict[str, Any]) -> dict[str, Any]:
+    async def calibrate(request: dict[str, Any], actor: str) -> dict[str, Any]:
         camera = request.get("camera")
         if camera not in app.pipeline.cameras:
             known = ", ".join(app.pipeline.cameras) or "none configured"
@@ -35,16 +36,31 @@ def control_handlers(app: App) -> dict[str, Handler]:
             raise ControlError("the vision models are not loaded; see `veilcam status`")
         return await take_reference(app.pipeline, redactor, camera)
 
-    async def users_add(request: dict[str, Any]) -> dict[str, Any]:
+    async def users_add(request: dict[str, Any], actor: str) -> dict[str, Any]:
         username, role, password = (request.get(k) for k in ("username", "role", "password"))
         if not (isinstance(username, str) and isinstance(role, str) and isinstance(password, str)):
             raise ControlError("users.add needs username, role and password")
-        actor = str(request.get("actor") or "cli")
         user_id = await Accounts(app.store).add(username, role, password, actor=actor)
         return {"id": user_id}
 
-    async def users_list(request: dict[str, Any]) -> dict[str, Any]:
+    async def users_list(request: dict[str, Any], actor: str) -> dict[str, Any]:
         return {"users": await Accounts(app.store).list()}
+
+    async def tokens_add(request: dict[str, Any], actor: str) -> dict[str, Any]:
+        name, role, days = (request.get(k) for k in ("name", "role", "days"))
+        if not (isinstance(name, str) and isinstance(role, str) and isinstance(days, int)):
+            raise ControlError("tokens.add needs name, role and days")
+        return {"token": await Tokens(app.store).add(name, role, actor, days)}
+
+    async def tokens_list(request: dict[str, Any], actor: str) -> dict[str, Any]:
+        return {"tokens": await Tokens(app.store).list()}
+
+    async def tokens_revoke(request: dict[str, Any], actor: str) -> dict[str, Any]:
+        name = request.get("name")
+        if not isinstance(name, str):
+            raise ControlError("tokens.revoke needs the token's name")
+        await Tokens(app.store).revoke(name, actor)
+        return {"revoked": name}
 
     return {
         "capture": capture,
@@ -52,4 +68,7 @@ def control_handlers(app: App) -> dict[str, Handler]:
         "calibrate": calibrate,
         "users.add": users_add,
         "users.list": users_list,
+        "tokens.add": tokens_add,
+        "tokens.list": tokens_list,
+        "tokens.revoke": tokens_revoke,
     }

@@ -85,3 +85,24 @@ def test_verify_is_audited_and_finds_tampering(
     path.write_bytes(path.read_bytes()[:-3])
     assert main(["verify", "--data-dir", str(tmp_path)]) == 1
     assert "altered or truncated" in capsys.readouterr().err
+
+
+def test_tokens_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14, finding 4: tokens listed, made and revoked from the CLI too."""
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main(["tokens", "add", "--name", "screen", "--role", "auditor", *data]) == 0
+    out = capsys.readouterr().out
+    assert "vc_" in out and "not shown again" in out
+    assert (
+        main(["tokens", "add", "--name", "bad", "--role", "auditor", "--days", "999", *data]) == 2
+    )
+    assert "1 to 365 days" in capsys.readouterr().err
+    assert main(["tokens", "list", "--json", *data]) == 0
+    [token] = json.loads(capsys.readouterr().out)
+    assert token["name"] == "screen" and token["state"] == "live"
+    assert token["created_by"].startswith("cli:") and "token_hash" not in token
+    assert main(["tokens", "revoke", "--name", "screen", *data]) == 0
+    assert main(["tokens", "list", *data]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert main(["tokens", "revoke", "--name", "screen", *data]) == 2
+    assert "no live token named 'screen'" in capsys.readouterr().err

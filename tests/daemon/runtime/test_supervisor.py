@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import sqlite3
 from pathlib import Path
@@ -100,7 +101,7 @@ async def test_control_socket_refuses_unknown_things_and_audits(data_dir: Path) 
     async with running(config_for(data_dir)):
         with pytest.raises(ControlError, match="no camera named 'nope'"):
             await call(data_dir, {"command": "capture", "camera": "nope"})
-        with pytest.raises(ControlError, match="not a request"):
+        with pytest.raises(ControlError, match="no command; one of"):
             await call(data_dir, {"command": "rm -rf"})
         status = await call(data_dir, {"command": "status"})
         assert status["live"]["kernels"] == veilcam_native.IMPLEMENTATION
@@ -113,6 +114,56 @@ async def test_control_socket_refuses_unknown_things_and_audits(data_dir: Path) 
     assert {"control.capture", "control.refused", "control.status"} <= {a for _, a in actions}
     assert all(actor.startswith("cli:") for actor, a in actions if a.startswith("control."))
     assert actions[-1] == ("system", "daemon.stop")
+
+
+async def test_control_socket_findings_of_the_outside_probe(data_dir: Path) -> None:
+    """Issue 14, finding 11: a malformed request's bytes are not audited (a mistyped
+    users.add held its password); the actor is the socket peer's user, whatever the request
+    says; a camera given as an object gets a reply, not a closed connection."""
+    import pwd
+
+    me = "cli:" + pwd.getpwuid(os.getuid()).pw_name
+    async with running(config_for(data_dir)):
+        with pytest.raises(ControlError, match="unknown command 'users.ad'"):
+            await call(
+                data_dir,
+                {"command": "users.ad", "username": "x", "password": "hunter2-secret-pw"},
+            )
+        reader, writer = await asyncio.open_unix_connection(str(data_dir / "control.sock"))
+        writer.write(b'{"command": "users.add", "password": "hunter2-secret-pw"\n')
+        await writer.drain()
+        reply = json.loads(await reader.readline())
+        assert reply["ok"] is False and '"command"' in reply["error"]
+        writer.close()
+        with pytest.raises(ControlError, match="camera must be a name"):
+            await call(data_dir, {"command": "capture", "camera": {"a": 1}})
+        with pytest.raises(ControlError, match="camera must be a name"):
+            await call(data_dir, {"command": "capture", "camera": ["fridge-1"]})
+        await call(
+            data_dir,
+            {
+                "command": "users.add",
+                "actor": "someone-else",
+                "username": "maria",
+                "role": "manager",
+                "password": "correct horse battery",
+            },
+        )
+        status = await call(data_dir, {"command": "status"})  # still serving
+        assert status["ok"]
+    conn = sqlite3.connect(data_dir / "veilcam.db")
+    rows = conn.execute("SELECT actor, action, object, detail FROM audit_log").fetchall()
+    conn.close()
+    assert "hunter2" not in repr(rows)
+    assert (me, "user.add", "maria", "role manager") in rows
+    assert ("cli:unknown", "control.refused", None, "not JSON") not in rows
+    assert (me, "control.refused", "", "not JSON") in rows or (
+        me,
+        "control.refused",
+        None,
+        "not JSON",
+    ) in rows
+    assert not any("someone-else" in str(r) for r in rows)
 
 
 async def test_control_without_daemon_says_so(data_dir: Path) -> None:

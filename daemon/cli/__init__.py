@@ -7,25 +7,20 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 from typing import IO, Any
 
 from veilcam import __version__
+from veilcam.cli.accounts import cmd_tokens, cmd_users
+from veilcam.cli.common import data_dir_of as _data_dir
 from veilcam.config import Config, load, with_data_dir
 from veilcam.errors import ConfigError, ModelError, VeilcamError
 
 log = logging.getLogger("veilcam")
 
 DEFAULT_CONFIG = "/etc/veilcam/veilcam.toml"
-
-
-def _data_dir(args: argparse.Namespace) -> Path:
-    if getattr(args, "data_dir", None):
-        return Path(args.data_dir)
-    return Path(load(args.config).data_dir)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -94,52 +89,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         call(_data_dir(args), {"command": "calibrate", "camera": args.camera}, reply_within=60)
     )
     print(f"reference of {reply['camera']} taken ({reply['width']}x{reply['height']})")
-    return 0
-
-
-async def _offline_accounts(args: argparse.Namespace, retention: Any, op: str, **kw: Any) -> Any:
-    """With the daemon stopped: open the store directly (the data-dir lock keeps two
-    writers apart)."""
-    from veilcam.accounts import Accounts
-    from veilcam.clock import SystemClock
-    from veilcam.store import Store
-
-    async with Store(_data_dir(args), retention, SystemClock()) as store:
-        acc = Accounts(store)
-        return await (acc.add(**kw) if op == "add" else acc.list())
-
-
-def cmd_users(args: argparse.Namespace) -> int:
-    from veilcam.config import RetentionConfig
-    from veilcam.control.client import call
-    from veilcam.control.server import socket_path
-
-    data_dir = _data_dir(args)
-    running = socket_path(data_dir).exists()
-    retention = load(args.config).retention if Path(args.config).exists() else RetentionConfig()
-    actor = "cli:" + (os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown")
-    if args.action == "add":
-        if not (args.username and args.role):
-            raise VeilcamError("users add needs --username and --role")
-        if not args.password_stdin:
-            raise VeilcamError("give the password on standard input with --password-stdin")
-        password = sys.stdin.readline().rstrip("\r\n")
-        request = {"username": args.username, "role": args.role, "password": password}
-        if running:
-            reply = asyncio.run(call(data_dir, {"command": "users.add", "actor": actor, **request}))
-            user_id = reply["id"]
-        else:
-            user_id = asyncio.run(_offline_accounts(args, retention, "add", actor=actor, **request))
-        print(f"user {args.username} ({args.role}) added, id {user_id}")
-        return 0
-    users = (
-        asyncio.run(call(data_dir, {"command": "users.list"}))["users"]
-        if running
-        else asyncio.run(_offline_accounts(args, retention, "list"))
-    )
-    for u in users:
-        state = "disabled" if u["disabled"] else "active"
-        print(f"{u['username']:24} {u['role']:11} {state}")
     return 0
 
 
@@ -343,6 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     sp.set_defaults(func=cmd_users)
+
+    sp = data_cmd("tokens", "machine tokens for the JSON API: add, list or revoke")
+    sp.add_argument("action", choices=["add", "list", "revoke"])
+    sp.add_argument("--name")
+    sp.add_argument("--role", choices=["manager", "technician", "auditor"])
+    sp.add_argument("--days", type=int, default=90, help="until it expires, 1-365 (default 90)")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_tokens)
 
     sp = data_cmd("status", "counts, health and faults of an appliance")
     sp.add_argument("--json", action="store_true")

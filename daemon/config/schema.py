@@ -243,6 +243,9 @@ class WebConfig(_Strict, frozen=True):
     # waits 1 s, 2 s, 4 s ... up to login_max_delay. No account is ever locked.
     login_free_tries: Annotated[int, msgspec.Meta(ge=3, le=20)] = 5
     login_max_delay: Annotated[Duration, Range("1s", "15m")] = Duration("60s")
+    # A connection that has not sent a whole request's headers this long after it opened
+    # (or after its last answer) is closed: slow clients cannot hold connections open.
+    header_timeout: Annotated[Duration, Range("1s", "1m")] = Duration("15s")
 
     def __post_init__(self) -> None:
         if not self.tls and self.host not in LOOPBACK:

@@ -76,8 +76,15 @@ async def serve(app: App, cfg: WebConfig) -> None:
         )
         ssl_ctx = tls.server_context(crt, key)
         fingerprint = tls.fingerprint(crt)
+    # aiohttp arms its keep-alive timer when a connection opens and after each answer, and
+    # closes a connection still waiting for a complete request when it fires: that is the
+    # header timeout (its default, 3630 s, let idle and trickling clients stay for an hour).
+    # The TLS handshake before it is bounded by asyncio's own 60 s.
     runner = web.AppRunner(
-        make_web_app(app, cfg, fingerprint), access_log=None, shutdown_timeout=2.0
+        make_web_app(app, cfg, fingerprint),
+        access_log=None,
+        shutdown_timeout=2.0,
+        keepalive_timeout=cfg.header_timeout,
     )
     await runner.setup()
     try:

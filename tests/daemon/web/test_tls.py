@@ -4,6 +4,7 @@ browser shows printed by `veilcam status`, HSTS on every answer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ssl
 from pathlib import Path
@@ -88,3 +89,41 @@ def test_tls12_offers_no_cbc_suite(tmp_path: Path) -> None:
     suites = [c["name"] for c in ctx.get_ciphers() if c["protocol"] == "TLSv1.2"]
     assert suites and all("GCM" in s or "CHACHA20" in s for s in suites), suites
     assert all(s.startswith("ECDHE") for s in suites)
+
+
+async def test_slow_and_idle_clients_are_closed(data_dir: Path) -> None:
+    """Issue 14, finding 9: idle TLS connections and one-header-every-few-seconds clients
+    stayed connected past 120 s; now the header timeout closes them."""
+    import time
+
+    port = free_port()
+    async with running(config_for(data_dir)) as app:
+        server = asyncio.create_task(serve(app, WebConfig(port=port, header_timeout=1.0)))
+        try:
+            await until(lambda: listening(port))
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+
+            async def held(trickle: bool) -> float:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx)
+                t0 = time.monotonic()
+                if trickle:
+                    writer.write(b"GET /login HTTP/1.1\r\n")
+                    while not reader.at_eof() and time.monotonic() - t0 < 10:
+                        await asyncio.sleep(0.3)
+                        writer.write(b"X-Slow: 1\r\n")
+                        with contextlib.suppress(ConnectionError):
+                            await writer.drain()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(reader.read(1), 0.01)
+                else:
+                    await asyncio.wait_for(reader.read(), 10)
+                writer.close()
+                return time.monotonic() - t0
+
+            idle, slow = await asyncio.gather(held(False), held(True))
+            assert idle < 3 and slow < 3, (idle, slow)
+        finally:
+            server.cancel()
+            await asyncio.gather(server, return_exceptions=True)

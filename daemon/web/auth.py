@@ -42,7 +42,25 @@ def safe_next(value: str) -> str:
     return value
 
 
+def _refused_early(request: web.Request) -> web.Response | None:
+    """A plain 429 for an address that is refused whatever it sends: answered before the
+    form is read or a page rendered, so that hammering costs the appliance little."""
+    wait = request.app[THROTTLE_KEY].refusing(
+        client_ip(request) or "unknown", app_of(request).clock.now()
+    )
+    if wait is None:
+        return None
+    seconds = max(1, round(wait))
+    return web.Response(
+        status=429,
+        text=f"Too many sign-in attempts from your address: wait {seconds} s.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 async def login_page(request: web.Request) -> web.Response:
+    if (early := _refused_early(request)) is not None:
+        return early
     login_csrf = secrets.token_urlsafe(24)
     page = render(
         request,

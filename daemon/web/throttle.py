@@ -91,6 +91,15 @@ class Throttle:
         acct.next_at = max(acct.next_at, start) + self.delay(acct.failures)
         return wait
 
+    def refusing(self, address: str, now: float) -> float | None:
+        """Seconds until this address may try again, if any try now would be refused
+        whatever the account: the cheap check made before a request is even read."""
+        rec = self._addresses.get(address)
+        if rec is None:
+            return None
+        wait = rec.next_at - now
+        return wait - self.max_delay if wait > self.max_delay else None
+
     def succeeded(self, address: str, account: str) -> None:
         """The right password: this address's and this pair's attempt was not a failure.
         The account keeps its count: a guesser elsewhere must not be let off."""

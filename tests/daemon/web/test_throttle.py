@@ -70,3 +70,14 @@ def test_the_table_is_bounded() -> None:
 def test_limits_that_would_never_throttle_are_refused(kw: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="throttle"):
         Throttle(**kw)  # type: ignore[arg-type]
+
+
+def test_an_address_past_the_longest_wait_is_refused_before_anything_is_read() -> None:
+    t = Throttle(free=1, max_delay=4)
+    assert t.refusing("10.0.0.1", 0.0) is None
+    for _ in range(3):
+        t.reserve("10.0.0.1", "maria", 0.0)  # waits 0, 1, 3; the next would wait 7
+    wait = t.refusing("10.0.0.1", 0.0)
+    assert wait is not None and wait > 0
+    assert t.refusing("10.0.0.2", 0.0) is None
+    assert t.refusing("10.0.0.1", 100.0) is None  # the wait is over

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import typing
 from importlib import resources
 from pathlib import Path
+
+from veilcam.config.schema import NotifyConfig, StorageConfig, StreamConfig, WebConfig
+from veilcam.durations import Range, parse_duration
 
 DEMO_CONFIG = """\
 # Written by `veilcam demo`; edit and run `veilcam run --config {config}` to use it as is.
@@ -70,6 +74,22 @@ session_max = "{session_max}s"
 DOOR_PICTURES_UP_TO = 20
 
 
+def _within(seconds: float, key: str) -> int:
+    """``seconds``, as close as the key's range allows: sped up far, a stretched interval
+    would pass the longest one the configuration accepts."""
+    section, name = key.split(".")
+    struct = {
+        "storage": StorageConfig,
+        "web": WebConfig,
+        "notify": NotifyConfig,
+        "stream": StreamConfig,
+    }[section]
+    hint = typing.get_type_hints(struct, include_extras=True)[name]
+    [rng] = [m for m in hint.__metadata__ if isinstance(m, Range)]
+    low, high = parse_duration(rng.low), parse_duration(rng.high)
+    return int(min(max(seconds, low), high))
+
+
 def assets() -> Path:
     return Path(str(resources.files("veilcam.demo") / "assets"))
 
@@ -93,15 +113,15 @@ def write_config(
         floor=assets() / "floor",
         port=port,
         fps=f"{2 / speed:.6g}",
-        still=int(20 * speed),
-        reaper=int(60 * speed),
-        health=int(5 * speed),
-        idle=int(30 * 60 * speed),
+        still=_within(20 * speed, "stream.still_interval"),
+        reaper=_within(60 * speed, "storage.reaper_interval"),
+        health=_within(5 * speed, "storage.health_interval"),
+        idle=_within(30 * 60 * speed, "web.session_idle"),
         # Sped up far, a picture at every door (every 180 simulated seconds on average) would
         # outrun the redaction: then pictures on demand only.
         door_delay="2s" if speed <= DOOR_PICTURES_UP_TO else "off",
         door_settle="3s" if speed <= DOOR_PICTURES_UP_TO else "off",
-        session_max=int(12 * 3600 * speed),
+        session_max=_within(12 * 3600 * speed, "web.session_max"),
         defrost=json.dumps(defrost or []),
     )
     if email_to is not None:
@@ -112,8 +132,8 @@ def write_config(
             to=json.dumps(email_to),
             host=json.dumps(host or "127.0.0.1"),
             port=int(smtp_port),
-            retry_min=int(5 * speed),
-            retry_max=int(5 * 60 * speed),
+            retry_min=_within(5 * speed, "notify.retry_min"),
+            retry_max=_within(5 * 60 * speed, "notify.retry_max"),
         )
     path.write_text(text)
     return path

@@ -79,6 +79,8 @@ bench: models
 			> bench/results/redaction_empty_fridge.jsonl; \
 	else echo "../shared/eval not here: redaction recall not measured"; fi
 	$(BIN)/python bench/core.py --json > bench/results/core.jsonl
+	$(BIN)/python bench/signin_load.py --json > bench/results/signin_load.jsonl
+	$(BIN)/python bench/chaos.py --json > bench/results/chaos.jsonl
 	$(BIN)/python bench/report.py bench/results --write
 
 # The wheel a board is installed from (the native kernels built for this machine).

@@ -112,6 +112,7 @@ def test_performance_figures_are_the_benchmarks_own() -> None:
     assert results, "bench/results/ holds no results: run `make bench`"
     assert (ROOT / "docs" / "performance.md").read_text() == report.performance(results)
     assert report.readme_block(results) in README
+    assert report.reliability_block(results) in README
 
 
 def test_every_decision_is_linked_from_the_architecture() -> None:

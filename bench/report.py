@@ -326,7 +326,9 @@ def reliability_block(r: dict[str, list[dict[str, Any]]]) -> str:
         lines += [
             f"`bench/chaos.py`: {row['kills']} SIGKILLs at random moments while the daemon "
             f"wrote ~{row['lines_sent_per_s']:,} sensor lines/s, a picture a second and "
-            f"web sign-ins, each followed by a restart ({row['seconds']} s in all):",
+            f"web sign-ins, each followed by a restart ({row['seconds']} s in all; "
+            f"{row['pictures']:,} pictures and {row['readings']:,} readings stored; "
+            f"{'a clean stop' if row['clean_final_stop'] else 'NO clean stop'} at the end):",
             "",
             "| after every kill and restart | found |",
             "|---|---|",
@@ -334,11 +336,9 @@ def reliability_block(r: dict[str, list[dict[str, Any]]]) -> str:
             f"| `PRAGMA integrity_check` | {'ok' if row['integrity_ok'] else 'FAILED'} |",
             f"| audit chain ({row['audit_entries']:,} entries) | "
             f"{'intact' if row['audit_chain_ok'] else 'BROKEN'} |",
-            f"| media files without a row, at the end | {row['orphan_files_left']} "
+            f"| media files without a row / rows without a file, at the end | "
+            f"{row['orphan_files_left']} / {row['rows_without_file']} "
             f"({row['orphans_swept_at_restarts']} swept at restarts) |",
-            f"| rows without their file | {row['rows_without_file']} |",
-            f"| stored: pictures, readings | {row['pictures']:,}, {row['readings']:,} |",
-            f"| clean stop after the last restart | {'yes' if row['clean_final_stop'] else 'no'} |",
             "",
         ]
     return "\n".join(lines + [RELIABILITY_END])

@@ -95,6 +95,16 @@ def test_load_resolves_paths_relative_to_the_file(tmp_path: Path) -> None:
     assert cfg.cameras[0].source.path == str(tmp_path / "pics")  # type: ignore[union-attr]
 
 
+def test_a_relative_sensor_port_is_beside_the_file(tmp_path: Path) -> None:
+    """Issue 14, finding 13: the demo linked its simulated board in the folder it was
+    started from; a relative port is now relative to the configuration, like data_dir."""
+    path = tmp_path / "veilcam.toml"
+    path.write_text('[sensors]\nport = "ttyVC0"\n')
+    assert config.load(path).sensors.port == str(tmp_path / "ttyVC0")  # type: ignore[union-attr]
+    path.write_text('[sensors]\nport = "/dev/ttyUSB0"\n')
+    assert config.load(path).sensors.port == "/dev/ttyUSB0"  # type: ignore[union-attr]
+
+
 def test_load_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read config"):
         config.load(tmp_path / "nope.toml")

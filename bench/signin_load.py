@@ -20,9 +20,7 @@ import asyncio
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,7 +28,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from web import PW, ROOT, free_port, load, wait_up
+from web import PW, demo_daemon, load  # a sibling script, found through the line above
 
 RATE = 20.0  # dashboard polls per second
 
@@ -126,38 +124,10 @@ async def attacked(base: str, seconds: float, clients: int) -> dict[str, object]
 
 
 def run(seconds: float, clients: int) -> list[dict[str, object]]:
-    with tempfile.TemporaryDirectory(prefix="veilcam-signin-bench-") as tmp:
-        data = Path(tmp) / "data"
-        port = free_port()
-        config = Path(tmp) / "veilcam.toml"
-        fridge = ROOT / "daemon" / "demo" / "assets" / "fridge"
-        config.write_text(
-            f'data_dir = "{data}"\n'
-            f'[[cameras]]\nname = "fridge-1"\npurpose = "fridge"\n'
-            f'source = {{ kind = "replay", path = "{fridge}" }}\n'
-            f'[web]\nhost = "127.0.0.1"\nport = {port}\ntls = false\n'
-        )
-        veilcam = [sys.executable, "-m", "veilcam"]
-        add = ["users", "add", "--config", str(config), "--username", "maria", "--role", "manager"]
-        subprocess.run(
-            [*veilcam, *add, "--password-stdin"],
-            input=PW + "\n",
-            text=True,
-            check=True,
-            capture_output=True,
-        )
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        daemon = subprocess.Popen(
-            [*veilcam, "--log-level", "WARNING", "run", "--config", str(config)], **quiet
-        )
-        try:
-            wait_up(port)
-            base = f"http://127.0.0.1:{port}"
-            idle = asyncio.run(poll(base, 10))
-            result = asyncio.run(attacked(base, seconds, clients))
-        finally:
-            daemon.terminate()
-            daemon.wait(timeout=30)
+    with demo_daemon("veilcam-signin-bench-") as (_, port):
+        base = f"http://127.0.0.1:{port}"
+        idle = asyncio.run(poll(base, 10))
+        result = asyncio.run(attacked(base, seconds, clients))
     polled = result["poll"]
     assert isinstance(polled, dict)
     return [

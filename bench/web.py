@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -24,12 +25,16 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 PW = "bench password 12345"
+VEILCAM = [sys.executable, "-m", "veilcam"]
+QUIET: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 HELLO = textwrap.dedent(
     """
     import sys
@@ -125,8 +130,12 @@ async def measure(
     return rows
 
 
-def run(seconds: float, rate: float) -> list[dict[str, object]]:
-    with tempfile.TemporaryDirectory(prefix="veilcam-web-bench-") as tmp:
+@contextlib.contextmanager
+def demo_daemon(prefix: str) -> Iterator[tuple[Path, int]]:
+    """``veilcam run`` in a subprocess on a fresh data directory: one replayed fridge
+    camera, a manager ``maria``, plain HTTP on a free loopback port. Yields the config file
+    and the port once it listens; stops the daemon after."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         data = Path(tmp) / "data"
         port = free_port()
         config = Path(tmp) / "veilcam.toml"
@@ -137,26 +146,33 @@ def run(seconds: float, rate: float) -> list[dict[str, object]]:
             f'source = {{ kind = "replay", path = "{fridge}" }}\n'
             f'[web]\nhost = "127.0.0.1"\nport = {port}\ntls = false\n'
         )
-        veilcam = [sys.executable, "-m", "veilcam"]
         add = ["users", "add", "--config", str(config), "--username", "maria", "--role", "manager"]
         subprocess.run(
-            [*veilcam, *add, "--password-stdin"],
+            [*VEILCAM, *add, "--password-stdin"],
             input=PW + "\n",
             text=True,
             check=True,
             capture_output=True,
         )
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         daemon = subprocess.Popen(
-            [*veilcam, "--log-level", "WARNING", "run", "--config", str(config)], **quiet
+            [*VEILCAM, "--log-level", "WARNING", "run", "--config", str(config)], **QUIET
         )
-        hello_port = free_port()
-        hello = subprocess.Popen([sys.executable, "-c", HELLO, str(hello_port)], **quiet)
         try:
             wait_up(port)
+            yield config, port
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=30)
+
+
+def run(seconds: float, rate: float) -> list[dict[str, object]]:
+    with demo_daemon("veilcam-web-bench-") as (config, port):
+        hello_port = free_port()
+        hello = subprocess.Popen([sys.executable, "-c", HELLO, str(hello_port)], **QUIET)
+        try:
             wait_up(hello_port)
             media_id = subprocess.run(
-                [*veilcam, "capture", "--config", str(config), "fridge-1"],
+                [*VEILCAM, "capture", "--config", str(config), "fridge-1"],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -171,9 +187,8 @@ def run(seconds: float, rate: float) -> list[dict[str, object]]:
                 )
             )
         finally:
-            for proc in (daemon, hello):
-                proc.terminate()
-                proc.wait(timeout=30)
+            hello.terminate()
+            hello.wait(timeout=30)
 
 
 def main() -> int:

@@ -18,27 +18,45 @@ from veilcam.config import load
 from veilcam.errors import VeilcamError
 
 
-async def _offline_accounts(args: argparse.Namespace, retention: Any, op: str, **kw: Any) -> Any:
-    """With the daemon stopped: open the store directly (the data-dir lock keeps two
-    writers apart)."""
-    from veilcam.accounts import Accounts
-    from veilcam.clock import SystemClock
-    from veilcam.store import Store
+class _Target:
+    """Where a users or tokens command goes: the running daemon's control socket, or the
+    store itself when no daemon runs; and who is asking, for the offline audit entry (the
+    socket names the caller itself)."""
 
-    async with Store(_data_dir(args), retention, SystemClock()) as store:
-        acc = Accounts(store)
-        return await (acc.add(**kw) if op == "add" else acc.list())
+    def __init__(self, args: argparse.Namespace) -> None:
+        from veilcam.config import RetentionConfig
+        from veilcam.control.server import socket_path
+
+        self.args = args
+        self.data_dir = _data_dir(args)
+        self.running = socket_path(self.data_dir).exists()
+        self.retention = (
+            load(args.config).retention if Path(args.config).exists() else RetentionConfig()
+        )
+        self.actor = "cli:" + (os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown")
+
+    def call(self, command: str, **request: Any) -> dict[str, Any]:
+        from veilcam.control.client import call
+
+        return asyncio.run(call(self.data_dir, {"command": command, **request}))
+
+    def offline(self, kind: str, op: str, **kw: Any) -> Any:
+        """``Accounts(store).op(**kw)`` or ``Tokens(store).op(**kw)`` on the store itself."""
+        from veilcam.accounts import Accounts
+        from veilcam.clock import SystemClock
+        from veilcam.store import Store
+        from veilcam.tokens import Tokens
+
+        async def run() -> Any:
+            async with Store(self.data_dir, self.retention, SystemClock()) as store:
+                face = Accounts(store) if kind == "users" else Tokens(store)
+                return await getattr(face, op)(**kw)
+
+        return asyncio.run(run())
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from veilcam.config import RetentionConfig
-    from veilcam.control.client import call
-    from veilcam.control.server import socket_path
-
-    data_dir = _data_dir(args)
-    running = socket_path(data_dir).exists()
-    retention = load(args.config).retention if Path(args.config).exists() else RetentionConfig()
-    actor = "cli:" + (os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown")
+    target = _Target(args)
     if args.action == "add":
         if not (args.username and args.role):
             raise VeilcamError("users add needs --username and --role")
@@ -46,17 +64,15 @@ def cmd_users(args: argparse.Namespace) -> int:
             raise VeilcamError("give the password on standard input with --password-stdin")
         password = sys.stdin.readline().rstrip("\r\n")
         request = {"username": args.username, "role": args.role, "password": password}
-        if running:
-            reply = asyncio.run(call(data_dir, {"command": "users.add", **request}))
-            user_id = reply["id"]
-        else:
-            user_id = asyncio.run(_offline_accounts(args, retention, "add", actor=actor, **request))
+        user_id = (
+            target.call("users.add", **request)["id"]
+            if target.running
+            else target.offline("users", "add", actor=target.actor, **request)
+        )
         print(f"user {args.username} ({args.role}) added, id {user_id}")
         return 0
     users = (
-        asyncio.run(call(data_dir, {"command": "users.list"}))["users"]
-        if running
-        else asyncio.run(_offline_accounts(args, retention, "list"))
+        target.call("users.list")["users"] if target.running else target.offline("users", "list")
     )
     for u in users:
         state = "disabled" if u["disabled"] else "active"
@@ -64,25 +80,9 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _offline_tokens(args: argparse.Namespace, retention: Any, op: str, **kw: Any) -> Any:
-    from veilcam.clock import SystemClock
-    from veilcam.store import Store
-    from veilcam.tokens import Tokens
-
-    async with Store(_data_dir(args), retention, SystemClock()) as store:
-        return await getattr(Tokens(store), op)(**kw)
-
-
 def cmd_tokens(args: argparse.Namespace) -> int:
     """Machine tokens for the JSON API: through the running daemon, or the store itself."""
-    from veilcam.config import RetentionConfig
-    from veilcam.control.client import call
-    from veilcam.control.server import socket_path
-
-    data_dir = _data_dir(args)
-    retention = load(args.config).retention if Path(args.config).exists() else RetentionConfig()
-    running = socket_path(data_dir).exists()
-    actor = "cli:" + (os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown")
+    target = _Target(args)
     if args.action in ("add", "revoke") and not args.name:
         raise VeilcamError(f"tokens {args.action} needs --name")
     if args.action == "add":
@@ -90,24 +90,22 @@ def cmd_tokens(args: argparse.Namespace) -> int:
             raise VeilcamError("tokens add needs --role")
         req = {"name": args.name, "role": args.role, "days": args.days}
         token = (
-            asyncio.run(call(data_dir, {"command": "tokens.add", **req}))["token"]
-            if running
-            else asyncio.run(_offline_tokens(args, retention, "add", actor=actor, **req))
+            target.call("tokens.add", **req)["token"]
+            if target.running
+            else target.offline("tokens", "add", actor=target.actor, **req)
         )
         print(f"token {args.name} ({args.role}, {args.days} days): {token}")
         print("copy it now: it is not shown again")
         return 0
     if args.action == "revoke":
-        if running:
-            asyncio.run(call(data_dir, {"command": "tokens.revoke", "name": args.name}))
+        if target.running:
+            target.call("tokens.revoke", name=args.name)
         else:
-            asyncio.run(_offline_tokens(args, retention, "revoke", name=args.name, actor=actor))
+            target.offline("tokens", "revoke", name=args.name, actor=target.actor)
         print(f"token {args.name} revoked")
         return 0
     tokens = (
-        asyncio.run(call(data_dir, {"command": "tokens.list"}))["tokens"]
-        if running
-        else asyncio.run(_offline_tokens(args, retention, "list"))
+        target.call("tokens.list")["tokens"] if target.running else target.offline("tokens", "list")
     )
     if args.json:
         print(json.dumps(tokens, indent=2))

@@ -115,12 +115,8 @@ def check_password(password: str, username: str = "") -> None:
         raise AccountError("the password must not contain the user name")
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-async def hash_password_async(password: str) -> str:
-    """``hash_password`` on the hashing thread (from the event loop)."""
+async def hash_password(password: str) -> str:
+    """A new Argon2id hash, made on the hashing thread."""
     return await _hashing(_hasher.hash, password)
 
 
@@ -254,7 +250,7 @@ class Accounts:
             raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         check_password(password, username)
         check_username(username)
-        password_hash = await hash_password_async(password)
+        password_hash = await hash_password(password)
         now = self.store.clock.now()
         try:
             user_id: int = await self.store.db.write(
@@ -305,7 +301,7 @@ class Accounts:
         check_password(new, row["username"])
         if old == new:
             raise AccountError("the new password must differ from the old one")
-        new_hash = await hash_password_async(new)
+        new_hash = await hash_password(new)
         now = self.store.clock.now()
         await self.store.db.write(set_password_job, user.id, row["password_hash"], new_hash, now)
         await self.store.audit(

@@ -65,14 +65,11 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         raise
     except Exception:  # a bug must still answer with the security headers, not a trace
         log.exception("%s %s failed", request.method, request.path)
-        error = web.HTTPInternalServerError(text="Something went wrong; it has been logged.")
         if request.path.startswith("/api/"):
-            error = web.HTTPInternalServerError(
-                text='{"error": "internal error; it has been logged"}',
-                content_type="application/json",
-            )
-        page = None if request.path.startswith("/api/") else _error_page(request, error)
-        out = page or web.Response(status=500, text=error.text, content_type=error.content_type)
+            out = web.json_response({"error": "internal error; it has been logged"}, status=500)
+        else:
+            error = web.HTTPInternalServerError(text="Something went wrong; it has been logged.")
+            out = _error_page(request, error) or web.Response(status=500, text=error.text)
         _secure_headers(request, out.headers)
         return out
     _secure_headers(request, response.headers)

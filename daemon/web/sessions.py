@@ -4,13 +4,13 @@ session for every form."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
+from veilcam import tokens
 from veilcam.accounts import User
 
 COOKIE = "veilcam_session"
@@ -26,8 +26,8 @@ class Session:
     last_seen: float
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+# Cookies and machine tokens are kept the same way: only their SHA-256.
+token_hash = tokens.digest
 
 
 def create_job(

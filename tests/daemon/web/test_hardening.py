@@ -307,3 +307,18 @@ async def test_the_server_header_names_no_versions(ui: UI) -> None:
     for url in ("/login", "/nosuch", "/static/style.css", "/api/status"):
         r = await c.get(url, allow_redirects=False)
         assert r.headers.get("Server") == "veilcam", url
+
+
+async def test_a_bug_still_answers_with_the_security_headers(
+    ui: UI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _, client = ui
+    c = await client("manager")
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app, "live_status", broken)
+    r = await c.get("/api/status")
+    assert r.status == 500 and (await r.json())["error"].startswith("internal error")
+    assert r.headers["X-Frame-Options"] == "DENY" and "a bug" not in await r.text()

@@ -81,7 +81,7 @@ class Store:
         # the audit log), whatever the umask it was started with.
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         private(self.data_dir, 0o700)
-        for sub in ("keys", "media", "references", "tls"):
+        for sub in ("keys", "media", "references"):
             if (self.data_dir / sub).is_dir():
                 private(self.data_dir / sub, 0o700)
         # One daemon per data directory: a second one would sweep the first one's new files.

@@ -26,7 +26,7 @@ async def calibrate(pipeline: Pipeline, redactor: VisionRedactor, camera: str) -
     if redactor.store is None:
         raise ControlError("no reference store on this appliance")
     frame = await cam.grab()
-    policy = Policy(hands=True, min_face_px=cam.cfg.redaction.min_face_px)
+    policy = Policy(purpose="fridge", min_face_px=cam.cfg.redaction.min_face_px)
     found = await asyncio.get_running_loop().run_in_executor(
         None, redactor.vision.find, frame.pixels, policy
     )

@@ -94,7 +94,9 @@ class Pipeline:
         h, w = redacted.pixels.shape[:2]
         picture = Picture(
             camera=cam.cfg.name,
-            kind=cam.cfg.purpose,
+            # A research camera's stills are shop-floor stills (72 h, 30 days at most: the
+            # study's own limit); its clips get their own class with the research mode.
+            kind="fridge" if cam.cfg.purpose == "fridge" else "floor",
             trigger=trigger,
             jpeg=jpeg,
             width=w,

@@ -232,8 +232,17 @@ def cmd_redact(args: argparse.Namespace) -> int:
     from veilcam.vision.pipeline import Policy, Vision
     from veilcam.vision.runtime import BoardProfile
 
+    if not 10 <= args.min_face_px <= 20:
+        raise SystemExit("veilcam redact: --min-face-px must be 10..20 (the product's range)")
+    if not 1.5 <= args.growth <= 4.0:
+        raise SystemExit("veilcam redact: --growth must be 1.5..4.0 (the product's range)")
     vision = Vision(BoardProfile.load(args.board), Path(args.models) if args.models else None)
-    policy = Policy(hands=args.hands, min_face_px=args.min_face_px, face_growth=args.growth)
+    policy = Policy(
+        purpose=args.purpose,
+        hands=args.hands,
+        min_face_px=args.min_face_px,
+        face_growth=args.growth,
+    )
     outdir = Path(args.output)
     return batch.run(
         [Path(p) for p in args.inputs], outdir, vision, policy, args.mode, as_json=args.json
@@ -242,6 +251,7 @@ def cmd_redact(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from veilcam.sensors.simulator import SCENARIOS
+    from veilcam.vision.subjects import PURPOSES
 
     scenario_names = sorted(SCENARIOS)
     p = argparse.ArgumentParser(prog="veilcam", description=__doc__)
@@ -339,9 +349,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("inputs", nargs="+", metavar="INPUT")
     sp.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    sp.add_argument(
+        "--purpose",
+        choices=PURPOSES,
+        default="floor",
+        help="redact what a camera of this purpose redacts: fridge everything human, floor "
+        "whole people, research faces and heads (default %(default)s)",
+    )
     sp.add_argument("--mode", choices=["fill", "pixelate", "blur"], default="fill")
     sp.add_argument("--json", action="store_true", help="one JSON line per input")
-    sp.add_argument("--min-face-px", type=int, default=20, help="smallest face to find (pixels)")
+    sp.add_argument(
+        "--min-face-px", type=int, default=20, help="smallest face to find, 10..20 pixels"
+    )
     sp.add_argument("--growth", type=float, default=2.0, help="face box growth (at least 1.5)")
     sp.add_argument("--hands", action="store_true", help="also redact hands (palm detection)")
     sp.add_argument("--board", default="generic", help="board profile (default %(default)s)")

@@ -82,6 +82,11 @@ def _check(config: Config) -> None:
     for i, cam in enumerate(config.cameras):
         if cam.name in seen:
             raise ConfigError(f"cameras[{i}].name: {cam.name!r} is used twice; names must differ")
+        if cam.purpose == "research" and not cam.research_basis.strip():
+            raise ConfigError(
+                f"cameras[{i}].research_basis: camera {cam.name!r} is a research camera, "
+                "which keeps bodies visible; say the legal basis the store recorded for it"
+            )
         seen.add(cam.name)
         if cam.stream and cam.stream.still_interval < 1:
             raise ConfigError(f"cameras[{i}].stream.still_interval: must be at least 1s")

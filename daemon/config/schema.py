@@ -198,16 +198,18 @@ class StreamConfig(_Strict, frozen=True):
 
 
 class RedactionConfig(_Strict, frozen=True):
-    """How a camera's pictures are redacted. Faces and people are always looked for; what
-    configuration can change only adds protection or changes its look."""
+    """How a camera's pictures are redacted. What is looked for follows from the camera's
+    purpose (``veilcam.vision.pipeline.SUBJECTS``); configuration can only add protection
+    or change its look."""
 
     mode: Literal["fill", "pixelate", "blur"] = "fill"
     # Face boxes grow about their centre by this factor; 1.5 is the product's floor.
     face_growth: Annotated[float, msgspec.Meta(ge=1.5, le=4.0)] = 2.0
-    # The smallest face (pixels wide) to find; smaller means finer tiles and more time.
-    min_face_px: Annotated[int, msgspec.Meta(ge=10, le=200)] = 20
-    # Palm detection; on for fridge cameras unless set.
-    hands: bool | None = None
+    # The smallest face (pixels wide) to find: smaller finds more and takes more time; the
+    # product looks for 20-pixel faces at least, so it cannot be set larger.
+    min_face_px: Annotated[int, msgspec.Meta(ge=10, le=20)] = 20
+    # Hands (palm detection) on a camera whose purpose does not redact them already.
+    hands: bool = False
     # A change against the calibrated reference picture above this per-channel difference
     # is redacted (fridge cameras with a reference only).
     reference_threshold: Annotated[int, msgspec.Meta(ge=5, le=255)] = 40
@@ -220,7 +222,9 @@ class VisionConfig(_Strict, frozen=True):
 
 class CameraConfig(_Strict, frozen=True):
     name: Name
-    purpose: Literal["fridge", "floor"]
+    # fridge: everything human; floor: whole people; research: faces and heads only,
+    # bodies kept (needs ``research_basis``).
+    purpose: Literal["fridge", "floor", "research"]
     source: SourceConfig
     triggers: TriggerConfig = TriggerConfig()
     stream: StreamConfig | None = None
@@ -229,6 +233,9 @@ class CameraConfig(_Strict, frozen=True):
     max_pixels: Annotated[int, msgspec.Meta(gt=0, le=7680 * 4320)] = 3840 * 2160
     grab_timeout: Annotated[Duration, Range("1s", "10m")] = Duration("10s")
     redaction: RedactionConfig = RedactionConfig()
+    # The legal basis on which a research camera keeps bodies visible (the store's recorded
+    # decision, e.g. "consent, study notice at the entrance, DPIA 2026-03"); required there.
+    research_basis: str = ""
 
 
 class WebConfig(_Strict, frozen=True):

@@ -60,7 +60,7 @@ def write_picture(pixels: np.ndarray, path: Path, quality: int = 90) -> None:
 def describe(found: Found) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {"kind": r.kind, "box": [round(v, 1) for v in r.box], "score": round(r.score, 3)}
-        for r in [*found.faces, *found.hands]
+        for r in [*found.faces, *found.heads, *found.hands]
     ]
     for kind, mask in (("person", found.people), ("change", found.changes)):
         if mask is not None and mask.any():
@@ -93,7 +93,9 @@ def run(
             t1 = time.perf_counter()
             found = vision.find(pixels, policy)
             t2 = time.perf_counter()
-            out, counts = apply(pixels, found, mode, policy.face_growth)
+            out, counts = apply(
+                pixels, found, mode, policy.face_growth, round_heads=policy.round_heads
+            )
             t3 = time.perf_counter()
             write_picture(out, dest)
         except InputError as exc:
@@ -115,6 +117,7 @@ def run(
                 "output": str(dest),
                 "width": int(pixels.shape[1]),
                 "height": int(pixels.shape[0]),
+                "purpose": policy.purpose,
                 "mode": mode,
                 "counts": counts,
                 "regions": describe(found),

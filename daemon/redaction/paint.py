@@ -11,7 +11,14 @@ from veilcam_native import mask as masks
 from veilcam_native import redact as kernels
 
 if TYPE_CHECKING:
+    from veilcam.vision.detect import Region
     from veilcam.vision.pipeline import Found
+
+HEAD_GROWTH = 1.2  # a head box from pose landmarks already reaches the hair and chin
+# A head is narrower than it is tall, and a face box sits low on it (eyebrows to chin):
+# its ellipse is 0.8 times as wide as tall and raised a tenth of the box.
+HEAD_WIDTH = 0.8
+HEAD_RISE = 0.1
 
 
 def grown(box: tuple[float, float, float, float], factor: float) -> tuple[float, ...]:
@@ -45,10 +52,28 @@ def paint_mask(image: np.ndarray, mask: np.ndarray, mode: str) -> None:
     masks.redact_mask(image, mask, mode, feather=2, radius=radius, max_cells=5)
 
 
+def ellipses(regions: list[Region], growth: float) -> np.ndarray:
+    """Rows (cx, cy, rx, ry) of the ellipse inscribed in each box grown by ``growth``; it
+    holds the whole box itself from a growth of sqrt(2) on (the product's floor is 1.5)."""
+    b = np.array([r.box for r in regions], np.float64).reshape(-1, 4)
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    return np.stack(
+        [
+            (b[:, 0] + b[:, 2]) / 2,
+            (b[:, 1] + b[:, 3]) / 2 - HEAD_RISE * h,
+            w * growth / 2 * HEAD_WIDTH,
+            h * growth / 2,
+        ],
+        1,
+    )
+
+
 def apply(
-    frame: np.ndarray, found: Found, mode: str, face_growth: float
+    frame: np.ndarray, found: Found, mode: str, face_growth: float, *, round_heads: bool = False
 ) -> tuple[np.ndarray, dict[str, int]]:
-    """A redacted copy of ``frame`` and the number of regions redacted per kind."""
+    """A redacted copy of ``frame`` and the number of regions redacted per kind. With
+    ``round_heads`` (cameras that keep bodies), faces and heads are painted as the ellipse
+    in their grown box, not the whole box: the shoulders and hands beside a head stay."""
     out = frame.copy()
     regions: dict[str, int] = {}
     h, w = frame.shape[:2]
@@ -61,10 +86,18 @@ def apply(
     if found.changes is not None and found.changes.any():
         regions["change"] = len(masks.mask_boxes(found.changes, min_area=16))
         union |= found.changes
+    faces, heads = found.faces, found.heads
+    if round_heads and (faces or heads):
+        rows = np.concatenate([ellipses(faces, face_growth), ellipses(heads, HEAD_GROWTH)])
+        union |= masks.ellipse_mask(frame.shape, rows)
+        faces, heads = [], []
     if union.any():
         paint_mask(out, union, mode)
-    boxes = [grown(r.box, face_growth) for r in found.faces]
+    boxes = [grown(r.box, face_growth) for r in faces]
     boxes += [grown(r.box, max(face_growth, 1.5)) for r in found.hands]
+    boxes += [r.box for r in heads]  # already the whole head
+    if found.heads:
+        regions["head"] = len(found.heads)
     if found.faces:
         regions["face"] = len(found.faces)
     if found.hands:

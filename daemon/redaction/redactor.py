@@ -72,9 +72,9 @@ class VisionRedactor:
     @staticmethod
     def policy(camera: CameraConfig) -> Policy:
         r = camera.redaction
-        hands = r.hands if r.hands is not None else camera.purpose == "fridge"
         return Policy(
-            hands=hands,
+            purpose=camera.purpose,
+            hands=r.hands,
             min_face_px=r.min_face_px,
             face_growth=r.face_growth,
             reference_threshold=r.reference_threshold,
@@ -86,7 +86,9 @@ class VisionRedactor:
         t0 = time.perf_counter()
         found = self.vision.find(pixels, policy, reference)
         t1 = time.perf_counter()
-        out, regions = apply(pixels, found, camera.redaction.mode, policy.face_growth)
+        out, regions = apply(
+            pixels, found, camera.redaction.mode, policy.face_growth, round_heads=policy.round_heads
+        )
         timings = dict(found.timings_ms)
         timings["redact"] = round((time.perf_counter() - t1) * 1000, 2)
         timings["detect"] = round((t1 - t0) * 1000, 2)

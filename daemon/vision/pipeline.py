@@ -1,21 +1,27 @@
-"""Everything the redactor needs to know about one frame: where faces, people, hands and
-changes against the calibrated reference are, in frame pixels.
+"""Everything the redactor needs to know about one frame: where faces, people, hands, heads
+and changes against the calibrated reference are, in frame pixels. What is looked for
+follows from the camera's purpose (``subjects``).
 
 Scales follow from the smallest face to find (``min_face_px``): at the finest, tiles are
 12 x min_face_px pixels wide (240 for 20-pixel faces), so such a face fills about 16 pixels
 of a model's input, the least BlazeFace full range reliably sees; a coarse scale at twice
 that and one over the whole frame catch everything larger.
 
-- Faces: BlazeFace full range over the whole frame (score 0.3) and the coarse tiles (0.5,
-  MediaPipe's own threshold: tiles of shelves and packaging raise many faint false faces).
-- People: person segmentation at all three scales; this is what finds the people whose
-  face the face model misses (masks, profiles, the back of a head, small faces in crowds).
-- Hands (fridge cameras): palm detection over the whole frame and the coarse tiles.
+- Faces: BlazeFace full range over the whole frame (score 0.3) and the coarse tiles (0.5),
+  each candidate verified by the face mesh (``verify``); a candidate it turns down is still
+  a face when it stands on a confirmed person.
+- People: person segmentation over the whole frame and the coarse tiles, the fine tiles
+  where those saw a hint of a person; each region confirmed by a face, a hand or its own
+  size and certainty (``people``). Always run: it confirms faint faces for every purpose.
+- Hands: palm detection over the whole frame and the coarse tiles, verified by the hand
+  model.
+- Heads (research): fine face tiles where people are, and pose landmarks on each person
+  region without a face (``heads``).
 - Changes against the fridge's calibrated reference picture: an arm the models miss.
 
 Measured on ../shared/eval (bench/redaction_eval.py), and chosen before looking at single
-pictures: lowering the tile threshold or adding fine face tiles raised recall by one face
-of 127 and tripled the share of empty shelves painted over.
+pictures; the verification steps cut what people-free shelves lose to false people, faces
+and palms from up to 7% of a picture to under 3%, with the same face recall.
 """
 
 from __future__ import annotations
@@ -27,9 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from veilcam.vision import ssd
-from veilcam.vision.detect import Region, SSDDetector, _square_input, squares
+from veilcam.vision import people, ssd
+from veilcam.vision.detect import Region, SSDDetector, squares
+from veilcam.vision.heads import Heads
 from veilcam.vision.runtime import BoardProfile, TFLiteModel
+from veilcam.vision.subjects import PURPOSES, SUBJECTS
+from veilcam.vision.verify import Verifier
 from veilcam_native import mask as masks
 
 log = logging.getLogger(__name__)
@@ -38,29 +47,39 @@ TILE_OVERLAP = 0.25  # a face cut by one tile's edge is whole in its neighbour
 # Masks from neighbouring tiles join up, so segmentation needs little overlap; a tile with
 # no detail at all (a bare wall, the floor) cannot hold a person and is not segmented.
 SEG_OVERLAP = 0.1
-FLAT_STD = 4.0
 FACE_SCORE_WHOLE = 0.3
 FACE_SCORE_TILES = 0.5
 # Faint faces are not redacted as faces, but confirm a person region that holds one.
 FACE_SCORE_WEAK = 0.3
+FACE_SCORE_FINE = 0.2  # fine tiles over people (research): verified or on a person
 FACE_SCORE_HINT = 0.1  # enough to send the finest tiles to look again
-PERSON_SURE = 0.96  # a person region this sure on average stands on its own
-PERSON_HINT = 0.1  # coarse probability that sends the finest tiles to look again
 PALM_SCORE = 0.7
-PERSON_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """What to look for in one camera's frames (from its ``[cameras.redaction]`` config)."""
+    """What to look for in one camera's frames: its purpose's subjects, plus what its
+    ``[cameras.redaction]`` config adds."""
 
-    faces: bool = True
-    people: bool = True
-    hands: bool = False
+    purpose: str = "floor"
+    hands: bool = False  # hands as well, whatever the purpose
     min_face_px: int = 20
     face_growth: float = 2.0
     reference_threshold: int = 40  # per-channel difference that counts as a change
     reference_min_area: float = 0.001  # smaller changed blobs (noise) are ignored
+
+    def __post_init__(self) -> None:
+        if self.purpose not in SUBJECTS:
+            raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, not {self.purpose!r}")
+
+    @property
+    def subjects(self) -> frozenset[str]:
+        return SUBJECTS[self.purpose] | ({"hand"} if self.hands else frozenset())
+
+    @property
+    def round_heads(self) -> bool:
+        """Bodies stay: faces and heads are painted as ellipses, not boxes."""
+        return "person" not in self.subjects
 
 
 @dataclass(slots=True)
@@ -69,6 +88,7 @@ class Found:
 
     faces: list[Region] = field(default_factory=list)
     hands: list[Region] = field(default_factory=list)
+    heads: list[Region] = field(default_factory=list)
     people: np.ndarray | None = None
     changes: np.ndarray | None = None
     models: list[str] = field(default_factory=list)
@@ -95,32 +115,6 @@ def tiles_for(
     return out
 
 
-def worth_a_closer_look(
-    prob: np.ndarray, weak_faces: np.ndarray, x0: int, y0: int, side: int
-) -> bool:
-    """Whether a fine tile may show a person the coarse passes saw too small to be sure of:
-    some person probability there, or a faint face, and not already wholly a person."""
-    p = prob[y0 : y0 + side, x0 : x0 + side]
-    if not p.size:
-        return False
-    if (p > int(PERSON_THRESHOLD * 255)).mean() > 0.95:
-        return False  # already covered: nothing finer to add
-    if p.max() >= int(PERSON_HINT * 255):
-        return True
-    if len(weak_faces):
-        cx = (weak_faces[:, 0] + weak_faces[:, 2]) / 2
-        cy = (weak_faces[:, 1] + weak_faces[:, 3]) / 2
-        return bool(((cx >= x0) & (cx < x0 + side) & (cy >= y0) & (cy < y0 + side)).any())
-    return False
-
-
-def flat(frame: np.ndarray, x0: int, y0: int, side: int) -> bool:
-    """No detail anywhere in the tile: every 4th pixel of its green channel within a few
-    levels of their mean."""
-    g = frame[y0 : y0 + side : 4, x0 : x0 + side : 4, 1]
-    return bool(g.size) and float(g.std()) < FLAT_STD
-
-
 class Vision:
     """The loaded models; thread-safe, ``workers`` frames at a time without waiting."""
 
@@ -137,6 +131,8 @@ class Vision:
             min_score=PALM_SCORE,
         )
         self.segmenter = TFLiteModel("selfie_segmentation", profile, cache, workers)
+        self.verify = Verifier(profile, cache, workers)
+        self.heads = Heads(profile, cache, workers)
         log.info(
             "vision models loaded (%s, %d thread(s), board %s)",
             self.segmenter.runs_on,
@@ -147,27 +143,27 @@ class Vision:
     def person_probability(
         self, frame: np.ndarray, tiles: list[tuple[int, int, int]]
     ) -> np.ndarray:
-        """HxW person probability (0..255), the highest of every tile over each pixel."""
-        h, w = frame.shape[:2]
-        size = self.segmenter.height
-        out = np.zeros((h, w), np.uint8)
-        for x0, y0, side in tiles:
-            img, _ = _square_input(frame, x0, y0, side, size)
-            prob = self.segmenter.run(img.astype(np.float32) * (1 / 255))[0][:, :, 0]
-            if prob.max() <= PERSON_THRESHOLD:
-                continue
-            level = (prob * 255).astype(np.uint8)
-            th, tw = min(side, h - y0), min(side, w - x0)
-            ys = np.arange(th) * size // side  # nearest model pixel of each frame pixel
-            xs = np.arange(tw) * size // side
-            view = out[y0 : y0 + th, x0 : x0 + tw]
-            # Columns first: the row gather then copies whole rows (the whole-frame tile's
-            # 1920x1080 takes 0.4 ms this way, 3 ms as level[ys][:, xs]).
-            np.maximum(view, level.take(xs, 1).take(ys, 0), out=view)
-        return out
+        return people.person_probability(self.segmenter, frame, tiles)
+
+    def fine_faces(
+        self, frame: np.ndarray, prob: np.ndarray, sides: list[int]
+    ) -> tuple[list[Region], list[Region]]:
+        """Faces too small for the coarse passes, looked for in fine tiles where people are
+        (what a body would have covered on a floor camera): (verified, turned down)."""
+        h, w = prob.shape
+        fine = [
+            t
+            for t in tiles_for(h, w, sides)
+            if prob[t[1] : t[1] + t[2], t[0] : t[0] + t[2]].max() > people.PERSON_LEVEL
+        ]
+        if not fine:
+            return [], []
+        fb, fs = self.face.raw(frame, fine, FACE_SCORE_FINE)
+        return self.verify.faces(frame, self.face.regions(frame, fb, fs))
 
     def find(self, frame: np.ndarray, policy: Policy, reference: np.ndarray | None = None) -> Found:
         h, w = frame.shape[:2]
+        want = policy.subjects
         sides = scales(h, w, policy.min_face_px)
         found = Found()
 
@@ -176,70 +172,62 @@ class Vision:
 
         whole = tiles_for(h, w, sides[:1])
         coarse = tiles_for(h, w, sides[1:2])
-        weak = hints = np.zeros((0, 4), np.float32)
-        if policy.faces:
+        t0 = time.perf_counter()
+        wb, ws = self.face.raw(frame, whole, FACE_SCORE_HINT)
+        cb, cs = self.face.raw(frame, coarse, FACE_SCORE_HINT)
+        keep_w, keep_c = ws >= FACE_SCORE_WHOLE, cs >= FACE_SCORE_TILES
+        candidates = self.face.regions(
+            frame,
+            np.concatenate([wb[keep_w], cb[keep_c]]),
+            np.concatenate([ws[keep_w], cs[keep_c]]),
+        )
+        hints = np.concatenate([wb, cb])
+        faces, turned_down = self.verify.faces(frame, candidates)
+        found.models += ["face_full", "face_landmark"]
+        timed("faces", t0)
+        if "hand" in want:
             t0 = time.perf_counter()
-            wb, ws = self.face.raw(frame, whole, FACE_SCORE_HINT)
-            cb, cs = self.face.raw(frame, coarse, FACE_SCORE_HINT)
-            keep_w, keep_c = ws >= FACE_SCORE_WHOLE, cs >= FACE_SCORE_TILES
-            found.faces = self.face.regions(
-                frame,
-                np.concatenate([wb[keep_w], cb[keep_c]]),
-                np.concatenate([ws[keep_w], cs[keep_c]]),
-            )
-            hints = np.concatenate([wb, cb])
-            weak = np.concatenate([wb[ws >= FACE_SCORE_WEAK], cb[cs >= FACE_SCORE_WEAK]])
-            found.models.append("face_full")
-            timed("faces", t0)
-        if policy.people:
-            t0 = time.perf_counter()
-            tiles = [t for t in tiles_for(h, w, sides[:2], SEG_OVERLAP) if not flat(frame, *t)]
-            prob = self.person_probability(frame, tiles)
+            palms = self.palm.detect(frame, [(whole + coarse, PALM_SCORE)])
+            found.hands = self.verify.hands(frame, palms)
+            found.models += ["palm_lite", "hand_landmark_lite"]
+            timed("hands", t0)
+        # Segmentation confirms faint faces and finds the people no face model sees; a
+        # purpose without whole people still needs it for that.
+        t0 = time.perf_counter()
+        tiles = [t for t in tiles_for(h, w, sides[:2], SEG_OVERLAP) if not people.flat(frame, *t)]
+        prob = self.person_probability(frame, tiles)
+        if "person" in want:
             fine = [
                 t
                 for t in tiles_for(h, w, sides[2:], SEG_OVERLAP)
-                if worth_a_closer_look(prob, hints, *t) and not flat(frame, *t)
+                if people.worth_a_closer_look(prob, hints, *t) and not people.flat(frame, *t)
             ]
             found.timings_ms["fine_tiles"] = len(fine)
             if fine:
                 np.maximum(prob, self.person_probability(frame, fine), out=prob)
-            found.people = people(prob, weak, policy.min_face_px)
-            found.models.append("selfie_segmentation")
-            timed("people", t0)
-        if policy.hands:
+        found.models.append("selfie_segmentation")
+        timed("people", t0)
+        if "head" in want:
             t0 = time.perf_counter()
-            found.hands = self.palm.detect(frame, [(whole + coarse, PALM_SCORE)])
-            found.models.append("palm_lite")
-            timed("hands", t0)
-        if reference is not None:
+            sure, down = self.fine_faces(frame, prob, sides[2:])
+            faces, turned_down = faces + sure, turned_down + down
+            timed("fine_faces", t0)
+        weak = [r for r in turned_down if r.score >= FACE_SCORE_WEAK]
+        confirmed = people.confirmed(prob, faces, weak, found.hands, policy.min_face_px)
+        found.faces = faces + people.on_people(confirmed, turned_down)
+        if "person" in want:
+            found.people = confirmed
+        if "head" in want:
+            t0 = time.perf_counter()
+            found.heads = self.heads.find(frame, confirmed, found.faces, policy.min_face_px)
+            found.models += ["pose_landmark_full"]
+            timed("heads", t0)
+        if "change" in want and reference is not None:
             t0 = time.perf_counter()
             found.changes = changed(frame, reference, policy)
             found.models.append("reference difference")
             timed("changes", t0)
         return found
-
-
-def people(prob: np.ndarray, faces: np.ndarray, min_face_px: int) -> np.ndarray:
-    """Person regions (0/1 HxW) from the probability map: each region above the threshold
-    and larger than half a smallest face is kept if it is sure on average, or if it holds
-    the centre of a face candidate, however faint. Segmentation alone also paints a cup or
-    a motorcycle that fills the picture; a face inside says it is a person."""
-    hit = (prob > int(PERSON_THRESHOLD * 255)).view(np.uint8)
-    out = np.zeros_like(hit)
-    centres = np.stack([(faces[:, 0] + faces[:, 2]) / 2, (faces[:, 1] + faces[:, 3]) / 2], 1)
-    for x0, y0, x1, y1 in masks.mask_boxes(hit, min_area=max(1, min_face_px**2 // 2)):
-        region = hit[y0:y1, x0:x1]
-        sure = prob[y0:y1, x0:x1][region > 0].mean() >= PERSON_SURE * 255
-        inside = (
-            (centres[:, 0] >= x0)
-            & (centres[:, 0] < x1)
-            & (centres[:, 1] >= y0)
-            & (centres[:, 1] < y1)
-        )
-        held = any(region[int(cy) - y0, int(cx) - x0] for cx, cy in centres[inside])
-        if sure or held:
-            out[y0:y1, x0:x1] |= region
-    return out
 
 
 def keep_blobs(mask: np.ndarray, min_area: int) -> np.ndarray:

@@ -40,7 +40,7 @@ def test_the_face_and_the_person_are_redacted(vision: Vision, assets: Path, name
     x0, y0, x1, y1 = FACES[name]
     assert obscured(img, out)[y0:y1, x0:x1].mean() >= 0.99
     assert counts.get("face", 0) >= 1 and counts.get("person", 0) >= 1
-    assert found.models == ["face_full", "selfie_segmentation"]
+    assert found.models == ["face_full", "face_landmark", "selfie_segmentation"]
 
 
 @pytest.mark.parametrize("mode", ["pixelate", "blur"])

@@ -1,0 +1,110 @@
+"""Heads from body pose, for cameras that keep bodies and hide only heads (``research``).
+
+A face turned away, masked, or too small for the face model still sits on a body. Each
+confirmed person region without a face in it is shown to BlazePose's landmark model
+(``pose_landmark_full``), which places the nose, eyes, ears, mouth and shoulders even on the
+back of a head; the head is the box round those points, at least as wide as half the
+shoulders and as tall as it is wide. Where the model sees no person (its presence score is
+low) the top of the region is taken as the head instead: never less redaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from veilcam.vision.detect import Region, _square_input
+from veilcam.vision.runtime import BoardProfile, TFLiteModel
+from veilcam_native import mask as masks
+
+POSE_PRESENT = 0.5
+HEAD_POINTS = list(range(11))  # nose, eyes (inner, centre, outer), ears, mouth corners
+SHOULDERS = (11, 12)
+VISIBLE = 0.3
+ROI_GROWTH = 1.25
+MAX_REGIONS = 12  # pose runs per frame; further regions get the top-of-region head
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1 / (1 + np.exp(-np.clip(x, -60, 60)))
+    return out
+
+
+def _inside(box: tuple[float, ...], faces: list[Region]) -> bool:
+    x0, y0, x1, y1 = box
+    for f in faces:
+        cx, cy = (f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2
+        if x0 <= cx < x1 and y0 <= cy < y1:
+            return True
+    return False
+
+
+def top_of(region: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+    """The head of an upright person filling the box: the top quarter, as wide as it is tall
+    (the whole width for a narrow region)."""
+    x0, y0, x1, y1 = region
+    w, h = x1 - x0, y1 - y0
+    side = min(w, max(h / 4, w / 3))
+    cx = (x0 + x1) / 2
+    return (cx - w / 2 if side >= w else cx - side / 2, y0, cx + min(side, w) / 2, y0 + side)
+
+
+class Heads:
+    """Pose landmarks on person regions; thread-safe."""
+
+    def __init__(self, profile: BoardProfile, cache: Path | None = None, workers: int = 1) -> None:
+        self.model = TFLiteModel("pose_landmark_full", profile, cache, workers)
+
+    def head(self, frame: np.ndarray, region: tuple[int, int, int, int]) -> Region:
+        x0, y0, x1, y1 = region
+        side = max(2, int(max(x1 - x0, y1 - y0) * ROI_GROWTH))
+        left, top = int((x0 + x1) / 2 - side / 2), int((y0 + y1) / 2 - side / 2)
+        size = self.model.height
+        img, scale = _square_input(frame, left, top, side, size)
+        out = self.model.run(img.astype(np.float32) * (1 / 255))
+        present = float(np.asarray(out[1]).reshape(-1)[0])  # a probability already
+        if present < POSE_PRESENT:
+            return Region("head", top_of(region), present)
+        pts = np.asarray(out[0]).reshape(-1, 5)
+        visible = _sigmoid(pts[:, 3])
+        head = pts[HEAD_POINTS][visible[HEAD_POINTS] >= VISIBLE, :2]
+        if not len(head):
+            return Region("head", top_of(region), present)
+        hx0, hy0 = head.min(0)
+        hx1, hy1 = head.max(0)
+        shoulders = pts[list(SHOULDERS), :2]
+        width = max(hx1 - hx0, hy1 - hy0, 0.5 * float(np.abs(shoulders[0] - shoulders[1]).max()))
+        cx, cy = (hx0 + hx1) / 2, (hy0 + hy1) / 2
+        half = width / 2 * 1.2  # the landmarks sit inside the head: hair, chin, ears beyond
+        box = np.array([cx - half, cy - half, cx + half, cy + half]) / scale
+        box += [left, top, left, top]
+        return Region("head", tuple(float(v) for v in box), present)  # type: ignore[arg-type]
+
+    def find(
+        self, frame: np.ndarray, people: np.ndarray, faces: list[Region], min_face_px: int
+    ) -> list[Region]:
+        """A head for each person region (0/1 HxW mask) that holds no face and is large
+        enough to hold a head of the smallest face's size (a sleeve apart from its body
+        has none)."""
+        h, w = frame.shape[:2]
+        regions = [
+            tuple(int(v) for v in b)
+            for b in masks.mask_boxes(people, min_area=min_face_px**2)
+            if not _inside(tuple(float(v) for v in b), faces)
+            and min(b[2] - b[0], b[3] - b[1]) >= min_face_px
+        ]
+        regions.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
+        out = []
+        for i, r in enumerate(regions):
+            box = r[:4]
+            head = (
+                self.head(frame, box)  # type: ignore[arg-type]
+                if i < MAX_REGIONS
+                else Region("head", top_of(box), 0.0)  # type: ignore[arg-type]
+            )
+            x0, y0, x1, y1 = head.box
+            out.append(
+                Region("head", (max(0.0, x0), max(0.0, y0), min(w, x1), min(h, y1)), head.score)
+            )
+        return out

@@ -73,10 +73,12 @@ bench: models
 		$(BIN)/python bench/redaction_eval.py --images ../shared/eval/faces \
 			--annotations ../shared/eval/faces/annotations.json --json \
 			> bench/results/redaction_recall.jsonl; \
-		$(BIN)/python bench/redaction_eval.py --empty daemon/demo/assets/floor --json \
-			> bench/results/redaction_empty_floor.jsonl; \
-		$(BIN)/python bench/redaction_eval.py --empty daemon/demo/assets/fridge --hands --json \
-			> bench/results/redaction_empty_fridge.jsonl; \
+		$(BIN)/python bench/redaction_eval.py --json --empty ../shared/eval/empty \
+			daemon/demo/assets/floor/aisle-?.jpg daemon/demo/assets/fridge/shelf-?.jpg \
+			> bench/results/redaction_empty.jsonl; \
+		$(BIN)/python bench/redaction_eval.py --json --purpose fridge --empty \
+			../shared/eval/fridge --exclude ../shared/eval/fridge/hands.json \
+			> bench/results/redaction_hands.jsonl; \
 	else echo "../shared/eval not here: redaction recall not measured"; fi
 	$(BIN)/python bench/core.py --json > bench/results/core.jsonl
 	$(BIN)/python bench/signin_load.py --json > bench/results/signin_load.jsonl

@@ -1,7 +1,7 @@
 """Redaction recall measured from the output pixels, not from the detector's boxes.
 
     python bench/redaction_eval.py --images DIR --annotations FILE [--purpose P] [--json]
-    python bench/redaction_eval.py --empty DIR [--exclude FILE] [--purpose P] [--json]
+    python bench/redaction_eval.py --empty DIR|FILE... [--exclude FILE] [--purpose P] [--json]
 
 Each picture is redacted as a camera of each purpose (``--purpose``, repeatable; default
 fridge, floor and research) would store it.
@@ -133,13 +133,19 @@ def face_recall(
     }
 
 
+def pictures(paths: list[Path]) -> list[Path]:
+    """The picture files given, and those in the folders given."""
+    out = []
+    for p in paths:
+        out += sorted(p.iterdir()) if p.is_dir() else [p]
+    return [p for p in out if p.suffix.lower() in (".jpg", ".jpeg", ".png")]
+
+
 def changed_share(
-    images: Path, redact: Redact, exclude: dict[str, list[list[float]]]
+    images: Path | list[Path], redact: Redact, exclude: dict[str, list[list[float]]]
 ) -> dict[str, object]:
     rows = []
-    for path in sorted(
-        p for p in images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
-    ):
+    for path in pictures(images if isinstance(images, list) else [images]):
         pixels = read_picture(path)
         hidden = obscured(pixels, redact(pixels))
         keep = np.ones(hidden.shape, bool)
@@ -168,7 +174,7 @@ def main() -> int:
     )
     p.add_argument("--images", type=Path)
     p.add_argument("--annotations", type=Path)
-    p.add_argument("--empty", type=Path, help="pictures without people")
+    p.add_argument("--empty", type=Path, nargs="+", help="pictures without people (or folders)")
     p.add_argument("--exclude", type=Path, help="boxes to leave out of --empty (hands)")
     p.add_argument(
         "--purpose",

@@ -23,6 +23,76 @@ RELIABILITY_BEGIN = "<!-- reliability: written by bench/report.py from bench/res
 RELIABILITY_END = "<!-- end of reliability -->"
 
 
+def redaction_targets(r: dict[str, list[dict[str, Any]]]) -> list[Target]:
+    """Recall, what research cameras keep, and what people-free pictures lose, per purpose
+    (rows without a purpose are from before purposes: a floor camera's)."""
+    out = []
+    recall = {
+        (row["detector"], row.get("purpose", "floor")): row for row in r.get("redaction_recall", [])
+    }
+    cf = next((row for (d, _), row in recall.items() if d == "centerface"), None)
+    for (detector, purpose), ours in sorted(recall.items()):
+        if detector != "veilcam":
+            continue
+        out.append(
+            Target(
+                f"{purpose}: faces at least 20 px wide obscured ({ours['faces']} faces)",
+                f"{ours['recall']:.3f}",
+                f"CenterFace: {cf['recall']:.3f}" if cf else "CenterFace: not run",
+                ">= 0.99",
+                ours["recall"] >= 0.99,
+            )
+        )
+        if purpose == "research" and "changed_mean" in ours:
+            limit = min(0.25, 1.2 * cf["changed_mean"]) if cf else 0.25
+            out.append(
+                Target(
+                    "research: share of each face picture changed (mean)",
+                    f"{ours['changed_mean']:.1%}",
+                    f"CenterFace: {cf['changed_mean']:.1%}" if cf else "-",
+                    "<= 25% and <= 1.2x CenterFace",
+                    ours["changed_mean"] <= limit,
+                )
+            )
+    for row in r.get("redaction_empty", []):
+        if row["detector"] == "veilcam":
+            out.append(
+                Target(
+                    f"{row['purpose']}: picture changed without people (worst picture)",
+                    f"{row['max_changed']:.2%}",
+                    "-",
+                    "< 0.5%",
+                    row["max_changed"] < 0.005,
+                )
+            )
+    for row in r.get("redaction_hands", []):
+        boxes = [b for p in row["pictures"] for b in p["excluded_boxes_obscured"]]
+        if row["detector"] == "veilcam" and boxes:
+            out.append(
+                Target(
+                    f"{row['purpose']}: hands holding products obscured (least of {len(boxes)})",
+                    f"{min(boxes):.0%}",
+                    "-",
+                    ">= 40%",
+                    min(boxes) >= 0.4,
+                )
+            )
+    for name in ("redaction_empty_floor", "redaction_empty_fridge"):
+        rows = {row["detector"]: row for row in r.get(name, [])}
+        if "veilcam" in rows:
+            theirs = rows.get("centerface")
+            out.append(
+                Target(
+                    f"picture changed, demo {name.rsplit('_', 1)[1]} pictures without people",
+                    f"{rows['veilcam']['max_changed']:.1%}",
+                    f"CenterFace: {theirs['max_changed']:.1%}" if theirs else "-",
+                    "< 2%",
+                    rows["veilcam"]["max_changed"] < 0.02,
+                )
+            )
+    return out
+
+
 def load(folder: Path) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(folder.glob("*.jsonl")):
@@ -90,32 +160,7 @@ def targets(r: dict[str, list[dict[str, Any]]]) -> list[Target]:
                 row["ratio"] <= target,
             )
         )
-    recall = {row["detector"]: row for row in r.get("redaction_recall", [])}
-    if "veilcam" in recall:
-        ours, theirs = recall["veilcam"], recall.get("centerface")
-        floor = max(0.97, theirs["recall"] if theirs else 0.0)
-        out.append(
-            Target(
-                f"faces at least 20 px wide obscured ({ours['faces']} faces)",
-                f"{ours['recall']:.3f}",
-                f"CenterFace: {theirs['recall']:.3f}" if theirs else "CenterFace: not run",
-                ">= 0.97 and >= CenterFace",
-                ours["recall"] >= floor,
-            )
-        )
-    for name in ("redaction_empty_floor", "redaction_empty_fridge"):
-        rows = {row["detector"]: row for row in r.get(name, [])}
-        if "veilcam" in rows:
-            theirs = rows.get("centerface")
-            out.append(
-                Target(
-                    f"picture changed, demo {name.rsplit('_', 1)[1]} pictures without people",
-                    f"{rows['veilcam']['max_changed']:.1%}",
-                    f"CenterFace: {theirs['max_changed']:.1%}" if theirs else "-",
-                    "< 2%",
-                    rows["veilcam"]["max_changed"] < 0.02,
-                )
-            )
+    out += redaction_targets(r)
     for row in r.get("vision", []):
         if "ours_ms" in row:
             out.append(
@@ -231,7 +276,19 @@ SECTIONS = {
         "Face recall",
         "`bench/redaction_eval.py`: a face counts as obscured when at least 90% of its "
         "annotated box changed in the output pixels; faces at least 20 px wide.",
-        ["detector", "faces", "recall", "bands", "median_ms"],
+        ["detector", "purpose", "faces", "recall", "changed_mean", "median_ms"],
+    ),
+    "redaction_empty": (
+        "Pictures without people, per camera purpose",
+        "`bench/redaction_eval.py --empty`: the share of each picture changed, on the "
+        "people-free shelves, coolers and fridges of ../shared/eval/empty and the demo's.",
+        ["detector", "purpose", "max_changed", "mean_changed"],
+    ),
+    "redaction_hands": (
+        "Hands holding products in a fridge",
+        "`bench/redaction_eval.py --purpose fridge --empty ../shared/eval/fridge --exclude`: "
+        "the share of each annotated hand obscured.",
+        ["detector", "purpose", "pictures"],
     ),
     "redaction_empty_floor": (
         "Pictures without people: aisles",

@@ -1,6 +1,9 @@
-"""Draw the demo store's replay pictures: fridge shelves and an empty shop aisle.
+"""Draw the demo store's replay pictures: fridge shelves and a shop aisle, empty, and with a
+shopper in them so that a new user sees a person redacted.
 
-Made by the project (no third-party images), deterministic, no people in them.
+The shelves and aisles are drawn here; the shopper is NASA's portrait of Eileen Collins
+(public domain), the ``astronaut.png`` that scikit-image's wheel ships, fetched from the
+package registry pinned by SHA-256 like the models (``tests/assets.toml``). Deterministic.
 Run: python board/demo/make_samples.py  (writes daemon/demo/assets/{fridge,floor}/*.jpg)
 """
 
@@ -10,6 +13,8 @@ import random
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
+
+from veilcam.vision import models
 
 W, H = 1280, 720
 OUT = Path(__file__).resolve().parents[2] / "daemon" / "demo" / "assets"
@@ -84,14 +89,58 @@ def aisle(rng: random.Random) -> Image.Image:
     return img.filter(ImageFilter.GaussianBlur(0.7))
 
 
+ASSETS = Path(__file__).resolve().parents[2] / "tests" / "assets.toml"
+
+
+def astronaut() -> Image.Image:
+    cache = models.default_cache().parent / "test-assets"
+    models.fetch(cache, ["astronaut"], manifest=models.Manifest.load(ASSETS))
+    with Image.open(cache / "astronaut.png") as f:
+        return f.convert("RGB")
+
+
+def shopper(person: Image.Image, height: int) -> tuple[Image.Image, Image.Image]:
+    """Her head and shoulders, scaled to ``height``, and a soft oval mask that cuts her
+    from the portrait's background."""
+    crop = person.crop((90, 20, 400, 512))
+    w = crop.width * height // crop.height
+    crop = crop.resize((w, height), Image.Resampling.LANCZOS)
+    mask = Image.new("L", crop.size, 0)
+    d = ImageDraw.Draw(mask)
+    d.ellipse([w * 0.22, 0, w * 0.78, height * 0.45], fill=255)  # head
+    d.rounded_rectangle([0, height * 0.38, w, height * 1.3], radius=w // 4, fill=255)  # body
+    return crop, mask.filter(ImageFilter.GaussianBlur(4))
+
+
+def with_shopper(scene: Image.Image, person: Image.Image, x: int, y: int, h: int) -> Image.Image:
+    out = scene.copy()
+    crop, mask = shopper(person, h)
+    out.paste(crop, (x, y), mask)
+    return out
+
+
 def main() -> None:
     rng = random.Random(20261123)
     (OUT / "fridge").mkdir(parents=True, exist_ok=True)
     (OUT / "floor").mkdir(parents=True, exist_ok=True)
-    for i, fill in enumerate((0.95, 0.8, 0.6, 0.4)):
-        fridge(rng, fill).save(OUT / "fridge" / f"shelf-{i + 1}.jpg", quality=82)
-    for i in range(3):
-        aisle(rng).save(OUT / "floor" / f"aisle-{i + 1}.jpg", quality=82)
+    person = astronaut()
+    shelves = [fridge(rng, fill) for fill in (0.95, 0.8, 0.6, 0.4)]
+    for i, img in enumerate(shelves):
+        img.save(OUT / "fridge" / f"shelf-{i + 1}.jpg", quality=82)
+    # A shopper at the open door, in front of the shelves: what a door picture often holds.
+    with_shopper(shelves[1], person, 700, 170, 560).save(
+        OUT / "fridge" / "shelf-2-shopper.jpg", quality=82
+    )
+    aisles = [aisle(rng) for _ in range(3)]
+    for i, img in enumerate(aisles):
+        img.save(OUT / "floor" / f"aisle-{i + 1}.jpg", quality=82)
+    # The replay starts with a shopper in the aisle, near and then further away.
+    with_shopper(aisles[0], person, 420, 250, 470).save(
+        OUT / "floor" / "aisle-0-shopper.jpg", quality=82
+    )
+    with_shopper(aisles[2], person, 760, 330, 260).save(
+        OUT / "floor" / "aisle-2-shopper.jpg", quality=82
+    )
 
 
 if __name__ == "__main__":

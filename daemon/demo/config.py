@@ -69,9 +69,9 @@ session_max = "{session_max}s"
 """
 
 
-# Up to this speed a door opening every 180 simulated seconds leaves the redaction time for
+# Up to this speed a door opening every 45 simulated seconds leaves the redaction time for
 # its two pictures (opening and closing).
-DOOR_PICTURES_UP_TO = 20
+DOOR_PICTURES_UP_TO = 5
 
 
 def _within(seconds: float, key: str) -> int:
@@ -117,7 +117,7 @@ def write_config(
         reaper=_within(60 * speed, "storage.reaper_interval"),
         health=_within(5 * speed, "storage.health_interval"),
         idle=_within(30 * 60 * speed, "web.session_idle"),
-        # Sped up far, a picture at every door (every 180 simulated seconds on average) would
+        # Sped up far, a picture at every door (every 45 simulated seconds on average) would
         # outrun the redaction: then pictures on demand only.
         door_delay="2s" if speed <= DOOR_PICTURES_UP_TO else "off",
         door_settle="3s" if speed <= DOOR_PICTURES_UP_TO else "off",

@@ -61,7 +61,10 @@ async def run_demo(
         speed=speed,
         faults=FaultRates.parse(faults),
         log_file=sim_log,
-        door_interval=180.0,
+        # A door opening (and its picture) within the first half minute a new user watches,
+        # then one every 45 s on average.
+        door_interval=45.0,
+        first_door=8.0,
         scenario=scenario,
     )
     await sim.start()

@@ -195,6 +195,7 @@ class BoardSimulator:
         faults: FaultRates | None = None,
         log_file: IO[str] | None = None,
         door_interval: float = 90.0,
+        first_door: float | None = None,
         doors: tuple[str, ...] = ("1",),
         heartbeat: float = 10.0,
         scenario: str = "normal-day",
@@ -203,7 +204,8 @@ class BoardSimulator:
     ) -> None:
         """``wire``, if given, takes the bytes the board sends instead of the pty: for
         reading a simulated day in-process, one simulated second per ``advance``.
-        ``protocol`` 1 is older firmware's XOR-8 checksum."""
+        ``protocol`` 1 is older firmware's XOR-8 checksum. ``first_door``: the first door
+        opening that many simulated seconds after the start, not at random (the demo's)."""
         if protocol not in (1, 2):
             raise ConfigError(f"protocol version is 1 or 2, not {protocol}")
         self.protocol = protocol
@@ -233,7 +235,9 @@ class BoardSimulator:
         self.boot_at = 0.0  # simulated seconds
         self.sim_t = 0.0
         self.door_open: dict[str, float | None] = dict.fromkeys(doors)  # closes at
-        self.next_door = self.rng.expovariate(1 / door_interval)
+        self.next_door = (
+            first_door if first_door is not None else self.rng.expovariate(1 / door_interval)
+        )
         self.attached = asyncio.Event()
         self._host = LineSplitter()
         self.host_clock: SetClock | None = None

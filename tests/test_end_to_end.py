@@ -143,8 +143,20 @@ def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) ->
     data, tty = tmp_path / "data", tmp_path / "tty"
     cfg = tmp_path / "veilcam.toml"
     cfg.write_text(KILL_CONFIG.format(data=data, tty=tty, assets=ASSETS))
+    # The simulator logs every line the daemon missed while it was dead: to a file, so a full
+    # pipe cannot stall it (and its stop) when the daemon takes longer to come back.
+    sim_log = (tmp_path / "sim.err").open("w")
     sim = veilcam(
-        "sim-sensors", "--link", str(tty), "--speed", "5", "--door-interval", "2", "--seed", "9"
+        "sim-sensors",
+        "--link",
+        str(tty),
+        "--speed",
+        "5",
+        "--door-interval",
+        "2",
+        "--seed",
+        "9",
+        stderr=sim_log,
     )
     try:
         assert sim.stdout is not None and sim.stdout.readline().strip() == str(tty)
@@ -186,6 +198,7 @@ def test_sigkill_during_heavy_writing_loses_nothing_committed(tmp_path: Path) ->
     finally:
         sim.send_signal(signal.SIGINT)
         sim.communicate(timeout=10)
+        sim_log.close()
     after_ids, after_temps, after_audits = snapshot(data / "veilcam.db")
     assert ids <= after_ids, "a committed picture disappeared"
     assert after_temps >= temps and after_audits >= audits

@@ -71,7 +71,7 @@ session_max = "{session_max}s"
 
 # Up to this speed a door opening every 45 simulated seconds leaves the redaction time for
 # its two pictures (opening and closing).
-DOOR_PICTURES_UP_TO = 5
+DOOR_PICTURES_UP_TO = 10
 
 
 def _within(seconds: float, key: str) -> int:

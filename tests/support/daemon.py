@@ -34,13 +34,8 @@ def free_port() -> int:
 
 def veilcam(*args: str, **kw: Any) -> subprocess.Popen[str]:
     """``veilcam ARGS`` in a subprocess, its output piped."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "veilcam", *args],
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        **kw,
-    )
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    return subprocess.Popen([sys.executable, "-m", "veilcam", *args], text=True, **{**pipes, **kw})
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

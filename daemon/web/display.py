@@ -23,6 +23,14 @@ def picture_row(r: Any) -> dict[str, Any]:
     out["expires"] = when(r["expires_at"])
     summary = json.loads(r["redaction"])
     regions = ", ".join(f"{n} {k}" for k, n in summary.get("regions", {}).items()) or "none found"
+    # What a manager reads under the picture: what was found and covered.
+    out["covered"] = (
+        "blanked: could not be redacted"
+        if summary.get("status") == "blanked"
+        else f"covered: {regions}"
+        if summary.get("regions")
+        else "nobody found"
+    )
     out["redaction"] = (
         f"{summary.get('status')}: {regions}; models {', '.join(summary.get('models', [])) or '-'}"
     )

@@ -3,9 +3,12 @@ expiry, CSRF, administrators, password expiry, and the audit entry of each acces
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.support.web import PW, csrf_of, sign_in
@@ -206,6 +209,24 @@ async def test_pictures_are_served_only_through_the_audited_handler(
     assert ("tom", "access.denied", f"/pictures/{media_id}.jpg") in await audit_rows(app)
     api = await (await c.get("/api/pictures")).json()
     assert api[0]["id"] == media_id
+    # The dashboard says under the latest picture what was found and covered.
+    dashboard = await (await c.get("/")).text()
+    assert re.search(r"· (covered: \d+ \w+|nobody found|blanked: could not be redacted)", dashboard)
+
+
+@pytest.mark.parametrize(
+    ("summary", "shown"),
+    [
+        ({"status": "redacted", "regions": {"person": 1, "face": 2}}, "covered: 1 person, 2 face"),
+        ({"status": "redacted", "regions": {}}, "nobody found"),
+        ({"status": "blanked", "regions": {}}, "blanked: could not be redacted"),
+    ],
+)
+def test_a_pictures_redaction_summary_reads_plainly(summary: dict[str, Any], shown: str) -> None:
+    from veilcam.web.display import picture_row
+
+    row = {"created_at": 0.0, "expires_at": 1.0, "redaction": json.dumps(summary)}
+    assert picture_row(row)["covered"] == shown
 
 
 async def test_hostile_requests_get_clear_errors(ui: tuple[App, FakeClock, Client]) -> None:

@@ -46,6 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sim_sensors(args: argparse.Namespace) -> int:
+    from veilcam.runtime.supervisor import stop_on_signals
     from veilcam.sensors.simulator import BoardSimulator, FaultRates
 
     async def main(log_file: IO[str] | None) -> None:
@@ -61,11 +62,21 @@ def cmd_sim_sensors(args: argparse.Namespace) -> int:
         )
         port = await sim.start()
         print(port, flush=True)
-        try:
-            await sim.run(args.duration)
-            await asyncio.sleep(0.5)
-        finally:
-            sim.close()
+        # SIGTERM or SIGINT stop it cleanly, even where the shell that started it in the
+        # background made it ignore SIGINT (the disposition a handler here replaces).
+        with stop_on_signals() as stop:
+            running = asyncio.create_task(sim.run(args.duration))
+            stopped = asyncio.create_task(stop.wait())
+            try:
+                await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                if running.done():
+                    running.result()
+                    await asyncio.sleep(0.5)
+            finally:
+                for task in (running, stopped):
+                    task.cancel()
+                await asyncio.gather(running, stopped, return_exceptions=True)
+                sim.close()
 
     with contextlib.ExitStack() as stack:
         log_file = stack.enter_context(open(args.log, "a")) if args.log else None

@@ -19,6 +19,7 @@ HEAD_GROWTH = 1.2  # a head box from pose landmarks already reaches the hair and
 # its ellipse is 0.8 times as wide as tall and raised a tenth of the box.
 HEAD_WIDTH = 0.8
 HEAD_RISE = 0.1
+ELLIPSE_MIN_GROWTH = 1.75
 
 
 def grown(box: tuple[float, float, float, float], factor: float) -> tuple[float, ...]:
@@ -53,8 +54,11 @@ def paint_mask(image: np.ndarray, mask: np.ndarray, mode: str) -> None:
 
 
 def ellipses(regions: list[Region], growth: float) -> np.ndarray:
-    """Rows (cx, cy, rx, ry) of the ellipse inscribed in each box grown by ``growth``; it
-    holds the whole box itself from a growth of sqrt(2) on (the product's floor is 1.5)."""
+    """Rows (cx, cy, rx, ry) of a head's ellipse round each box grown by ``growth``: as tall
+    as the grown box, 0.8 as wide, raised a tenth of the box. It holds the whole box from a
+    growth of 1.74 on (corner: (0.5 / 0.4g)^2 + (0.6 / 0.5g)^2 <= 1), so smaller growths
+    are raised to that."""
+    growth = max(growth, ELLIPSE_MIN_GROWTH)
     b = np.array([r.box for r in regions], np.float64).reshape(-1, 4)
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     return np.stack(

@@ -16,6 +16,7 @@ import numpy as np
 
 from veilcam.vision.detect import Region, _square_input
 from veilcam.vision.runtime import BoardProfile, TFLiteModel
+from veilcam.vision.verify import sigmoid
 from veilcam_native import mask as masks
 
 POSE_PRESENT = 0.5
@@ -24,11 +25,6 @@ SHOULDERS = (11, 12)
 VISIBLE = 0.3
 ROI_GROWTH = 1.25
 MAX_REGIONS = 12  # pose runs per frame; further regions get the top-of-region head
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    out: np.ndarray = 1 / (1 + np.exp(-np.clip(x, -60, 60)))
-    return out
 
 
 def _inside(box: tuple[float, ...], faces: list[Region]) -> bool:
@@ -67,7 +63,7 @@ class Heads:
         if present < POSE_PRESENT:
             return Region("head", top_of(region), present)
         pts = np.asarray(out[0]).reshape(-1, 5)
-        visible = _sigmoid(pts[:, 3])
+        visible = sigmoid(pts[:, 3])
         head = pts[HEAD_POINTS][visible[HEAD_POINTS] >= VISIBLE, :2]
         if not len(head):
             return Region("head", top_of(region), present)

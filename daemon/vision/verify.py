@@ -25,8 +25,10 @@ FACE_ROI = 1.5  # the face mesh sees the face box grown by this, as MediaPipe cr
 HAND_ROI = 2.6  # the hand model sees the palm box grown by this (MediaPipe's palm-to-hand)
 
 
-def _sigmoid(x: float) -> float:
-    return float(1 / (1 + np.exp(-np.clip(x, -60, 60))))
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function of a model's logits (clipped: no overflow warning)."""
+    out: np.ndarray = 1 / (1 + np.exp(-np.clip(x, -60, 60)))
+    return out
 
 
 def _crop(frame: np.ndarray, box: tuple[float, ...], grow: float, size: int) -> np.ndarray:
@@ -51,7 +53,7 @@ class Verifier:
     def face(self, frame: np.ndarray, box: tuple[float, ...]) -> float:
         """Probability that ``box`` holds a face (the face mesh's presence output)."""
         out = self.face_mesh.run(_crop(frame, box, FACE_ROI, self.face_mesh.height))
-        return _sigmoid(float(out[1].reshape(-1)[0]))
+        return float(sigmoid(out[1].reshape(-1)[:1])[0])
 
     def hand(self, frame: np.ndarray, box: tuple[float, ...]) -> float:
         """Probability that a palm box belongs to a hand (the hand model's presence output)."""

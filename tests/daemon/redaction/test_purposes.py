@@ -107,3 +107,14 @@ def test_batch_command_takes_a_purpose(
         main(["redact", str(src), "-o", str(tmp_path / "x"), "--purpose", "shelf"])
     with pytest.raises(SystemExit, match="min-face-px"):
         main(["redact", str(src), "-o", str(tmp_path / "x"), "--min-face-px", "50"])
+
+
+@pytest.mark.parametrize("growth", [1.5, 1.75, 2.0, 3.0])
+def test_a_research_head_ellipse_holds_the_whole_face_box(growth: float) -> None:
+    from veilcam.redaction.paint import ellipses
+    from veilcam.vision.detect import Region
+    from veilcam_native import mask as masks
+
+    face = Region("face", (40.0, 50.0, 100.0, 130.0), 0.9)
+    mask = masks.ellipse_mask((200, 200), ellipses([face], growth))
+    assert mask[50:130, 40:100].all()

@@ -199,7 +199,7 @@ class StreamConfig(_Strict, frozen=True):
 
 class RedactionConfig(_Strict, frozen=True):
     """How a camera's pictures are redacted. What is looked for follows from the camera's
-    purpose (``veilcam.vision.pipeline.SUBJECTS``); configuration can only add protection
+    purpose (``veilcam.vision.subjects``); configuration can only add protection
     or change its look."""
 
     mode: Literal["fill", "pixelate", "blur"] = "fill"

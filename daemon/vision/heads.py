@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from veilcam.vision import people
 from veilcam.vision.detect import Region, _square_input
 from veilcam.vision.runtime import BoardProfile, TFLiteModel
 from veilcam.vision.verify import sigmoid
@@ -27,23 +28,19 @@ ROI_GROWTH = 1.25
 MAX_REGIONS = 12  # pose runs per frame; further regions get the top-of-region head
 
 
-def _inside(box: tuple[float, ...], faces: list[Region]) -> bool:
+def _holds_a_face(box: tuple[int, int, int, int], faces: list[Region]) -> bool:
     x0, y0, x1, y1 = box
-    for f in faces:
-        cx, cy = (f.box[0] + f.box[2]) / 2, (f.box[1] + f.box[3]) / 2
-        if x0 <= cx < x1 and y0 <= cy < y1:
-            return True
-    return False
+    c = people.centres(faces)
+    return bool(((c[:, 0] >= x0) & (c[:, 0] < x1) & (c[:, 1] >= y0) & (c[:, 1] < y1)).any())
 
 
 def top_of(region: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
     """The head of an upright person filling the box: the top quarter, as wide as it is tall
     (the whole width for a narrow region)."""
     x0, y0, x1, y1 = region
-    w, h = x1 - x0, y1 - y0
-    side = min(w, max(h / 4, w / 3))
+    side = min(x1 - x0, max((y1 - y0) / 4, (x1 - x0) / 3))
     cx = (x0 + x1) / 2
-    return (cx - w / 2 if side >= w else cx - side / 2, y0, cx + min(side, w) / 2, y0 + side)
+    return (cx - side / 2, y0, cx + side / 2, y0 + side)
 
 
 class Heads:
@@ -78,27 +75,22 @@ class Heads:
         return Region("head", tuple(float(v) for v in box), present)  # type: ignore[arg-type]
 
     def find(
-        self, frame: np.ndarray, people: np.ndarray, faces: list[Region], min_face_px: int
+        self, frame: np.ndarray, people_mask: np.ndarray, faces: list[Region], min_face_px: int
     ) -> list[Region]:
         """A head for each person region (0/1 HxW mask) that holds no face and is large
         enough to hold a head of the smallest face's size (a sleeve apart from its body
         has none)."""
         h, w = frame.shape[:2]
-        regions = [
-            tuple(int(v) for v in b)
-            for b in masks.mask_boxes(people, min_area=min_face_px**2)
-            if not _inside(tuple(float(v) for v in b), faces)
-            and min(b[2] - b[0], b[3] - b[1]) >= min_face_px
+        regions: list[tuple[int, int, int, int]] = [
+            (int(b[0]), int(b[1]), int(b[2]), int(b[3]))
+            for b in masks.mask_boxes(people_mask, min_area=min_face_px**2)
+            if min(b[2] - b[0], b[3] - b[1]) >= min_face_px
         ]
+        regions = [r for r in regions if not _holds_a_face(r, faces)]
         regions.sort(key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
         out = []
-        for i, r in enumerate(regions):
-            box = r[:4]
-            head = (
-                self.head(frame, box)  # type: ignore[arg-type]
-                if i < MAX_REGIONS
-                else Region("head", top_of(box), 0.0)  # type: ignore[arg-type]
-            )
+        for i, box in enumerate(regions):
+            head = self.head(frame, box) if i < MAX_REGIONS else Region("head", top_of(box), 0.0)
             x0, y0, x1, y1 = head.box
             out.append(
                 Region("head", (max(0.0, x0), max(0.0, y0), min(w, x1), min(h, y1)), head.score)

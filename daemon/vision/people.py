@@ -79,16 +79,17 @@ def flat(frame: np.ndarray, x0: int, y0: int, side: int) -> bool:
     return bool(g.size) and float(g.std()) < FLAT_STD
 
 
-def _centres(regions: list[Region]) -> np.ndarray:
+def centres(regions: list[Region]) -> np.ndarray:
+    """(N, 2) centres of the regions' boxes."""
     if not regions:
         return np.zeros((0, 2))
     b = np.array([r.box for r in regions], np.float64)
     return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], 1)
 
 
-def _holds(region: np.ndarray, x0: int, y0: int, centres: np.ndarray) -> bool:
+def _holds(region: np.ndarray, x0: int, y0: int, points: np.ndarray) -> bool:
     h, w = region.shape
-    for cx, cy in centres:
+    for cx, cy in points:
         x, y = int(cx) - x0, int(cy) - y0
         if 0 <= x < w and 0 <= y < h and region[y, x]:
             return True
@@ -107,8 +108,8 @@ def confirmed(
     ``hands`` are verified; ``candidates`` are faces the verifier turned down."""
     hit = (prob > int(PERSON_THRESHOLD * 255)).view(np.uint8)
     out = np.zeros_like(hit)
-    sure_centres = _centres(faces + hands)
-    weak_centres = _centres(candidates)
+    sure_centres = centres(faces + hands)
+    weak_centres = centres(candidates)
     frame_area = hit.size
     for x0, y0, x1, y1 in masks.mask_boxes(hit, min_area=max(1, min_face_px**2 // 2)):
         region = hit[y0:y1, x0:x1]
@@ -129,7 +130,7 @@ def on_people(people: np.ndarray, regions: list[Region]) -> list[Region]:
     """The regions whose centre lies on a confirmed person."""
     h, w = people.shape
     out = []
-    for r, (cx, cy) in zip(regions, _centres(regions), strict=True):
+    for r, (cx, cy) in zip(regions, centres(regions), strict=True):
         if people[min(h - 1, max(0, int(cy))), min(w - 1, max(0, int(cx)))]:
             out.append(r)
     return out

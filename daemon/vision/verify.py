@@ -62,8 +62,11 @@ class Verifier:
 
     def faces(self, frame: np.ndarray, found: list[Region]) -> tuple[list[Region], list[Region]]:
         """(verified, turned down) candidates."""
-        sure = [r for r in found if self.face(frame, r.box) >= FACE_PRESENT]
-        return sure, [r for r in found if r not in sure]
+        sure: list[Region] = []
+        down: list[Region] = []
+        for r in found:
+            (sure if self.face(frame, r.box) >= FACE_PRESENT else down).append(r)
+        return sure, down
 
     def hands(self, frame: np.ndarray, found: list[Region]) -> list[Region]:
         return [r for r in found if self.hand(frame, r.box) >= HAND_PRESENT]

@@ -50,8 +50,11 @@ def _square_input(
     src, sx, sy, step = frame, x0, y0, side / size
     k = int(step)
     if k >= 2:
-        src = embed.reduce_area(frame[y0 : y0 + side, x0 : x0 + side], k)
-        sx = sy = 0
+        # Only the part of the tile over the frame is reduced; a tile reaching past the
+        # frame's top or left edge keeps its origin there (negative: black past the edge).
+        cx, cy = max(x0, 0), max(y0, 0)
+        src = embed.reduce_area(frame[cy : y0 + side, cx : x0 + side], k)
+        sx, sy = (x0 - cx) / k, (y0 - cy) / k
         step /= k
     # destination = (source - origin) / step; the kernel takes that forward matrix.
     m = np.array([[1 / step, 0, -sx / step], [0, 1 / step, -sy / step]])

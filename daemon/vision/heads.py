@@ -49,14 +49,25 @@ class Heads:
     def __init__(self, profile: BoardProfile, cache: Path | None = None, workers: int = 1) -> None:
         self.model = TFLiteModel("pose_landmark_full", profile, cache, workers)
 
-    def head(self, frame: np.ndarray, region: tuple[int, int, int, int]) -> Region:
+    def _run(
+        self, frame: np.ndarray, region: tuple[int, int, int, int]
+    ) -> tuple[list[np.ndarray], float, tuple[int, int, float]]:
+        """The model's outputs on the square round ``region``, its person-presence score
+        and where that square lies (left, top, scale)."""
         x0, y0, x1, y1 = region
         side = max(2, int(max(x1 - x0, y1 - y0) * ROI_GROWTH))
         left, top = int((x0 + x1) / 2 - side / 2), int((y0 + y1) / 2 - side / 2)
-        size = self.model.height
-        img, scale = _square_input(frame, left, top, side, size)
+        img, scale = _square_input(frame, left, top, side, self.model.height)
         out = self.model.run(img.astype(np.float32) * (1 / 255))
         present = float(np.asarray(out[1]).reshape(-1)[0])  # a probability already
+        return out, present, (left, top, scale)
+
+    def person(self, frame: np.ndarray, region: tuple[int, int, int, int]) -> float:
+        """Probability that the region shows a person's body (the model's presence score)."""
+        return self._run(frame, region)[1]
+
+    def head(self, frame: np.ndarray, region: tuple[int, int, int, int]) -> Region:
+        out, present, (left, top, scale) = self._run(frame, region)
         if present < POSE_PRESENT:
             return Region("head", top_of(region), present)
         pts = np.asarray(out[0]).reshape(-1, 5)

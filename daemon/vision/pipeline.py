@@ -35,7 +35,7 @@ import numpy as np
 
 from veilcam.vision import people, ssd
 from veilcam.vision.detect import Region, SSDDetector, squares
-from veilcam.vision.heads import Heads
+from veilcam.vision.heads import POSE_PRESENT, Heads
 from veilcam.vision.runtime import BoardProfile, TFLiteModel
 from veilcam.vision.subjects import PURPOSES, SUBJECTS
 from veilcam.vision.verify import Verifier
@@ -213,7 +213,14 @@ class Vision:
             faces, turned_down = faces + sure, turned_down + down
             timed("fine_faces", t0)
         weak = [r for r in turned_down if r.score >= FACE_SCORE_WEAK]
-        confirmed = people.confirmed(prob, faces, weak, found.hands, policy.min_face_px)
+        confirmed = people.confirmed(
+            prob,
+            faces,
+            weak,
+            found.hands,
+            policy.min_face_px,
+            lambda box: self.heads.person(frame, box) >= POSE_PRESENT,
+        )
         found.faces = faces + people.on_people(confirmed, turned_down)
         if "person" in want:
             found.people = confirmed

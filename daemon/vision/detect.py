@@ -47,7 +47,7 @@ def _square_input(
     on, a box reduction by a whole factor first (native, read in place), so that small
     details average instead of aliasing."""
     scale = size / side
-    src, sx, sy, step = frame, x0, y0, side / size
+    src, sx, sy, step = frame, float(x0), float(y0), side / size
     k = int(step)
     if k >= 2:
         # Only the part of the tile over the frame is reduced; a tile reaching past the

@@ -69,13 +69,16 @@ def worth_a_closer_look(
         return False
     if (p > int(PERSON_THRESHOLD * 255)).mean() > 0.95:
         return False  # already covered: nothing finer to add
-    if p.max() >= int(PERSON_HINT * 255):
-        return True
-    if len(weak_faces):
-        cx = (weak_faces[:, 0] + weak_faces[:, 2]) / 2
-        cy = (weak_faces[:, 1] + weak_faces[:, 3]) / 2
-        return bool(((cx >= x0) & (cx < x0 + side) & (cy >= y0) & (cy < y0 + side)).any())
-    return False
+    return p.max() >= int(PERSON_HINT * 255) or centre_in(weak_faces, x0, y0, side)
+
+
+def centre_in(boxes: np.ndarray, x0: int, y0: int, side: int) -> bool:
+    """Whether the centre of any of the (N, 4) boxes lies in the square tile."""
+    if not len(boxes):
+        return False
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2
+    cy = (boxes[:, 1] + boxes[:, 3]) / 2
+    return bool(((cx >= x0) & (cx < x0 + side) & (cy >= y0) & (cy < y0 + side)).any())
 
 
 def flat(frame: np.ndarray, x0: int, y0: int, side: int) -> bool:

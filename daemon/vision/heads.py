@@ -10,16 +10,18 @@ low) the top of the region is taken as the head instead: never less redaction.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from veilcam.vision import people
+from veilcam.vision import models, people
 from veilcam.vision.detect import Region, _square_input
 from veilcam.vision.runtime import BoardProfile, TFLiteModel
 from veilcam.vision.verify import sigmoid
 from veilcam_native import mask as masks
 
+MODEL = "pose_landmark_full"
 POSE_PRESENT = 0.5
 HEAD_POINTS = list(range(11))  # nose, eyes (inner, centre, outer), ears, mouth corners
 SHOULDERS = (11, 12)
@@ -44,10 +46,24 @@ def top_of(region: tuple[int, int, int, int]) -> tuple[float, float, float, floa
 
 
 class Heads:
-    """Pose landmarks on person regions; thread-safe."""
+    """Pose landmarks on person regions; thread-safe.
+
+    The model (about 30 MB an interpreter) is loaded on first use: a fridge or floor camera
+    asks it only of a region a faint face alone would confirm, which most frames never
+    hold. Its file is checked at once, so a missing or altered model is refused at start."""
 
     def __init__(self, profile: BoardProfile, cache: Path | None = None, workers: int = 1) -> None:
-        self.model = TFLiteModel("pose_landmark_full", profile, cache, workers)
+        models.path(MODEL, cache)  # refuses a missing or altered file by name
+        self._args = (profile, cache, workers)
+        self._model: TFLiteModel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> TFLiteModel:
+        with self._lock:
+            if self._model is None:
+                self._model = TFLiteModel(MODEL, *self._args)
+            return self._model
 
     def _run(
         self, frame: np.ndarray, region: tuple[int, int, int, int]

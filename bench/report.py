@@ -55,9 +55,9 @@ def redaction_targets(r: dict[str, list[dict[str, Any]]]) -> list[Target]:
                 )
             )
     empty = {(row["detector"], row["purpose"]): row for row in r.get("redaction_empty", [])}
+    theirs = next((v for (d, _), v in empty.items() if d == "centerface"), None)
     for (detector, purpose), row in sorted(empty.items()):
         if detector == "veilcam":
-            theirs = next((v for (d, _), v in empty.items() if d == "centerface"), None)
             out.append(
                 Target(
                     f"{purpose}: picture changed without people (worst picture)",
@@ -231,9 +231,9 @@ def merged(rows: list[Target]) -> list[Target]:
     out: list[Target] = []
     empty = [t for t in rows if t.what.endswith(": picture changed without people (worst picture)")]
     for t in rows:
-        if t in empty[1:]:
-            continue
-        if t is (empty[0] if empty else None):
+        if t in empty:
+            if t is not empty[0]:
+                continue
             t = Target(
                 "picture changed without people, worst picture per purpose",
                 ", ".join(f"{e.what.split(':')[0]} {e.measured}" for e in empty),

@@ -30,6 +30,7 @@ LAYERS: list[set[str]] = [
     {"sensors", "vision", "control"},
     {"redaction"},
     {"capture"},
+    {"alerts"},
     {"coldchain", "accounts", "tokens"},
     {"runtime"},
     {"web"},

@@ -307,7 +307,7 @@ def _check_alerts(data: Path) -> None:
         timeout=60,
     )
     alarms = json.loads(out.stdout)
-    dairy = [a for a in alarms if a["cabinet"] == "dairy" and a["rule"] == "temperature"]
+    dairy = [a for a in alarms if a["subject"] == "dairy" and a["rule"] == "temperature"]
     assert dairy and dairy[-1]["level"] == "alarm", alarms
     assert dairy[-1]["peak"] > 8.0
-    assert not [a for a in alarms if a["cabinet"] == "frozen" and a["rule"] == "temperature"]
+    assert not [a for a in alarms if a["subject"] == "frozen" and a["rule"] == "temperature"]

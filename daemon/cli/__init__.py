@@ -105,7 +105,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_alerts(args: argparse.Namespace) -> int:
     """Cold-chain alarms straight from the database (the daemon may be running)."""
-    from veilcam.coldchain.queries import list_job
+    from veilcam.alerts.records import list_job
     from veilcam.store.database import opened
 
     with opened(_data_dir(args)) as db:
@@ -118,7 +118,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     for a in alarms:
         state = "open" if a["closed_at"] is None else "closed"
         acked = f", acknowledged by {a['acked_by']}" if a["acked_by"] else ""
-        what = f"{a['cabinet']}: {a['rule']}: {a['message']}{acked}"
+        what = f"{a['subject']}: {a['rule']}: {a['message']}{acked}"
         print(f"{a['id']:5} {state:6} {a['level']:7} {what}")
     return 0
 

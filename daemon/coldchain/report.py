@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
+from veilcam.alerts.episodes import duration_text
 from veilcam.coldchain.limits import limits_for
 from veilcam.coldchain.queries import overrides_job
-from veilcam.coldchain.rules import duration_text
 
 if TYPE_CHECKING:
     from veilcam.config import CabinetConfig

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
+from veilcam.alerts.episodes import duration_text
 from veilcam.coldchain.report import (
     MIN_EXCURSION,
     CabinetDay,
@@ -16,7 +17,6 @@ from veilcam.coldchain.report import (
     excursion_text,
     iso,
 )
-from veilcam.coldchain.rules import duration_text
 
 
 def _chart(pdf: FPDF, c: CabinetDay, start: float, end: float, x: float, y: float) -> None:

@@ -29,27 +29,34 @@ import collections
 import datetime as dt
 from dataclasses import dataclass, field
 
+from veilcam.alerts.episodes import Episode, Episodes, Source, Transition, duration_text
 from veilcam.coldchain.limits import PROFILES, Limits
 
-LEVELS = ("warning", "alarm")
+__all__ = ["SOURCE", "Board", "Cabinet", "Transition", "duration_text"]
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
-    cabinet: str
-    rule: str
-    change: str  # open | level | close
-    level: str  # warning | alarm
-    at: float
-    value: float | None = None  # the peak (temperatures) or the measure that tripped it
-    message: str = ""
+def _peak(tr: Transition) -> str | None:
+    if tr.value is not None and tr.rule.startswith("temperature"):
+        return f"Peak:      {tr.value:.1f} °C"
+    return None
 
 
-@dataclass(slots=True)
-class Episode:
-    level: str
-    opened_at: float
-    peak: float | None = None
+SOURCE = Source(
+    "coldchain",
+    "Cabinet",
+    {
+        "temperature": "temperature",
+        "temperature_cumulative": "warm too often",
+        "door_open": "door open",
+        "door_frequent": "door opened too often",
+        "door_stuck": "door not opened",
+        "sensor_silent": "probe silent",
+        "sensor_fault": "probe fault",
+        "link_down": "sensor board unreachable",
+        "clock_unsynchronised": "clock not synchronised",
+    },
+    _peak,
+)
 
 
 @dataclass(slots=True)
@@ -80,24 +87,11 @@ class Cabinet:
     def _open(
         self, rule: str, level: str, at: float, value: float | None, msg: str
     ) -> list[Transition]:
-        ep = self.episodes.get(rule)
-        if ep is None:
-            self.episodes[rule] = Episode(level, at, value)
-            return [Transition(self.name, rule, "open", level, at, value, msg)]
-        if LEVELS.index(level) > LEVELS.index(ep.level):
-            ep.level = level
-            return [Transition(self.name, rule, "level", level, at, ep.peak, msg)]
-        return []
+        return Episodes("coldchain", self.name, self.episodes).raise_to(rule, level, at, value, msg)
 
     def _close(self, rule: str, at: float, msg: str) -> list[Transition]:
-        ep = self.episodes.pop(rule, None)
-        if ep is None:
-            return []
-        lasted = at - ep.opened_at
-        text = f"{msg}; lasted {duration_text(lasted)}"
-        if ep.peak is not None and rule.startswith("temperature"):
-            text += f", peak {ep.peak:.1f} °C"
-        return [Transition(self.name, rule, "close", ep.level, at, ep.peak, text)]
+        unit = "°C" if rule.startswith("temperature") else ""
+        return Episodes("coldchain", self.name, self.episodes).close(rule, at, msg, unit)
 
     def suppressed(self, t: float) -> str | None:
         """Why temperature readings at ``t`` do not count, if they don't."""
@@ -272,12 +266,6 @@ class Cabinet:
                 "door_stuck", "warning", t, None, f"no door opening for {duration_text(t - last)}"
             )
         return out + self._door_rate(t)
-
-
-def duration_text(seconds: float) -> str:
-    """'7 min', '6 h 08 min': how every cold-chain message, email and report says a duration."""
-    m = int(seconds // 60)
-    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
 @dataclass(slots=True)

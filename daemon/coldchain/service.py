@@ -1,6 +1,6 @@
 """The alarm service: feeds the sensor line's readings and door changes to each cabinet's
-rules, ticks them as time passes, and keeps every alarm's opening, level changes and
-closing in the ``alarms`` table. Acknowledging an alarm needs a comment, and is audited."""
+rules, ticks them as time passes, and hands every alarm's opening, level changes and
+closing to the shared alert recorder (``veilcam.alerts``)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from veilcam.alerts.recorder import Recorder
 from veilcam.clock import synchronised
 from veilcam.coldchain.limits import Limits, limits_for
-from veilcam.coldchain.notify import Notice, notices_for
-from veilcam.coldchain.queries import ack_job, opened_at_job, overrides_job, record_job
-from veilcam.coldchain.rules import Board, Cabinet, Transition
+from veilcam.coldchain.queries import overrides_job
+from veilcam.coldchain.rules import SOURCE, Board, Cabinet, Transition
 from veilcam.config import check_limits
-from veilcam.errors import AccountError, ConfigError, StoreError
-from veilcam.store import audit
+from veilcam.errors import ConfigError
 
 if TYPE_CHECKING:
     from veilcam.clock import Clock
@@ -53,55 +52,24 @@ class AlarmService:
         self.by_door = {c.door: c.name for c in cabinets if c.door is not None}
         self._readings = readings.subscribe(maxsize=10_000)
         self._doors = doors.subscribe(maxsize=1_000)
-        self.transitions: Hub[Transition] | None = None
         self.board = Board()
         self.watch_link = watch_link
-        self.notify, self.site, self.wake = notify, site, wake
-        self._unrecorded: list[tuple[Transition, float, list[Notice]]] = []
-        self._failing = False
+        self.recorder = Recorder(SOURCE, store, health, notify, site, wake)
 
-    async def _notices(self, tr: Transition) -> list[Notice]:
-        if self.notify is None:
-            return []
-        if tr.change == "close":
-            began = await self.store.db.read(opened_at_job, tr.cabinet, tr.rule)
-        else:
-            cab = self.cabinets.get(tr.cabinet)
-            began = cab.began(tr.rule) if cab is not None else None
-        return notices_for(tr, self.notify, self.site, began)
+    @property
+    def transitions(self) -> Hub[Transition] | None:
+        return self.recorder.transitions
+
+    @transitions.setter
+    def transitions(self, hub: Hub[Transition] | None) -> None:
+        self.recorder.transitions = hub
+
+    def _began(self, tr: Transition) -> float | None:
+        cab = self.cabinets.get(tr.subject)
+        return cab.began(tr.rule) if cab is not None else None
 
     async def _apply(self, transitions: list[Transition]) -> None:
-        for tr in transitions:
-            log.warning(
-                "alarm %s %s on %s (%s): %s", tr.change, tr.rule, tr.cabinet, tr.level, tr.message
-            )
-            expires = self.store.expires("sensor_records", tr.at)
-            self._unrecorded.append((tr, expires, await self._notices(tr)))
-            if self.transitions is not None:
-                self.transitions.publish(tr)
-        # In order, each with its notices; what the database refuses (a full disk) waits
-        # here and is tried again, never dropped.
-        while self._unrecorded:
-            tr, expires, notices = self._unrecorded[0]
-            try:
-                await self.store.db.write(record_job, tr, expires, notices)
-            except StoreError as exc:
-                if not self._failing:
-                    log.error("alarm changes not stored, trying again: %s", exc)
-                self._failing = True
-                self.health.set(
-                    "alarm_records",
-                    "error",
-                    f"{len(self._unrecorded)} alarm change(s) waiting to be stored: {exc}",
-                )
-                break
-            self._unrecorded.pop(0)
-            if notices and self.wake is not None:
-                self.wake.set()
-        else:
-            if self._failing:
-                self._failing = False
-                self.health.set("alarm_records", "ok", "every alarm change stored")
+        await self.recorder.apply(transitions, self._began)
         open_alarms = [
             (name, rule, ep.level)
             for name, cab in self.cabinets.items()
@@ -188,20 +156,10 @@ class AlarmService:
                 if tick.done():
                     out += await self._tick()
                     tick = asyncio.ensure_future(self.clock.sleep(TICK))
-                if out or self._unrecorded:
+                if out or self.recorder.waiting:
                     await self._apply(out)
         finally:
             for waiting in (reading, door, tick):
                 waiting.cancel()
             self._readings.close()
             self._doors.close()
-
-
-async def acknowledge(
-    store: Store, alarm_id: int, by: str, comment: str, ip: str | None = None
-) -> None:
-    comment = comment.strip()
-    if not comment:
-        raise AccountError("acknowledging an alarm needs a comment: what was done about it")
-    await store.db.write(ack_job, alarm_id, by, comment[:500], store.clock.now())
-    await store.audit(audit.Entry(by, "alarm.ack", str(alarm_id), comment[:200], ip=ip))

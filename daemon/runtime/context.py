@@ -9,11 +9,11 @@ from typing import Any
 
 import veilcam_native
 from veilcam import __version__
+from veilcam.alerts.episodes import Transition
+from veilcam.alerts.outbox import Outbox
 from veilcam.capture.pipeline import Pipeline
 from veilcam.capture.stream import Stream
 from veilcam.clock import Clock
-from veilcam.coldchain.notify import Outbox
-from veilcam.coldchain.rules import Transition
 from veilcam.coldchain.service import AlarmService
 from veilcam.config import Config
 from veilcam.events import Hub

@@ -17,13 +17,13 @@ from typing import Any
 
 import veilcam_native
 from veilcam import __version__
+from veilcam.alerts.outbox import Outbox
 from veilcam.capture.camera import Camera
 from veilcam.capture.pipeline import REDACT_WORKERS, Pipeline
 from veilcam.capture.sources import make_source
 from veilcam.capture.stream import Stream
 from veilcam.capture.triggers import Triggers
 from veilcam.clock import Clock, SystemClock
-from veilcam.coldchain.notify import Outbox
 from veilcam.coldchain.service import AlarmService
 from veilcam.config import Config
 from veilcam.control.server import ControlServer

@@ -6,8 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from veilcam.coldchain.queries import list_job
-from veilcam.coldchain.service import acknowledge
+from veilcam.alerts.records import acknowledge, list_job
 from veilcam.errors import AccountError
 from veilcam.web import display, queries
 from veilcam.web.common import (

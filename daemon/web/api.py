@@ -6,7 +6,7 @@ import json
 
 from aiohttp import web
 
-from veilcam.coldchain.queries import list_job
+from veilcam.alerts.records import list_job
 from veilcam.errors import AccountError
 from veilcam.store import status
 from veilcam.tokens import DEFAULT_DAYS, Tokens

@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from veilcam.alerts.episodes import duration_text
 from veilcam.coldchain import report
-from veilcam.coldchain.rules import duration_text
 from veilcam.config import check_limits
 from veilcam.errors import ConfigError
 from veilcam.web.common import app_of, audit_request, render

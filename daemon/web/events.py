@@ -70,7 +70,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
                     await send(
                         "alarm",
                         {
-                            "cabinet": event.cabinet,
+                            "source": event.source,
+                            "subject": event.subject,
                             "rule": event.rule,
                             "change": event.change,
                             "level": event.level,

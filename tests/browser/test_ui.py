@@ -17,7 +17,7 @@ import pytest
 from tests.support.daemon import config_for, free_port
 from tests.support.web import CABINET
 from veilcam.accounts import Accounts
-from veilcam.coldchain.rules import Transition
+from veilcam.alerts.episodes import Transition
 from veilcam.config import WebConfig
 from veilcam.runtime.context import App
 from veilcam.runtime.supervisor import running
@@ -120,7 +120,16 @@ async def test_manager_day(site: tuple[App, str], browser: Any) -> None:
     await page.wait_for_timeout(500)
     assert await page.is_hidden("#live-alarm")
     app.alarm_changes.publish(
-        Transition("dairy", "temperature", "level", "alarm", now, 9.1, "above 8.0 °C for 30 min")
+        Transition(
+            "coldchain",
+            "dairy",
+            "temperature",
+            "level",
+            "alarm",
+            now,
+            9.1,
+            "above 8.0 °C for 30 min",
+        )
     )
     banner = page.locator("#live-alarm")
     await banner.wait_for(state="visible")

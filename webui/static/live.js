@@ -32,7 +32,7 @@
     const what = data.change === "close" ? "cleared" : data.level.toUpperCase();
     banner.textContent = "";
     const text = document.createElement("span");
-    text.textContent = `${what}: ${data.cabinet} ${data.rule.replace(/_/g, " ")}: ${data.message} `;
+    text.textContent = `${what}: ${data.subject} ${data.rule.replace(/_/g, " ")}: ${data.message} `;
     const link = document.createElement("a");
     link.href = "/alerts";
     link.textContent = "see alerts";

@@ -17,9 +17,9 @@ from aiohttp import web
 
 from tests.support.aio import settle, until
 from tests.support.mail import Smtp
+from veilcam.alerts.outbox import summary_job
+from veilcam.alerts.records import list_job
 from veilcam.clock import FakeClock
-from veilcam.coldchain.notify import summary_job
-from veilcam.coldchain.queries import list_job
 from veilcam.coldchain.service import TICK
 from veilcam.config import loads
 from veilcam.errors import ConfigError
@@ -68,7 +68,7 @@ async def alarms(app: App, rule: str = "temperature") -> list[dict[str, Any]]:
 
 
 async def closed(app: App, cabinet: str = "dairy") -> bool:
-    return any(a["cabinet"] == cabinet and a["closed_at"] for a in await alarms(app))
+    return any(a["subject"] == cabinet and a["closed_at"] for a in await alarms(app))
 
 
 async def outbox(app: App) -> dict[str, Any]:
@@ -240,7 +240,11 @@ async def test_webhook_is_signed_and_retried(
     headers, body = got[-1]
     assert got[0][1] == body  # the same notice, again
     payload = json.loads(body)
-    assert payload["cabinet"] == "dairy" and payload["level"] == "alarm"
+    assert (
+        payload["subject"] == "dairy"
+        and payload["source"] == "coldchain"
+        and payload["level"] == "alarm"
+    )
     assert payload["rule"] == "temperature" and payload["value"] == 9.5
     expected = hmac.new(b"s3cret-shared-with-head-office", body, hashlib.sha256).hexdigest()
     assert headers["X-Veilcam-Signature"] == f"sha256={expected}"

@@ -207,7 +207,7 @@ def test_the_serial_link_down_for_a_minute_is_an_alarm() -> None:
     board = Board(link_grace=60)
     assert board.link(T0, False) == [] and board.link(T0 + 59, False) == []
     out = board.link(T0 + 60, False)
-    assert kinds(out) == [("link_down", "open", "alarm")] and out[0].cabinet == "board"
+    assert kinds(out) == [("link_down", "open", "alarm")] and out[0].subject == "board"
     assert board.link(T0 + 120, False) == []  # once
     assert kinds(board.link(T0 + 130, True)) == [("link_down", "close", "alarm")]
 

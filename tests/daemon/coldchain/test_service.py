@@ -11,9 +11,10 @@ import pytest
 
 from tests.support.aio import until
 from tests.support.daemon import config_for
+from veilcam.alerts.records import acknowledge
 from veilcam.cli import main
 from veilcam.clock import FakeClock
-from veilcam.coldchain.service import TICK, acknowledge
+from veilcam.coldchain.service import TICK
 from veilcam.errors import AccountError
 from veilcam.runtime.supervisor import running
 from veilcam.sensors.ingest import DoorEvent, Reading
@@ -52,7 +53,7 @@ async def test_a_warm_spell_opens_an_alarm_once_and_closes_it(
         # warning first and becomes an alarm once it has seen enough of them.
         await until(lambda: _level(rows, "alarm"))
         [row] = await rows()
-        assert row["level"] == "alarm" and row["closed_at"] is None and row["cabinet"] == "dairy"
+        assert row["level"] == "alarm" and row["closed_at"] is None and row["subject"] == "dairy"
         assert app.health.get("cold_chain").state == "error"  # type: ignore[union-attr]
         with pytest.raises(AccountError, match="needs a comment"):
             await acknowledge(app.store, row["id"], "maria", "   ")
@@ -115,9 +116,9 @@ async def test_alarm_changes_refused_by_a_full_disk_are_kept_and_stored_later(
 ) -> None:
     import sqlite3
 
-    from veilcam.coldchain import service
+    from veilcam.alerts import recorder
 
-    real, refusals = service.record_job, {"left": 3}
+    real, refusals = recorder.record_job, {"left": 3}
 
     def full_disk(db, *args):  # type: ignore[no-untyped-def]
         if refusals["left"] > 0:
@@ -125,7 +126,7 @@ async def test_alarm_changes_refused_by_a_full_disk_are_kept_and_stored_later(
             raise sqlite3.OperationalError("database or disk is full")
         return real(db, *args)
 
-    monkeypatch.setattr(service, "record_job", full_disk)
+    monkeypatch.setattr(recorder, "record_job", full_disk)
     clock = FakeClock()
     async with running(config_for(data_dir, CABINET), clock=clock) as app:
         clock.advance(31 * 60)

@@ -107,18 +107,22 @@ async def test_cabinet_limits_are_set_in_settings_within_the_ceiling(ui: UI) -> 
 
 
 async def test_alarms_in_the_json_api(ui: UI) -> None:
-    from veilcam.coldchain.queries import record_job
-    from veilcam.coldchain.rules import Transition
+    from veilcam.alerts.episodes import Transition
+    from veilcam.alerts.records import record_job
 
     app, clock, client = ui
     now = clock.now()
-    opened = Transition("dairy", "door_open", "open", "warning", now, 200.0, "door open for 3 min")
-    closed = Transition("dairy", "door_open", "close", "warning", now + 60, None, "door closed")
+    opened = Transition(
+        "coldchain", "dairy", "door_open", "open", "warning", now, 200.0, "door open for 3 min"
+    )
+    closed = Transition(
+        "coldchain", "dairy", "door_open", "close", "warning", now + 60, None, "door closed"
+    )
     await app.store.db.write(record_job, opened, now + 86400)
     await app.store.db.write(record_job, closed, now + 86400)
     await app.store.db.write(
         record_job,
-        Transition("dairy", "sensor_silent", "open", "alarm", now, None, "silent"),
+        Transition("coldchain", "dairy", "sensor_silent", "open", "alarm", now, None, "silent"),
         now + 86400,
     )
     c = await client("auditor")

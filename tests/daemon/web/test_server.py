@@ -306,7 +306,7 @@ async def test_acknowledging_an_alarm_needs_a_comment(ui: tuple[App, FakeClock, 
 
     def alarm(db):  # type: ignore[no-untyped-def]
         db.conn.execute(
-            "INSERT INTO alarms (cabinet, rule, level, opened_at, updated_at, message, expires_at)"
+            "INSERT INTO alarms (subject, rule, level, opened_at, updated_at, message, expires_at)"
             " VALUES ('dairy', 'temperature', 'alarm', ?, ?, 'above 8.0 °C for 30 min', ?)",
             (now, now, now + 86400),
         )

@@ -1,4 +1,4 @@
-"""Alarm notifications by email and webhook, from a persistent outbox.
+"""Alert notifications by email and webhook, from a persistent outbox.
 
 A notice is written to the ``outbox`` table in the same transaction as the alarm change it
 reports, so a crash cannot lose one; the :class:`Outbox` service delivers what is due and,
@@ -28,7 +28,7 @@ import aiohttp
 import aiosmtplib
 from sqlite_utils import Database
 
-from veilcam.coldchain.rules import LEVELS, Transition, duration_text
+from veilcam.alerts.episodes import LEVELS, Source, Transition, duration_text
 from veilcam.durations import is_on
 from veilcam.errors import ConfigError, NotifyError
 
@@ -42,17 +42,6 @@ log = logging.getLogger(__name__)
 
 POLL = 5.0  # seconds between looks at the outbox
 BATCH = 20  # notices delivered per look
-RULE_TITLES = {
-    "temperature": "temperature",
-    "temperature_cumulative": "warm too often",
-    "door_open": "door open",
-    "door_frequent": "door opened too often",
-    "door_stuck": "door not opened",
-    "sensor_silent": "probe silent",
-    "sensor_fault": "probe fault",
-    "link_down": "sensor board unreachable",
-    "clock_unsynchronised": "clock not synchronised",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,24 +59,27 @@ def _reaches(level: str, floor: str) -> bool:
     return LEVELS.index(level) >= LEVELS.index(floor)
 
 
-def notices_for(tr: Transition, cfg: NotifyConfig, site: str, began: float | None) -> list[Notice]:
-    """What to send about one alarm change; ``began`` is when its condition started."""
+def notices_for(
+    tr: Transition, source: Source, cfg: NotifyConfig, site: str, began: float | None
+) -> list[Notice]:
+    """What to send about one alert change; ``began`` is when its condition started."""
     if not _reaches(tr.level, cfg.level):
         return []
-    title = RULE_TITLES.get(tr.rule, tr.rule)
+    title = source.title(tr.rule)
     verb = {"open": "", "level": "", "close": "cleared: "}[tr.change]
-    subject = f"[veilcam {site}] {verb}{tr.level.upper()}: {tr.cabinet} {title}"
+    subject = f"[veilcam {site}] {verb}{tr.level.upper()}: {tr.subject} {title}"
+    label = f"{source.subject_label}:"
     lines = [
         f"Site:      {site}",
-        f"Cabinet:   {tr.cabinet}",
+        f"{label:<10} {tr.subject}",
         f"Alarm:     {title} ({tr.rule}), level {tr.level}",
         f"Status:    {'cleared' if tr.change == 'close' else 'open'} at {_when(tr.at)}",
     ]
     if began is not None:
         lines.append(f"Since:     {_when(began)}")
         lines.append(f"Duration:  {duration_text(tr.at - began)}")
-    if tr.value is not None and tr.rule.startswith("temperature"):
-        lines.append(f"Peak:      {tr.value:.1f} °C")
+    if (value := source.value_text(tr)) is not None:
+        lines.append(value)
     lines += ["", tr.message, ""]
     if tr.change != "close":
         lines.append("Acknowledge it in the veilcam web UI, with what was done about it.")
@@ -101,7 +93,8 @@ def notices_for(tr: Transition, cfg: NotifyConfig, site: str, began: float | Non
     if cfg.webhook is not None:
         payload = {
             "site": site,
-            "cabinet": tr.cabinet,
+            "source": tr.source,
+            "subject": tr.subject,
             "rule": tr.rule,
             "change": tr.change,
             "level": tr.level,

@@ -78,22 +78,46 @@ def apply(
     """A redacted copy of ``frame`` and the number of regions redacted per kind. With
     ``round_heads`` (cameras that keep bodies), faces and heads are painted as the ellipse
     in their grown box, not the whole box: the shoulders and hands beside a head stay."""
+    out, regions, _ = painted(frame, found, mode, face_growth, round_heads=round_heads)
+    return out, regions
+
+
+def painted(
+    frame: np.ndarray, found: Found, mode: str, face_growth: float, *, round_heads: bool = False
+) -> tuple[np.ndarray, dict[str, int], list[list[int]]]:
+    """``apply``, and the boxes ``[x0, y0, x1, y1]`` of everything painted: what later
+    analysis (stock) must treat as unseen."""
     out = frame.copy()
     regions: dict[str, int] = {}
+    painted_boxes: list[np.ndarray] = []
     h, w = frame.shape[:2]
     # Masks first (people are large, soft-edged), then boxes on top.
     union = np.zeros((h, w), np.uint8)
     if found.people is not None and found.people.any():
         people = masks.dilate(found.people, max(1, max(h, w) // 100))
-        regions["person"] = len(masks.mask_boxes(people, min_area=16))
+        boxes_p = masks.mask_boxes(people, min_area=16)
+        regions["person"] = len(boxes_p)
+        painted_boxes.append(boxes_p)
         union |= people
     if found.changes is not None and found.changes.any():
-        regions["change"] = len(masks.mask_boxes(found.changes, min_area=16))
+        boxes_c = masks.mask_boxes(found.changes, min_area=16)
+        regions["change"] = len(boxes_c)
+        painted_boxes.append(boxes_c)
         union |= found.changes
     faces, heads = found.faces, found.heads
     if round_heads and (faces or heads):
         rows = np.concatenate([ellipses(faces, face_growth), ellipses(heads, HEAD_GROWTH)])
         union |= masks.ellipse_mask(frame.shape, rows)
+        painted_boxes.append(
+            np.column_stack(
+                [
+                    rows[:, 0] - rows[:, 2],
+                    rows[:, 1] - rows[:, 3],
+                    rows[:, 0] + rows[:, 2] + 1,
+                    rows[:, 1] + rows[:, 3] + 1,
+                ]
+            )
+        )
         faces, heads = [], []
     if union.any():
         paint_mask(out, union, mode)
@@ -107,5 +131,12 @@ def apply(
     if found.hands:
         regions["hand"] = len(found.hands)
     if boxes:
-        paint_boxes(out, kernels.clip_boxes(np.asarray(boxes, np.float64), out.shape), mode)
-    return out, regions
+        clipped = kernels.clip_boxes(np.asarray(boxes, np.float64), out.shape)
+        paint_boxes(out, clipped, mode)
+        painted_boxes.append(clipped)
+    every = [
+        [int(v) for v in row]
+        for part in painted_boxes
+        for row in kernels.clip_boxes(np.asarray(part, np.float64).reshape(-1, 4), out.shape)
+    ]
+    return out, regions, every

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from veilcam.redaction.imaging import blank_frame
-from veilcam.redaction.paint import apply
+from veilcam.redaction.paint import painted
 from veilcam.vision.pipeline import Policy
 
 if TYPE_CHECKING:
@@ -34,10 +34,16 @@ class Redacted:
     models: list[str] = field(default_factory=list)
     blank_reason: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    boxes: list[list[int]] = field(default_factory=list)  # everything painted, x0 y0 x1 y1
 
     def summary(self) -> dict[str, object]:
         status = "blanked" if self.blank_reason else "redacted"
-        return {"status": status, "regions": self.regions, "models": self.models}
+        return {
+            "status": status,
+            "regions": self.regions,
+            "models": self.models,
+            "boxes": self.boxes,
+        }
 
 
 class Redactor(Protocol):
@@ -86,10 +92,10 @@ class VisionRedactor:
         t0 = time.perf_counter()
         found = self.vision.find(pixels, policy, reference)
         t1 = time.perf_counter()
-        out, regions = apply(
+        out, regions, boxes = painted(
             pixels, found, camera.redaction.mode, policy.face_growth, round_heads=policy.round_heads
         )
         timings = dict(found.timings_ms)
         timings["redact"] = round((time.perf_counter() - t1) * 1000, 2)
         timings["detect"] = round((t1 - t0) * 1000, 2)
-        return Redacted(out, regions, found.models, timings_ms=timings)
+        return Redacted(out, regions, found.models, timings_ms=timings, boxes=boxes)

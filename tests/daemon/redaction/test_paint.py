@@ -12,7 +12,7 @@ from PIL import Image
 
 from tests.support.images import picture
 from veilcam.cli import main
-from veilcam.redaction.paint import apply, paint_boxes
+from veilcam.redaction.paint import apply, paint_boxes, painted
 from veilcam.redaction.redactor import VisionRedactor
 from veilcam.vision.pipeline import Policy, Vision, changed
 
@@ -76,6 +76,21 @@ def test_an_arm_against_the_fridge_reference_is_redacted() -> None:
     assert mask.sum() < 1.2 * 80 * 150 and not mask[:20, :20].any()
     with pytest.raises(ValueError, match="recalibrate"):
         changed(frame[:100], reference, Policy())
+
+
+def test_stock_changing_inside_the_shelves_is_not_painted_a_hand_there_is() -> None:
+    """An emptied facing or a product put back elsewhere is the stock changing, which stock
+    monitoring must see; a hand inside the picture (its arm matching the shelf) is still
+    painted, by its skin."""
+    rng = np.random.default_rng(4)
+    reference = rng.integers(60, 200, (240, 320, 3), dtype=np.uint8)
+    frame = reference.copy()
+    frame[40:100, 60:100] = (230, 232, 235)  # a facing emptied: the white back wall
+    frame[40:100, 200:240] = (20, 120, 40)  # a green carton put into another facing
+    frame[150:200, 140:190] = (200, 150, 125)  # a hand, its arm hidden
+    mask = changed(frame, reference, Policy())
+    assert not mask[40:100, 60:100].any() and not mask[40:100, 200:240].any()
+    assert mask[150:200, 140:190].all()
 
 
 def test_redactor_uses_each_cameras_policy(vision: Vision, assets: Path) -> None:
@@ -169,3 +184,17 @@ def test_mode_blur_is_scaled_to_the_region(side: int) -> None:
     inner = slice(x0 + side // 10, x0 + side - side // 10)
     assert detail(out[inner, inner]) < 0.1 * detail(img[inner, inner])
     assert (out[:x0] == img[:x0]).all() and (out[x0 + side :] == img[x0 + side :]).all()
+
+
+def test_the_redactor_records_the_boxes_it_painted() -> None:
+    """Stock analysis treats what was painted as unseen; it learns where from the summary."""
+    from veilcam.vision.pipeline import Found
+
+    frame = np.full((100, 200, 3), 128, np.uint8)
+    people = np.zeros((100, 200), np.uint8)
+    people[10:40, 20:50] = 1
+    out, regions, boxes = painted(frame, Found(people=people), "fill", 2.0)
+    assert regions == {"person": 1}
+    ((x0, y0, x1, y1),) = boxes
+    assert x0 <= 20 and y0 <= 10 and x1 >= 50 and y1 >= 40 and x1 - x0 < 40
+    assert (out[y0:y1, x0:x1] != 128).any() and (out[60:, 100:] == 128).all()

@@ -34,12 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from veilcam.vision import people, ssd
+from veilcam.vision.changes import changed
 from veilcam.vision.detect import Region, SSDDetector, squares
 from veilcam.vision.heads import POSE_PRESENT, Heads
 from veilcam.vision.runtime import BoardProfile, TFLiteModel
 from veilcam.vision.subjects import PURPOSES, SUBJECTS
 from veilcam.vision.verify import Verifier
-from veilcam_native import mask as masks
 
 log = logging.getLogger(__name__)
 
@@ -239,46 +239,3 @@ class Vision:
             found.models.append("reference difference")
             timed("changes", t0)
         return found
-
-
-def changed(frame: np.ndarray, reference: np.ndarray, policy: Policy) -> np.ndarray:
-    """Where the frame differs from the calibrated reference picture by more than the
-    threshold in blobs larger than noise that could be a person: an arm reaching in (a blob
-    touching the picture's edge, where the shopper stands) or one with skin in it; 0/1 HxW
-    mask. A blob inside the shelves without skin is the stock changing (a product taken, one
-    put back elsewhere): stock monitoring must see it, so it is not painted."""
-    if reference.shape != frame.shape:
-        raise ValueError(
-            f"reference picture is {reference.shape[1]}x{reference.shape[0]}, the frame "
-            f"{frame.shape[1]}x{frame.shape[0]}: recalibrate the camera"
-        )
-    diff = masks.absdiff_mask(frame, reference, policy.reference_threshold)
-    h, w = diff.shape
-    keep = np.zeros_like(diff)
-    edge = max(2, max(h, w) // 100)
-    for x0, y0, x1, y1 in masks.mask_boxes(
-        diff, min_area=max(1, int(policy.reference_min_area * diff.size))
-    ):
-        blob = diff[y0:y1, x0:x1]
-        touches = x0 <= edge or y0 <= edge or x1 >= w - edge or y1 >= h - edge
-        if touches or skin_share(frame[y0:y1, x0:x1], blob) >= SKIN_SHARE:
-            keep[y0:y1, x0:x1] |= blob
-    # Parts of an arm that happen to match the shelf behind them leave holes; growing the
-    # regions closes them and covers the soft edge.
-    return masks.dilate(keep, edge) if keep.any() else keep
-
-
-SKIN_SHARE = 0.15  # of a changed blob's pixels, to count as a hand or arm
-
-
-def skin_share(pixels: np.ndarray, within: np.ndarray) -> float:
-    """Share of the set pixels of ``within`` whose colour is skin's, by the classic YCbCr
-    box (Cr 133-173, Cb 77-127) with some light: wide on purpose, any skin tone."""
-    rgb = pixels.astype(np.float32)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    cr = (r - y) * 0.713 + 128
-    cb = (b - y) * 0.564 + 128
-    skin = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (y > 40)
-    n = int(np.count_nonzero(within))
-    return float(np.count_nonzero(skin & (within != 0)) / n) if n else 0.0

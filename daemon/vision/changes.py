@@ -1,0 +1,94 @@
+"""Changes against a fridge camera's calibrated reference picture that could be a person:
+an arm the models miss.
+
+A fridge's picture is never its reference again pixel for pixel: the light differs, the
+camera shakes with the door, products are taken and put back a little elsewhere. So the
+comparison is made at a quarter of the size, after bringing the frame's light to the
+reference's, and a pixel only counts as changed when no reference pixel near it (within
+1% of the picture) is within the threshold of it. Of what changed, a blob is kept when it
+could be someone: it touches the picture's edge (an arm reaching in from where the shopper
+stands) or has skin in it. A blob inside the shelves without skin is the stock changing,
+which stock monitoring must see, so it is not painted.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from veilcam_native import mask as masks
+from veilcam_native.embed import reduce_area
+
+if TYPE_CHECKING:
+    from veilcam.vision.pipeline import Policy
+
+SCALE = 4  # the comparison runs at a quarter of the frame's size
+SKIN_SHARE = 0.15  # of a changed blob's pixels, to count as a hand or arm
+
+
+def light_gain(frame: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per-channel factors bringing ``reference``'s light to ``frame``'s: the median ratio
+    where the reference is neither dark nor blown out."""
+    ok = (reference.min(axis=2) > 30) & (reference.max(axis=2) < 245)
+    if ok.sum() < 100:
+        return np.ones(3, np.float32)
+    ratio = (frame[ok].astype(np.float32) + 1) / (reference[ok].astype(np.float32) + 1)
+    out: np.ndarray = np.clip(np.median(ratio, axis=0), 0.2, 5.0).astype(np.float32)
+    return out
+
+
+def _range(a: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's per-channel minimum and maximum over the (2r+1)^2 window around it."""
+    pad = np.pad(a, ((r, r), (r, r), (0, 0)), mode="edge")
+    h, w = a.shape[:2]
+    rows_lo = np.minimum.reduce([pad[i : i + h] for i in range(2 * r + 1)])
+    rows_hi = np.maximum.reduce([pad[i : i + h] for i in range(2 * r + 1)])
+    lo = np.minimum.reduce([rows_lo[:, j : j + w] for j in range(2 * r + 1)])
+    hi = np.maximum.reduce([rows_hi[:, j : j + w] for j in range(2 * r + 1)])
+    return lo, hi
+
+
+def skin_share(pixels: np.ndarray, within: np.ndarray) -> float:
+    """Share of the set pixels of ``within`` whose colour is skin's, by the classic YCbCr
+    box (Cr 133-173, Cb 77-127) with some light: wide on purpose, any skin tone."""
+    rgb = pixels.astype(np.float32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cr = (r - y) * 0.713 + 128
+    cb = (b - y) * 0.564 + 128
+    skin = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (y > 40)
+    n = int(np.count_nonzero(within))
+    return float(np.count_nonzero(skin & (within != 0)) / n) if n else 0.0
+
+
+def changed(frame: np.ndarray, reference: np.ndarray, policy: Policy) -> np.ndarray:
+    """0/1 HxW mask of the changes that could be a person (see the module's text)."""
+    if reference.shape != frame.shape:
+        raise ValueError(
+            f"reference picture is {reference.shape[1]}x{reference.shape[0]}, the frame "
+            f"{frame.shape[1]}x{frame.shape[0]}: recalibrate the camera"
+        )
+    h, w = frame.shape[:2]
+    small = reduce_area(frame, SCALE).astype(np.int16)
+    ref = reduce_area(reference, SCALE).astype(np.float32)
+    ref = np.clip(ref * light_gain(small, ref), 0, 255).astype(np.int16)
+    r = max(1, round(max(h, w) / 100 / SCALE))
+    lo, hi = _range(ref, r)
+    t = policy.reference_threshold
+    diff = np.asarray(((small > hi + t) | (small < lo - t)).any(axis=2), np.uint8)
+    sh, sw = diff.shape
+    keep = np.zeros_like(diff)
+    min_area = max(1, int(policy.reference_min_area * diff.size))
+    edge = 1
+    for x0, y0, x1, y1 in masks.mask_boxes(diff, min_area=min_area):
+        blob = diff[y0:y1, x0:x1]
+        touches = x0 <= edge or y0 <= edge or x1 >= sw - edge or y1 >= sh - edge
+        if touches or skin_share(small[y0:y1, x0:x1], blob) >= SKIN_SHARE:
+            keep[y0:y1, x0:x1] |= blob
+    if not keep.any():
+        return np.zeros((h, w), np.uint8)
+    # Back to the frame's size; growing the regions closes the holes where an arm matches
+    # the shelf behind it and covers the soft edge.
+    full = np.kron(keep, np.ones((SCALE, SCALE), np.uint8))[:h, :w]
+    return masks.dilate(np.ascontiguousarray(full), max(2, max(h, w) // 50))

@@ -25,6 +25,7 @@ EXTENSIONS = [
     kernel("_redact", ["redact_rows.h", "blur_avx512.h"]),
     kernel("_mask", ["mask_rows.h"]),
     kernel("_warp", ["warp_rows.h"]),
+    kernel("_stock", []),
     # Reassociating float sums lets the dot products use SIMD; similarity scores do not
     # depend on summation order beyond rounding. POPCNT is in every x86-64 CPU since
     # 2008 (x86-64-v2); aarch64 has its own popcount instruction by default.

@@ -19,6 +19,7 @@ if TYPE_CHECKING or NO_EXTENSIONS:
     from veilcam_native import _embed_py as embed_kernels
     from veilcam_native import _mask_py as mask_kernels
     from veilcam_native import _redact_py as redact_kernels
+    from veilcam_native import _stock_py as stock_kernels
     from veilcam_native import _warp_py as warp_kernels
 else:
     try:
@@ -26,6 +27,7 @@ else:
         from veilcam_native import _embed as embed_kernels
         from veilcam_native import _mask as mask_kernels
         from veilcam_native import _redact as redact_kernels
+        from veilcam_native import _stock as stock_kernels
         from veilcam_native import _warp as warp_kernels
     except ImportError as exc:  # not built: the twins are correct, only slower
         IMPORT_ERROR = str(exc)
@@ -33,6 +35,7 @@ else:
         from veilcam_native import _embed_py as embed_kernels
         from veilcam_native import _mask_py as mask_kernels
         from veilcam_native import _redact_py as redact_kernels
+        from veilcam_native import _stock_py as stock_kernels
         from veilcam_native import _warp_py as warp_kernels
 
 xor8 = checksum_kernels.xor8
@@ -58,6 +61,7 @@ __all__ = [
     "embed_kernels",
     "mask_kernels",
     "redact_kernels",
+    "stock_kernels",
     "warp_kernels",
     "xor8",
 ]

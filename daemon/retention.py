@@ -60,6 +60,13 @@ CLASSES: dict[str, RetentionClass] = {
             floor=365 * DAY,
         ),
         RetentionClass(
+            "stock_records",
+            "stock_checks",
+            400 * DAY,
+            None,
+            "stock checks of fridge stills and the state of each facing (no pictures)",
+        ),
+        RetentionClass(
             "requests",
             "requests",
             3 * 365 * DAY,

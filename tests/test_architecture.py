@@ -31,7 +31,7 @@ LAYERS: list[set[str]] = [
     {"redaction"},
     {"capture"},
     {"alerts"},
-    {"coldchain", "accounts", "tokens"},
+    {"coldchain", "stock", "accounts", "tokens"},
     {"runtime"},
     {"web"},
     {"demo"},  # what a person runs

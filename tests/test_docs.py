@@ -40,6 +40,7 @@ STRUCTS = [
     config.VisionConfig,
     config.CameraConfig,
     config.WebConfig,
+    config.StockConfig,
 ]
 
 

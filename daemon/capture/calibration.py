@@ -9,6 +9,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from veilcam.errors import ControlError
+from veilcam.store.references import empty_name
 from veilcam.vision.pipeline import Policy
 
 if TYPE_CHECKING:
@@ -16,8 +17,11 @@ if TYPE_CHECKING:
     from veilcam.redaction.redactor import VisionRedactor
 
 
-async def calibrate(pipeline: Pipeline, redactor: VisionRedactor, camera: str) -> dict[str, object]:
-    """Grab a frame; keep it as the camera's reference only if nobody is in it."""
+async def calibrate(
+    pipeline: Pipeline, redactor: VisionRedactor, camera: str, *, empty: bool = False
+) -> dict[str, object]:
+    """Grab a frame; keep it as the camera's reference (the fridge stocked), or with
+    ``empty`` as its empty picture for stock monitoring, only if nobody is in it."""
     cam = pipeline.cameras[camera]
     if cam.cfg.purpose != "fridge":
         raise ControlError(
@@ -41,8 +45,7 @@ async def calibrate(pipeline: Pipeline, redactor: VisionRedactor, camera: str) -
             f"calibration of {camera} refused: someone is in view ({what}); clear the "
             "front of the fridge and try again"
         )
-    await asyncio.get_running_loop().run_in_executor(
-        None, redactor.store.save, camera, frame.pixels
-    )
+    name = empty_name(camera) if empty else camera
+    await asyncio.get_running_loop().run_in_executor(None, redactor.store.save, name, frame.pixels)
     h, w = frame.pixels.shape[:2]
-    return {"camera": camera, "width": w, "height": h}
+    return {"camera": camera, "width": w, "height": h, "empty": empty}

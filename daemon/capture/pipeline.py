@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -62,6 +63,8 @@ class Pipeline:
         self.captures = 0
         self.blanked = 0
         self.store_failures = 0
+        # Told of every stored picture (camera, media id): analysis wakes without polling.
+        self.stored: list[Callable[[str, str], None]] = []
 
     def close(self) -> None:
         # Not waiting, for the same reason: a hung redactor must not block the shutdown.
@@ -113,6 +116,8 @@ class Pipeline:
         if (st := self.health.get("picture_store")) is not None and st.state != "ok":
             self.health.set("picture_store", "ok", "storing pictures again")
         self.captures += 1
+        for tell in self.stored:
+            tell(cam.cfg.name, media_id)
         self.blanked += redacted.blank_reason is not None
         return media_id
 

@@ -97,9 +97,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from veilcam.control.client import call
 
     reply = asyncio.run(
-        call(_data_dir(args), {"command": "calibrate", "camera": args.camera}, reply_within=60)
+        call(
+            _data_dir(args),
+            {"command": "calibrate", "camera": args.camera, "empty": args.empty},
+            reply_within=60,
+        )
     )
-    print(f"reference of {reply['camera']} taken ({reply['width']}x{reply['height']})")
+    what = "empty picture" if reply.get("empty") else "reference"
+    print(f"{what} of {reply['camera']} taken ({reply['width']}x{reply['height']})")
     return 0
 
 
@@ -292,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate", "take a fridge camera's reference picture (refused if anyone is in view)"
     )
     sp.add_argument("camera")
+    sp.add_argument(
+        "--empty",
+        action="store_true",
+        help="the fridge emptied, for stock monitoring (the stocked one is the reference)",
+    )
     sp.set_defaults(func=cmd_calibrate)
 
     sp = data_cmd("alerts", "cold-chain alarms, newest first")

@@ -76,6 +76,8 @@ def _check(config: Config) -> None:
     n = config.notify
     if n.retry_min > n.retry_max:
         raise ConfigError("notify.retry_min: longer than notify.retry_max")
+    if config.stock.empty_warning_after > config.stock.empty_alarm_after:
+        raise ConfigError("stock.empty_warning_after: longer than stock.empty_alarm_after")
     if config.web is not None and config.web.session_idle > config.web.session_max:
         raise ConfigError("web.session_idle: longer than web.session_max")
     seen: set[str] = set()

@@ -32,6 +32,7 @@ class RetentionConfig(_Strict, frozen=True):
     watchlist: Annotated[Duration, KEEP] = Duration("365d")
     audit_log: Annotated[Duration, KEEP] = Duration("183d")
     sensor_records: Annotated[Duration, KEEP] = Duration("400d")
+    stock_records: Annotated[Duration, KEEP] = Duration("400d")
     requests: Annotated[Duration, KEEP] = Duration("1095d")
 
     def seconds(self, name: str) -> float:
@@ -238,6 +239,23 @@ class CameraConfig(_Strict, frozen=True):
     research_basis: str = ""
 
 
+class StockConfig(_Strict, frozen=True):
+    """Stock monitoring of fridge cameras that have a planogram (``docs/stock.md``)."""
+
+    # Stills older than this are left out of the restock list: it shows what is current.
+    stale_after: Annotated[Duration, Range("10m", "7d")] = Duration("4h")
+    # A facing seen empty in every still for this long raises a warning, for the second an
+    # alarm (stock alerts notify like any other, from ``notify.level`` up).
+    empty_warning_after: Annotated[Duration, Range("1m", "7d")] = Duration("30m")
+    empty_alarm_after: Annotated[Duration, Range("1m", "30d")] = Duration("2h")
+    # Planogram compliance (facings holding their product / facings seen) under this share
+    # for ``compliance_after`` raises a warning.
+    compliance_below: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.8
+    compliance_after: Annotated[Duration, Range("1m", "7d")] = Duration("1h")
+    # A facing filled less than this share is on the restock list (empty ones always are).
+    restock_below: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.5
+
+
 class WebConfig(_Strict, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
@@ -273,6 +291,7 @@ class Config(_Strict, frozen=True):
     web: WebConfig | None = None
     vision: VisionConfig = VisionConfig()
     notify: NotifyConfig = NotifyConfig()
+    stock: StockConfig = StockConfig()
 
     def camera(self, name: str) -> CameraConfig:
         for cam in self.cameras:

@@ -34,7 +34,10 @@ def control_handlers(app: App) -> dict[str, Handler]:
         redactor = app.pipeline.redactor
         if not isinstance(redactor, VisionRedactor):
             raise ControlError("the vision models are not loaded; see `veilcam status`")
-        return await take_reference(app.pipeline, redactor, camera)
+        empty = request.get("empty", False)
+        if not isinstance(empty, bool):
+            raise ControlError("calibrate: empty must be true or false")
+        return await take_reference(app.pipeline, redactor, camera, empty=empty)
 
     async def users_add(request: dict[str, Any], actor: str) -> dict[str, Any]:
         username, role, password = (request.get(k) for k in ("username", "role", "password"))

@@ -19,6 +19,7 @@ from veilcam.config import Config
 from veilcam.events import Hub
 from veilcam.health import Health
 from veilcam.sensors.ingest import DoorEvent, Reading, SensorIngest
+from veilcam.stock.service import StockService
 from veilcam.store import Store
 
 
@@ -37,6 +38,7 @@ class App:
     ingest: SensorIngest | None = None
     outbox: Outbox | None = None
     alarms: AlarmService | None = None
+    stock: StockService | None = None
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 

@@ -37,6 +37,7 @@ from veilcam.runtime.memory import trim
 from veilcam.runtime.sdnotify import Notifier
 from veilcam.sensors.ingest import SensorIngest
 from veilcam.sensors.reader import SensorReader
+from veilcam.stock.service import StockService
 from veilcam.store import Store, audit, records
 from veilcam.store.reaper import Reaper
 from veilcam.store.references import References
@@ -177,13 +178,33 @@ async def running(
         )
         start("reaper", reaper.run)
         start("memory", _trim_memory)
+        notify = config.notify
+        outbox = None
+        fridges = [c for c in config.cameras if c.purpose == "fridge"]
+        if (config.cabinets or fridges) and (notify.email or notify.webhook) is not None:
+            outbox = Outbox(notify, config.site, store, clock, health)
+            app.outbox = outbox
+            start("outbox", outbox.run)
+        if fridges:
+            references = (
+                redactor.store
+                if isinstance(redactor, VisionRedactor) and redactor.store is not None
+                else References(Path(config.data_dir))
+            )
+            stock = StockService(
+                config,
+                store,
+                clock,
+                health,
+                references,
+                outbox_wake=outbox.wake if outbox is not None else None,
+                notify=outbox is not None,
+            )
+            stock.transitions = app.alarm_changes
+            pipeline.stored.append(lambda _camera, _media: stock.wake.set())
+            app.stock = stock
+            start("stock", stock.run)
         if config.cabinets:
-            notify = config.notify
-            outbox = None
-            if notify.email is not None or notify.webhook is not None:
-                outbox = Outbox(notify, config.site, store, clock, health)
-                app.outbox = outbox
-                start("outbox", outbox.run)
             alarms = AlarmService(
                 config.cabinets,
                 store,

@@ -29,6 +29,8 @@ EXPIRING_TABLES = (
     "audit_log",
     "alarms",
     "outbox",
+    "facing_states",
+    "stock_checks",
 )
 WATERMARK_BATCH = 50
 

@@ -4,7 +4,8 @@ that an arm or hand the models miss is still redacted.
 The reference is the one unredacted frame the appliance keeps, so it is only accepted when
 the detectors find no face, person or hand in it (``veilcam.capture.calibration``), it is
 stored encrypted (AES-256-GCM, its own key, the camera name as associated data) and
-replaced by the next calibration.
+replaced by the next calibration. It is the fridge stocked; a second one, named
+``CAMERA.empty`` (see ``empty_name``), is the same fridge empty, for stock monitoring.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from veilcam.errors import MediaIntegrityError
 from veilcam.store.media import load_or_create_key
 
 MAGIC = b"VCR1"
+
+
+def empty_name(camera: str) -> str:
+    """The name the empty fridge's picture is kept under (camera names hold no dot)."""
+    return f"{camera}.empty"
 
 
 class References:
@@ -55,6 +61,13 @@ class References:
         os.replace(tmp, path)
         with self._lock:
             self._cache[camera] = pixels.copy()
+
+    def stamp(self, camera: str) -> int | None:
+        """Changes when the camera's reference does (its file's modification time)."""
+        try:
+            return self._path(camera).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
 
     def load(self, camera: str) -> np.ndarray | None:
         """The camera's reference, or None if it was never calibrated."""

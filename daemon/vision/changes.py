@@ -13,15 +13,10 @@ which stock monitoring must see, so it is not painted.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from veilcam_native import mask as masks
 from veilcam_native.embed import reduce_area
-
-if TYPE_CHECKING:
-    from veilcam.vision.pipeline import Policy
 
 SCALE = 4  # the comparison runs at a quarter of the frame's size
 SKIN_SHARE = 0.15  # of a changed blob's pixels, to count as a hand or arm
@@ -62,8 +57,12 @@ def skin_share(pixels: np.ndarray, within: np.ndarray) -> float:
     return float(np.count_nonzero(skin & (within != 0)) / n) if n else 0.0
 
 
-def changed(frame: np.ndarray, reference: np.ndarray, policy: Policy) -> np.ndarray:
-    """0/1 HxW mask of the changes that could be a person (see the module's text)."""
+def changed(
+    frame: np.ndarray, reference: np.ndarray, threshold: int = 40, min_area: float = 0.001
+) -> np.ndarray:
+    """0/1 HxW mask of the changes that could be a person (see the module's text): a
+    channel off by more than ``threshold`` from every reference pixel near it, in blobs of
+    at least ``min_area`` of the picture."""
     if reference.shape != frame.shape:
         raise ValueError(
             f"reference picture is {reference.shape[1]}x{reference.shape[0]}, the frame "
@@ -75,13 +74,13 @@ def changed(frame: np.ndarray, reference: np.ndarray, policy: Policy) -> np.ndar
     ref = np.clip(ref * light_gain(small, ref), 0, 255).astype(np.int16)
     r = max(1, round(max(h, w) / 100 / SCALE))
     lo, hi = _range(ref, r)
-    t = policy.reference_threshold
+    t = threshold
     diff = np.asarray(((small > hi + t) | (small < lo - t)).any(axis=2), np.uint8)
     sh, sw = diff.shape
     keep = np.zeros_like(diff)
-    min_area = max(1, int(policy.reference_min_area * diff.size))
+    least = max(1, int(min_area * diff.size))
     edge = 1
-    for x0, y0, x1, y1 in masks.mask_boxes(diff, min_area=min_area):
+    for x0, y0, x1, y1 in masks.mask_boxes(diff, min_area=least):
         blob = diff[y0:y1, x0:x1]
         touches = x0 <= edge or y0 <= edge or x1 >= sw - edge or y1 >= sh - edge
         if touches or skin_share(small[y0:y1, x0:x1], blob) >= SKIN_SHARE:

@@ -235,7 +235,9 @@ class Vision:
             timed("heads", t0)
         if "change" in want and reference is not None:
             t0 = time.perf_counter()
-            found.changes = changed(frame, reference, policy)
+            found.changes = changed(
+                frame, reference, policy.reference_threshold, policy.reference_min_area
+            )
             found.models.append("reference difference")
             timed("changes", t0)
         return found

@@ -27,7 +27,7 @@ async def test_reference_taken_when_empty_then_an_arm_is_redacted(
     pipeline, source = make(store, health, shelf, redactor)
     try:
         reply = await calibrate(pipeline, redactor, "cam")
-        assert reply == {"camera": "cam", "width": 512, "height": 512}
+        assert reply == {"camera": "cam", "width": 512, "height": 512, "empty": False}
         blob = (data_dir / "references" / "cam.ref").read_bytes()
         assert shelf[200, 100:140].tobytes() not in blob  # encrypted, not raw
         # Later: something arm-coloured reaches in, too plain for any model to call a hand.
@@ -46,6 +46,28 @@ async def test_reference_taken_when_empty_then_an_arm_is_redacted(
     # A fresh store (a restart) reads the same reference back.
     again = References(data_dir).load("cam")
     assert again is not None and np.array_equal(again, shelf)
+
+
+async def test_the_empty_fridge_is_kept_beside_the_reference(
+    store: Store, health: Health, vision: Vision, assets: Path, data_dir: Path
+) -> None:
+    """Stock monitoring's empty picture: kept under its own name, the reference the
+    redactor compares with stays the stocked one."""
+    from veilcam.store.references import empty_name
+
+    shelf = picture(assets, "gravel")
+    refs = References(data_dir)
+    refs.save("cam", np.zeros_like(shelf))
+    redactor = VisionRedactor(vision, refs)
+    pipeline, _ = make(store, health, shelf, redactor)
+    try:
+        reply = await calibrate(pipeline, redactor, "cam", empty=True)
+    finally:
+        pipeline.close()
+    assert reply["empty"] is True
+    kept = References(data_dir).load(empty_name("cam"))
+    assert kept is not None and np.array_equal(kept, shelf)
+    assert not References(data_dir).load("cam").any()  # type: ignore[union-attr]
 
 
 async def test_calibration_refused_while_someone_is_in_view(

@@ -311,3 +311,60 @@ def _check_alerts(data: Path) -> None:
     assert dairy and dairy[-1]["level"] == "alarm", alarms
     assert dairy[-1]["peak"] > 8.0
     assert not [a for a in alarms if a["subject"] == "frozen" and a["rule"] == "temperature"]
+
+
+def test_demo_fridge_runs_down_restock_list_and_a_mailed_stock_alert(tmp_path: Path) -> None:
+    """`veilcam demo --speed 10` with the store's mail server (aiosmtpd on loopback): the
+    demo fridge is calibrated and its planogram imported, its replay pictures empty facings
+    one after another, and a stock alarm is mailed; the checks, the restock list and the
+    alert are in the database."""
+    from sqlite_utils import Database
+
+    from veilcam.stock import history, queries
+
+    data = tmp_path / "demo"
+    smtp = Smtp()
+    smtp.start()
+    demo = veilcam(
+        "demo",
+        "--data-dir",
+        str(data),
+        "--port",
+        str(free_port()),
+        "--speed",
+        "10",
+        "--duration",
+        "150",  # a bound: stopped by Ctrl-C as soon as the mail arrived
+        "--seed",
+        "4",
+        "--email-to",
+        "manager@demo.example",
+        "--smtp",
+        f"127.0.0.1:{smtp.port}",
+    )
+    try:
+        wait_until(lambda: any("facing empty" in m["Subject"] for m in smtp.inbox.messages), demo)
+        demo.send_signal(signal.SIGINT)
+        _, err = demo.communicate(timeout=60)
+        assert demo.returncode == 0, err[-3000:]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.communicate()
+        smtp.stop()
+    [mail] = [m for m in smtp.inbox.messages if "facing empty" in m["Subject"]][:1]
+    assert mail["Subject"] == "[veilcam demo-store] ALARM: fridge-1 facing empty"
+    body = mail.get_payload(decode=True).decode()
+    assert "Fridge:    fridge-1" in body and "(shelf 1, position 4)" in body
+    db = Database(data / "veilcam.db")
+    db.conn.row_factory = sqlite3.Row  # as the daemon's reader threads read
+    checks = queries.checks_job(db, "fridge-1", 0, 1e12)
+    assert sum(c["status"] == "ok" for c in checks) >= 5
+    latest = queries.latest_job(db, "fridge-1")
+    facings = queries.facings_job(db, "fridge-1")
+    products = queries.products_job(db)
+    items, why = history.restock_list(latest, facings, products, 0.5, 4 * 3600, latest["at"])
+    assert why is None and items, "the restock list is empty"
+    assert all(i.state in ("empty", "partial", "wrong_product") for i in items)
+    alerts = [tuple(a) for a in db.conn.execute("SELECT source, rule FROM alarms")]
+    assert ("stock", "facing_empty") in alerts

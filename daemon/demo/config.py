@@ -7,7 +7,12 @@ import typing
 from importlib import resources
 from pathlib import Path
 
-from veilcam.config.schema import NotifyConfig, StorageConfig, StreamConfig, WebConfig
+from veilcam.config.schema import (
+    NotifyConfig,
+    StorageConfig,
+    StreamConfig,
+    WebConfig,
+)
 from veilcam.durations import Range, parse_duration
 
 DEMO_CONFIG = """\
@@ -55,6 +60,13 @@ probe = "2"
 
 [retention]
 floor_stills = "72h"
+
+# The demo fridge runs down over six simulated minutes, then is restocked: its alerts come
+# within minutes of the start (simulated time: a picture follows each door opening).
+[stock]
+empty_warning_after = "2m"
+empty_alarm_after = "4m"
+compliance_after = "2m"
 
 [storage]
 min_free_mb = 256
@@ -109,7 +121,7 @@ def write_config(
     path = data_dir / "demo.toml"
     text = DEMO_CONFIG.format(
         config=path,
-        fridge=assets() / "fridge",
+        fridge=data_dir / "fridge-1-replay",
         floor=assets() / "floor",
         port=port,
         fps=f"{2 / speed:.6g}",

@@ -10,12 +10,15 @@ the demo imports; ``stocked()`` and ``empty()`` the calibration pictures a techn
 from __future__ import annotations
 
 import hashlib
+import io
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
+from veilcam.demo.config import assets
 from veilcam.stock.catalogue import Facing, Product
 
 W, H = 1280, 720
@@ -178,10 +181,38 @@ def empty() -> np.ndarray:
     return render(Scene(units={i: [0] * f.capacity for i, f in enumerate(planogram())}), seed=2)
 
 
+def with_shopper(frame: np.ndarray) -> np.ndarray:
+    """A shopper standing in front of the fridge: the demo's astronaut, cut from the shipped
+    picture of the old demo shelf she stands in front of."""
+    folder = assets() / "fridge"
+    with Image.open(folder / "shelf-2-shopper.jpg") as a, Image.open(folder / "shelf-2.jpg") as b:
+        her, bare = np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB"))
+    mask = (np.abs(her.astype(np.int16) - bare.astype(np.int16)).max(axis=2) > 40).astype(np.uint8)
+    mask = np.asarray(Image.fromarray(mask * 255).filter(ImageFilter.MaxFilter(9))) > 0
+    out = frame.copy()
+    out[mask] = her[mask]
+    return out
+
+
+def write_day(folder: Path) -> Path:
+    """The day's pictures as the replay camera's folder (made once; JPEG like a camera's)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not any(folder.glob("*.jpg")):
+        for name, picture in day():
+            Image.fromarray(picture).save(folder / name, "JPEG", quality=92)
+    return folder
+
+
+def jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
 def day() -> list[tuple[str, np.ndarray]]:
     """The replay camera's pictures, in order: a morning's full fridge running down, a
-    yoghurt put back among the milk, an arm reaching in, more facings emptying; then the
-    evening restock, and round again."""
+    yoghurt put back among the apple juice, an arm reaching in, a shopper in front, more
+    facings emptying; then the evening restock, and round again."""
     facings = planogram()
     order = [3, 0, 11, 7, 16, 5, 13, 9, 18, 1, 14]  # the facings shoppers empty, in turn
     units: dict[int, list[int]] = {}
@@ -199,5 +230,8 @@ def day() -> list[tuple[str, np.ndarray]]:
         scene = Scene(
             dict(units), dict(swaps), arm=step in (6, 12), light=0.92 if step % 3 else 1.0
         )
-        frames.append((f"{step:03d}.jpg", render(scene, seed=100 + step)))
+        picture = render(scene, seed=100 + step)
+        if step == 9:
+            picture = with_shopper(picture)
+        frames.append((f"{step:03d}.jpg", picture))
     return frames

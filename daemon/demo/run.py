@@ -12,10 +12,14 @@ from pathlib import Path
 from veilcam.accounts import Accounts
 from veilcam.clock import ScaledClock
 from veilcam.config import Config, load
+from veilcam.demo import fridge
 from veilcam.demo.config import write_config
 from veilcam.runtime.context import App
 from veilcam.runtime.supervisor import running, stop_on_signals
 from veilcam.sensors.simulator import BoardSimulator, FaultRates
+from veilcam.stock import admin, queries
+from veilcam.stock.catalogue import Catalogue
+from veilcam.store.references import References, empty_name
 from veilcam.web.app import web_services
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,27 @@ async def _first_admin(app: App) -> None:
     )
 
 
+def calibrate_fridge(data_dir: Path) -> None:
+    """What the technician did at installation: the fridge's stocked and empty pictures
+    (``veilcam calibrate fridge-1`` and ``--empty``), taken with nobody in front."""
+    refs = References(data_dir)
+    if refs.load(fridge.CAMERA) is None:
+        refs.save(fridge.CAMERA, fridge.stocked())
+        refs.save(empty_name(fridge.CAMERA), fridge.empty())
+
+
+async def _stock_catalogue(app: App) -> None:
+    """... and the store's catalogue and planogram, imported as its planogram tool wrote them."""
+    if await app.store.db.read(queries.facings_job, fridge.CAMERA):
+        return
+    cat = Catalogue(fridge.PRODUCTS, fridge.planogram())
+    await admin.import_catalogue(app.store, cat, "demo", fridges=[fridge.CAMERA])
+    for p in fridge.PRODUCTS:
+        await admin.set_image(
+            app.store, p.sku, fridge.jpeg(fridge.catalogue_picture(p.sku)), "demo"
+        )
+
+
 async def run_demo(
     data_dir: Path,
     *,
@@ -52,6 +77,8 @@ async def run_demo(
     if scenario == "defrost-cycles":  # the board defrosts every 6 h from now: tell the rules
         start = dt.datetime.now()
         defrost = sorted({(start + dt.timedelta(hours=6 * k)).strftime("%H:%M") for k in range(4)})
+    fridge.write_day(data_dir / "fridge-1-replay")
+    calibrate_fridge(data_dir)
     config: Config = load(write_config(data_dir, port, speed, defrost, email_to, smtp))
     assert config.sensors is not None
     sim_log = (data_dir / "sim.log").open("a")
@@ -81,6 +108,7 @@ async def run_demo(
                         flush=True,
                     )
                     await _first_admin(app)
+                await _stock_catalogue(app)
                 board = asyncio.create_task(sim.run())
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(duration):

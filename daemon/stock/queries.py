@@ -239,3 +239,47 @@ def states_since_job(db: Database, camera: str, since: float) -> list[tuple[int,
             (camera, since),
         )
     ]
+
+
+def accepted_states_job(
+    db: Database, camera: str, since: float, until: float
+) -> list[tuple[float, dict[int, str]]]:
+    """The accepted checks in a window with their facings' states, oldest first."""
+    out: dict[int, tuple[float, dict[int, str]]] = {}
+    for check_id, at, fid, state in db.conn.execute(
+        "SELECT check_id, at, facing_id, state FROM facing_states WHERE camera = ? AND at >= ?"
+        " AND at < ? ORDER BY at, check_id",
+        (camera, since, until),
+    ):
+        out.setdefault(check_id, (at, {}))[1][fid] = state
+    return sorted(out.values(), key=lambda c: c[0])
+
+
+def rejected_job(db: Database, camera: str, limit: int = 10) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in db.conn.execute(
+            "SELECT media_id, at, reason FROM stock_checks WHERE camera = ? AND status = 'rejected'"
+            " ORDER BY at DESC LIMIT ?",
+            (camera, limit),
+        )
+    ]
+
+
+def facing_history_job(db: Database, camera: str, since: float) -> list[dict[str, Any]]:
+    """Every facing's state in every accepted check since ``since``: the CSV export."""
+    return [
+        dict(r)
+        for r in db.conn.execute(
+            "SELECT s.at, f.shelf, f.position, s.sku, s.state, s.fill, s.confidence, s.seen_sku,"
+            " s.reason, c.media_id FROM facing_states s JOIN stock_checks c ON c.id = s.check_id"
+            " LEFT JOIN facings f ON f.id = s.facing_id WHERE s.camera = ? AND s.at >= ?"
+            " ORDER BY s.at, f.shelf, f.position",
+            (camera, since),
+        )
+    ]
+
+
+def media_size_job(db: Database, media_id: str) -> tuple[int, int] | None:
+    row = db.conn.execute("SELECT width, height FROM media WHERE id = ?", (media_id,)).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))

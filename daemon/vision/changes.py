@@ -45,14 +45,18 @@ def _range(a: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def skin_share(pixels: np.ndarray, within: np.ndarray) -> float:
-    """Share of the set pixels of ``within`` whose colour is skin's, by the classic YCbCr
-    box (Cr 133-173, Cb 77-127) with some light: wide on purpose, any skin tone."""
+    """Share of the set pixels of ``within`` whose colour is skin's: inside the classic
+    YCbCr box (Cr 133-173, Cb 77-127) and the RGB rule of Kovac et al. (red above green
+    and blue by a margin, not grey): wide enough for any skin tone, while white cartons
+    with a pink tint, which the YCbCr box alone takes for skin, are not."""
     rgb = pixels.astype(np.float32)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     y = 0.299 * r + 0.587 * g + 0.114 * b
     cr = (r - y) * 0.713 + 128
     cb = (b - y) * 0.564 + 128
-    skin = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (y > 40)
+    box = (cr >= 133) & (cr <= 173) & (cb >= 77) & (cb <= 127) & (y > 40)
+    rule = (r > 48) & (r - g > 15) & (r > b) & (rgb.max(axis=2) - rgb.min(axis=2) > 15)
+    skin = box & rule
     n = int(np.count_nonzero(within))
     return float(np.count_nonzero(skin & (within != 0)) / n) if n else 0.0
 

@@ -68,7 +68,8 @@ def _nav(role: str) -> list[tuple[str, str]]:
     items = [("/", "Dashboard")]
     if role in READERS:
         items.append(("/pictures", "Pictures"))
-    items += [("/history", "History"), ("/alerts", "Alerts"), ("/reports", "Reports")]
+    items += [("/stock", "Stock"), ("/history", "History"), ("/alerts", "Alerts")]
+    items.append(("/reports", "Reports"))
     items.append(("/health", "Health"))
     if role in AUDIT:
         items.append(("/audit", "Audit log"))

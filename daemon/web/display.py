@@ -4,6 +4,7 @@ redaction summary, and the charts, drawn on the server as SVG (no script)."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from typing import Any
 
@@ -68,4 +69,34 @@ def svg_line(
         f'<svg class="{css}" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
         f'{extra}<polyline fill="none" stroke="#2b6cb0" stroke-width="1.5" '
         f'points="{coords}"/></svg>'
+    )
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def svg_ratio(points: list[tuple[float, float]], width: int = 800, height: int = 160) -> str:
+    """A line of (time, share 0..1) on a fixed 0-100% scale, with the time at each end."""
+    pad, top = 4, 14
+    if not points:
+        return f'<svg class="chart" viewBox="0 0 {width} {height}" role="img"></svg>'
+    t0, t1 = points[0][0], points[-1][0]
+    span = (t1 - t0) or 1.0
+    inner = height - pad - top
+    coords = " ".join(
+        f"{pad + (t - t0) / span * (width - 2 * pad):.1f},{top + (1 - v) * inner:.1f}"
+        for t, v in points
+    )
+    lo, hi = min(v for _, v in points), max(v for _, v in points)
+    label = f"from {lo:.0%} to {hi:.0%}"
+    return (
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{label}">'
+        f'<line x1="{pad}" x2="{width - pad}" y1="{top}" y2="{top}" stroke="#ddd"/>'
+        f'<line x1="{pad}" x2="{width - pad}" y1="{top + inner}" y2="{top + inner}" '
+        f'stroke="#ddd"/><text x="{pad}" y="11" font-size="11">100%</text>'
+        f'<text x="{width - 4 * pad}" y="11" font-size="11" text-anchor="end">'
+        f"{escape(when(t1))}</text>"
+        f'<polyline fill="none" stroke="#2b6cb0" stroke-width="1.5" points="{coords}"/>'
+        f'<text x="{pad}" y="{height - pad}" font-size="11">0% · {escape(when(t0))}</text></svg>'
     )

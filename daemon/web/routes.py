@@ -7,7 +7,19 @@ from typing import Any
 
 from aiohttp import web
 
-from veilcam.web import alerts, api, auth, coldchain, events, pages, people, system
+from veilcam.web import (
+    alerts,
+    api,
+    auth,
+    catalogue,
+    coldchain,
+    events,
+    pages,
+    people,
+    stock,
+    stock_api,
+    system,
+)
 from veilcam.web.common import (
     ACKERS,
     ADMIN,
@@ -27,6 +39,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CAM = "[a-z0-9][a-z0-9_-]{0,63}"
+SKU = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+EDITORS = frozenset({"admin", "technician"})  # may change the catalogue and planograms
 ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/login", auth.login_page, None),
     ("POST", "/login", auth.login, None),
@@ -45,6 +60,20 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/reports", coldchain.reports_page, ALL),
     ("GET", "/reports/{day:[0-9]{4}-[0-9]{2}-[0-9]{2}}.{fmt:csv|pdf}", coldchain.report_file, ALL),
     ("POST", "/alarms/{alarm_id:[0-9]+}/ack", alerts.alarm_ack, ACKERS),
+    ("GET", "/stock", stock.stock_page, ALL),
+    ("GET", "/stock/catalogue", catalogue.catalogue_page, ALL),
+    ("POST", "/stock/catalogue", catalogue.catalogue_import, EDITORS),
+    ("GET", "/stock/catalogue.json", catalogue.catalogue_json, ALL),
+    ("GET", "/stock/products.csv", catalogue.products_csv, ALL),
+    ("GET", f"/stock/products/{{sku:{SKU}}}.jpg", catalogue.product_image, ALL),
+    ("POST", f"/stock/products/{{sku:{SKU}}}/image", catalogue.product_image_set, EDITORS),
+    ("GET", f"/stock/{{camera:{CAM}}}", stock.fridge_page, ALL),
+    ("GET", f"/stock/{{camera:{CAM}}}/restock", stock.restock_page, ALL),
+    ("GET", f"/stock/{{camera:{CAM}}}/states.csv", stock.states_csv, ALL),
+    ("GET", f"/stock/{{camera:{CAM}}}/planogram", catalogue.planogram_page, ALL),
+    ("POST", f"/stock/{{camera:{CAM}}}/planogram", catalogue.planogram_save, EDITORS),
+    ("GET", f"/stock/{{camera:{CAM}}}/planogram.csv", catalogue.planogram_csv, ALL),
+    ("GET", f"/stock/{{camera:{CAM}}}/calibration.jpg", catalogue.calibration_jpeg, ALL),
     ("GET", "/health", system.health_page, ALL),
     ("GET", "/users", people.users_page, ADMIN),
     ("POST", "/users", people.users_add, ADMIN),
@@ -59,6 +88,11 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/api/temperatures", api.api_temperatures, ALL),
     ("GET", "/api/doors", api.api_doors, ALL),
     ("GET", "/api/alarms", api.api_alarms, ALL),
+    ("GET", "/api/stock", stock_api.api_stock, ALL),
+    ("GET", "/api/stock/catalogue", stock_api.api_catalogue, ALL),
+    ("POST", "/api/stock/catalogue", stock_api.api_catalogue_import, EDITORS),
+    ("GET", f"/api/stock/{{camera:{CAM}}}", stock_api.api_fridge, ALL),
+    ("GET", f"/api/stock/{{camera:{CAM}}}/restock", stock_api.api_restock, ALL),
     ("GET", "/api/tokens", api.api_tokens, ADMIN),
     ("POST", "/api/tokens", api.api_tokens_add, ADMIN),
     ("POST", "/api/tokens/{name}/revoke", api.api_tokens_revoke, ADMIN),

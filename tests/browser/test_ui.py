@@ -201,3 +201,61 @@ async def test_screenshots_at_phone_and_desktop_width(site: tuple[App, str], bro
                 "document.documentElement.scrollWidth - window.innerWidth"
             )
             assert overflow <= 1, f"{name} at {label} width is {overflow}px wider than the screen"
+
+
+async def test_technician_draws_a_facing_with_mouse_and_finger(
+    site: tuple[App, str], browser: Any
+) -> None:
+    """The planogram editor: a facing drawn by dragging the mouse over the calibration
+    picture, one by a finger (touch events), saved, and read back from the database."""
+    from veilcam.demo import fridge
+    from veilcam.stock import admin, queries
+    from veilcam.stock.catalogue import Catalogue
+    from veilcam.store.references import References
+
+    app, base = site
+    await Accounts(app.store).add("tom", "technician", PW, actor="test")
+    await admin.import_catalogue(app.store, Catalogue(fridge.PRODUCTS, []), "test")
+    References(app.data_dir).save("fridge-1", fridge.stocked())
+    page = await signed_in(browser, base, "tom")
+    await page.goto(base + "/stock/fridge-1/planogram")
+    await page.select_option("#facing-sku", "VC-MILK-2")
+    await page.fill("#facing-capacity", "3")
+    canvas = page.locator("#planogram-canvas")
+    await canvas.scroll_into_view_if_needed()
+    box = await canvas.bounding_box()  # where it is now, after the form scrolled the page
+    assert box is not None
+    x, y = box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.1
+    await page.mouse.move(x, y)
+    await page.mouse.down()
+    await page.mouse.move(x + box["width"] * 0.2, y + box["height"] * 0.15, steps=5)
+    await page.mouse.up()
+    assert await page.text_content("#planogram-count") == "1 facing(s)"
+    # a finger, on a touch screen: pointer events from touches
+    await page.evaluate(
+        """([x0, y0, x1, y1]) => {
+            const c = document.getElementById('planogram-canvas');
+            const ev = (type, x, y) => c.dispatchEvent(new PointerEvent(type, {
+                pointerId: 7, pointerType: 'touch', clientX: x, clientY: y, bubbles: true}));
+            ev('pointerdown', x0, y0); ev('pointermove', (x0 + x1) / 2, y1);
+            ev('pointermove', x1, y1); ev('pointerup', x1, y1);
+        }""",
+        [
+            box["x"] + box["width"] * 0.5,
+            box["y"] + box["height"] * 0.5,
+            box["x"] + box["width"] * 0.7,
+            box["y"] + box["height"] * 0.7,
+        ],
+    )
+    assert await page.text_content("#planogram-count") == "2 facing(s)"
+    await page.click("#planogram-form button[type=submit]")
+    await page.wait_for_selector("text=saved 2 facing(s)")
+    saved = await app.store.db.read(queries.facings_job, "fridge-1")
+    assert [(f.sku, f.capacity, f.shelf) for f in saved] == [
+        ("VC-MILK-2", 3, 1),
+        ("VC-MILK-2", 3, 1),
+    ]
+    x0, y0 = saved[0].polygon[0]
+    assert abs(x0 - 0.1) < 0.02 and abs(y0 - 0.1) < 0.02
+    assert abs(saved[0].polygon[2][0] - 0.3) < 0.02
+    assert [f.position for f in saved] == [1, 2]

@@ -69,6 +69,10 @@ bench: models
 	$(BIN)/python bench/kernels.py --json > bench/results/kernels.jsonl
 	$(BIN)/python bench/vision.py --json > bench/results/vision.jsonl
 	$(BIN)/python bench/web.py --json > bench/results/web.jsonl
+	$(BIN)/python bench/stock_bench.py --json > bench/results/stock.jsonl
+	@if [ -d ../shared/eval/products ]; then \
+		$(BIN)/python bench/stock_eval.py --json > bench/results/stock_eval.jsonl; \
+	else echo "../shared/eval/products not here: stock accuracy not measured"; fi
 	@if [ -d ../shared/eval/faces ]; then \
 		$(BIN)/python bench/redaction_eval.py --images ../shared/eval/faces \
 			--annotations ../shared/eval/faces/annotations.json --json \

@@ -56,6 +56,25 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/tokens"): (401, 403, 403, 403, 403),  # a session's POST needs its CSRF
     ("POST", "/api/tokens/{name}/revoke"): (401, 403, 403, 403, 403),
     ("GET", "/api/openapi.json"): (200, 200, 200, 200, 200),
+    ("GET", "/stock"): (302, 200, 200, 200, 200),
+    ("GET", "/stock/catalogue"): (302, 200, 200, 200, 200),
+    ("POST", "/stock/catalogue"): (302, 403, 403, 403, 403),
+    ("GET", "/stock/catalogue.json"): (302, 200, 200, 200, 200),
+    ("GET", "/stock/products.csv"): (302, 200, 200, 200, 200),
+    ("GET", "/stock/products/{sku}.jpg"): (302, 404, 404, 404, 404),
+    ("POST", "/stock/products/{sku}/image"): (302, 403, 403, 403, 403),
+    ("GET", "/stock/{camera}"): (302, 200, 200, 200, 200),
+    ("GET", "/stock/{camera}/restock"): (302, 200, 200, 200, 200),
+    ("GET", "/stock/{camera}/states.csv"): (302, 200, 200, 200, 200),
+    ("GET", "/stock/{camera}/planogram"): (302, 200, 200, 200, 200),
+    ("POST", "/stock/{camera}/planogram"): (302, 403, 403, 403, 403),
+    ("GET", "/stock/{camera}/planogram.csv"): (302, 200, 200, 200, 200),
+    ("GET", "/stock/{camera}/calibration.jpg"): (302, 404, 404, 404, 404),  # not calibrated
+    ("GET", "/api/stock"): (401, 200, 200, 200, 200),
+    ("GET", "/api/stock/catalogue"): (401, 200, 200, 200, 200),
+    ("POST", "/api/stock/catalogue"): (401, 403, 403, 403, 403),
+    ("GET", "/api/stock/{camera}"): (401, 200, 200, 200, 200),
+    ("GET", "/api/stock/{camera}/restock"): (401, 200, 200, 200, 200),
     ("GET", "/static"): (200, 200, 200, 200, 200),
     ("HEAD", "/static"): (200, 200, 200, 200, 200),
 }
@@ -68,6 +87,16 @@ CONCRETE = {
     "/static": "/static/style.css",
     "/alarms/{alarm_id}/ack": "/alarms/1/ack",
     "/reports/{day}.{fmt}": "/reports/2026-01-01.pdf",
+    "/stock/products/{sku}.jpg": "/stock/products/VC-NONE.jpg",
+    "/stock/products/{sku}/image": "/stock/products/VC-NONE/image",
+    "/stock/{camera}": "/stock/fridge-1",
+    "/stock/{camera}/restock": "/stock/fridge-1/restock",
+    "/stock/{camera}/states.csv": "/stock/fridge-1/states.csv",
+    "/stock/{camera}/planogram": "/stock/fridge-1/planogram",
+    "/stock/{camera}/planogram.csv": "/stock/fridge-1/planogram.csv",
+    "/stock/{camera}/calibration.jpg": "/stock/fridge-1/calibration.jpg",
+    "/api/stock/{camera}": "/api/stock/fridge-1",
+    "/api/stock/{camera}/restock": "/api/stock/fridge-1/restock",
 }
 
 

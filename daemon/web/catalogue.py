@@ -192,6 +192,26 @@ async def planogram_page(request: web.Request, **extra: Any) -> web.Response:
     )
 
 
+async def calibrate(request: web.Request) -> web.Response:
+    """Take the stocked (or, with ``empty=1``, the empty) calibration picture now, as
+    ``veilcam calibrate`` does: refused while anyone is in view. Audited either way."""
+    from veilcam.errors import ControlError
+    from veilcam.runtime.commands import control_handlers
+
+    camera = camera_of(request)
+    form = await request.post()
+    empty = form.get("empty") == "1"
+    what = "empty picture" if empty else "stocked picture"
+    handler = control_handlers(app_of(request))["calibrate"]
+    try:
+        await handler({"camera": camera, "empty": empty}, request[ACTOR])
+    except ControlError as exc:
+        await audit_request(request, "calibrate.refused", camera, str(exc)[:200])
+        return await planogram_page(request, error=str(exc))
+    await audit_request(request, "calibrate", camera, what)
+    return await planogram_page(request, message=f"{what} of {camera} taken")
+
+
 async def planogram_save(request: web.Request) -> web.Response:
     """The editor's facings (a JSON list in the form field ``facings``) replace the
     camera's planogram."""

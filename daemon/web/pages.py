@@ -13,6 +13,7 @@ from aiohttp import web
 
 from veilcam.errors import MediaIntegrityError
 from veilcam.web import display, queries
+from veilcam.web.stock import fridge_names, fridge_view
 from veilcam.web.common import (
     READERS,
     app_of,
@@ -60,7 +61,30 @@ async def dashboard(request: web.Request) -> web.Response:
         doors_today=doors_today,
         door_state=door_state,
         overall=app.health.overall(),
+        stock=await stock_tiles(request),
     )
+
+
+async def stock_tiles(request: web.Request) -> list[dict[str, Any]]:
+    """Each fridge with a planogram: what its latest accepted still says, in one line."""
+    out = []
+    for camera in fridge_names(request):
+        v = await fridge_view(request, camera)
+        if not v["facings"]:
+            continue
+        latest = v["latest"] or {}
+        counts = latest.get("summary", {}).get("counts", {})
+        out.append(
+            {
+                "camera": camera,
+                "compliance": latest.get("compliance"),
+                "empty": counts.get("empty", 0),
+                "wrong": counts.get("wrong_product", 0),
+                "restock": len(v["restock"]),
+                "why": v["restock_why"],
+            }
+        )
+    return out
 
 
 def _day(value: str | None) -> float | None:

@@ -42,6 +42,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CAM = "[a-z0-9][a-z0-9_-]{0,63}"
 SKU = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 EDITORS = frozenset({"admin", "technician"})  # may change the catalogue and planograms
+CALIBRATORS = frozenset({"admin", "technician", "manager"})  # may take calibration pictures
 ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/login", auth.login_page, None),
     ("POST", "/login", auth.login, None),
@@ -74,6 +75,7 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("POST", f"/stock/{{camera:{CAM}}}/planogram", catalogue.planogram_save, EDITORS),
     ("GET", f"/stock/{{camera:{CAM}}}/planogram.csv", catalogue.planogram_csv, ALL),
     ("GET", f"/stock/{{camera:{CAM}}}/calibration.jpg", catalogue.calibration_jpeg, ALL),
+    ("POST", f"/stock/{{camera:{CAM}}}/calibrate", catalogue.calibrate, CALIBRATORS),
     ("GET", "/health", system.health_page, ALL),
     ("GET", "/users", people.users_page, ADMIN),
     ("POST", "/users", people.users_add, ADMIN),

@@ -70,6 +70,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/stock/{camera}/planogram"): (302, 403, 403, 403, 403),
     ("GET", "/stock/{camera}/planogram.csv"): (302, 200, 200, 200, 200),
     ("GET", "/stock/{camera}/calibration.jpg"): (302, 404, 404, 404, 404),  # not calibrated
+    ("POST", "/stock/{camera}/calibrate"): (302, 403, 403, 403, 403),
     ("GET", "/api/stock"): (401, 200, 200, 200, 200),
     ("GET", "/api/stock/catalogue"): (401, 200, 200, 200, 200),
     ("POST", "/api/stock/catalogue"): (401, 403, 403, 403, 403),
@@ -95,6 +96,7 @@ CONCRETE = {
     "/stock/{camera}/planogram": "/stock/fridge-1/planogram",
     "/stock/{camera}/planogram.csv": "/stock/fridge-1/planogram.csv",
     "/stock/{camera}/calibration.jpg": "/stock/fridge-1/calibration.jpg",
+    "/stock/{camera}/calibrate": "/stock/fridge-1/calibrate",
     "/api/stock/{camera}": "/api/stock/fridge-1",
     "/api/stock/{camera}/restock": "/api/stock/fridge-1/restock",
 }

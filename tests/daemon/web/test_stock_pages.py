@@ -178,3 +178,29 @@ async def test_a_planogram_saved_from_the_editor(ui: UI) -> None:
     m = await client("manager")
     r = await m.post("/stock/fridge-1/planogram", data={"csrf": csrf_of(html), "facings": "[]"})
     assert r.status == 403
+
+
+async def test_a_manager_takes_the_calibration_pictures_refused_with_someone_in_view(
+    ui: UI,
+) -> None:
+    """The replay camera shows an empty shelf, then a shopper in front of one."""
+    app, _, client = ui
+    m = await client("manager")
+    page = await m.get("/stock/fridge-1/planogram")
+    token = csrf_of(await page.text())
+    r = await m.post("/stock/fridge-1/calibrate", data={"csrf": token, "empty": "0"})
+    assert "stocked picture of fridge-1 taken" in await r.text()
+    pic = await m.get("/stock/fridge-1/calibration.jpg")
+    assert pic.status == 200 and (await pic.read()).startswith(b"\xff\xd8")
+    r = await m.post("/stock/fridge-1/calibrate", data={"csrf": token, "empty": "1"})
+    assert "refused: someone is in view" in await r.text()
+    audits = await app.store.db.read(
+        lambda db: db.conn.execute(
+            "SELECT actor, action, object FROM audit_log WHERE action LIKE 'calibrat%'"
+        ).fetchall()
+    )
+    assert [tuple(a) for a in audits] == [
+        ("maria", "calibrate", "fridge-1"),
+        ("maria", "calibration.view", "fridge-1"),
+        ("maria", "calibrate.refused", "fridge-1"),
+    ]

@@ -13,7 +13,6 @@ from aiohttp import web
 
 from veilcam.errors import MediaIntegrityError
 from veilcam.web import display, queries
-from veilcam.web.stock import fridge_names, fridge_view
 from veilcam.web.common import (
     READERS,
     app_of,
@@ -21,6 +20,7 @@ from veilcam.web.common import (
     render,
     session_of,
 )
+from veilcam.web.stock import fridge_names, fridge_view
 
 MEDIA_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -3,7 +3,9 @@
 - ``facing_empty``: a facing seen empty in every accepted still for
   ``stock.empty_warning_after`` is a warning, for ``empty_alarm_after`` an alarm; the
   message lists the empty facings. It closes once none is empty that long. A facing seen
-  ``unknown`` (a hand in front, a redacted region) neither starts nor stops its time.
+  ``unknown`` (a hand in front, a redacted region) neither starts nor stops its time. Only
+  a still moves it on: a shop closed for the night raises nothing until its first picture
+  in the morning, which then says how long.
 - ``compliance_low``: planogram compliance under ``compliance_below`` in every accepted
   still for ``compliance_after``.
 - ``stills_rejected``: the last three stills all rejected by the quality gate and none
@@ -122,7 +124,3 @@ class FridgeStock:
                 f"no usable picture for {since}; the last was rejected: {reason}",
             )
         return []
-
-    def tick(self, t: float) -> list[Transition]:
-        """Time passing raises an empty facing's level without a new still."""
-        return self._empty(t) if self.empty_since else []

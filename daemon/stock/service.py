@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 POLL = 5.0  # seconds between looks for new stills (a capture wakes it sooner)
 LOOK_BACK = 86400.0  # at start, stills of the last day not yet checked are checked
+PENDING = 20  # stills taken at a time; a full batch means more are waiting
 
 
 def _decode(jpeg: bytes) -> np.ndarray:
@@ -205,24 +206,27 @@ class StockService:
         since = self.clock.now() - LOOK_BACK
         while True:
             self.wake.clear()
-            cameras = [
-                c
-                for c in await self.store.db.read(queries.cameras_with_facings_job)
-                if c in self.fridges
-            ]
+            rows: list[dict[str, Any]] = []
             try:
-                rows = await self.store.db.read(queries.pending_job, cameras, since)
+                ready = []
+                for camera in await self.store.db.read(queries.cameras_with_facings_job):
+                    if camera not in self.fridges:
+                        continue
+                    ref, _, why = await self.reference(camera)
+                    if ref is None:  # not calibrated: its stills wait for the technician
+                        self.health.set(f"stock:{camera}", "warning", why)
+                    else:
+                        ready.append(camera)
+                rows = await self.store.db.read(queries.pending_job, ready, since, PENDING)
                 for row in rows:
-                    if await self.check(row) is None:
-                        break  # not calibrated: wait for the technician
-                out = [tr for fridge in self.state.values() for tr in fridge.tick(self.clock.now())]
-                if out or self.recorder.waiting:
-                    await self.recorder.apply(out, self._began)
+                    await self.check(row)
+                if self.recorder.waiting:
+                    await self.recorder.apply([], self._began)
             except StoreError as exc:
                 log.error("stock checks not stored, trying again: %s", exc)
                 self.health.set("stock", "error", f"checks not stored: {exc}")
                 rows = []
-            if len(rows) < 20:
+            if len(rows) < PENDING:
                 sleeper = asyncio.ensure_future(self.clock.sleep(POLL))
                 waker = asyncio.ensure_future(self.wake.wait())
                 try:

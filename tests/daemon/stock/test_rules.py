@@ -31,7 +31,7 @@ def test_an_empty_facing_warns_then_alarms_and_a_hand_does_not_reset_it() -> Non
     assert f.accepted(600, [empty], 0.0) == []
     assert f.accepted(1800, [unseen], None) == []  # a hand in front: neither way
     assert kinds(f.accepted(2400, [empty], 0.0)) == [("facing_empty", "open", "warning")]
-    assert kinds(f.tick(600 + 7200)) == [("facing_empty", "level", "alarm")]
+    assert kinds(f.accepted(600 + 7200, [empty], None)) == [("facing_empty", "level", "alarm")]
     out = f.accepted(9000, [full], 1.0)
     assert kinds(out) == [("facing_empty", "close", "alarm")]
     assert out[0].message.startswith("every facing restocked; lasted")

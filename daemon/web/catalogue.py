@@ -42,12 +42,23 @@ async def catalogue_page(request: web.Request, **extra: Any) -> web.Response:
     facings = await app.store.db.read(queries.facings_job)
     with_image = set(await app.store.db.read(queries.product_images_job, list(products)))
     per_camera = {c: sum(f.camera == c for f in facings) for c in fridge_names(request)}
+    cabinets = {}
+    for cam in app.config.cameras:
+        if cam.purpose == "fridge":
+            doors = set(cam.triggers.doors)
+            cabinets[cam.name] = ", ".join(
+                c.name
+                for c in app.config.cabinets
+                if c.door is not None and (not doors or c.door in doors)
+            )
     return render(
         request,
         "stock_catalogue.html",
         products=list(products.values()),
         with_image=with_image,
         fridges=per_camera,
+        cabinets=cabinets,
+        outlet=app.config.site,
         **extra,
     )
 

@@ -65,9 +65,11 @@ async def test_a_csv_with_errors_names_row_and_column_and_imports_nothing(ui: UI
         ("tom", "stock.import.refused"),
         ("tom", "stock.catalogue"),
     ]
-    # a manager reads the catalogue but may not change it
+    # a manager reads the catalogue (the outlet, its fridges and their cabinets) but may not
+    # change it
     m = await client("manager")
-    assert (await m.get("/stock/catalogue")).status == 200
+    html = await (await m.get("/stock/catalogue")).text()
+    assert "Outlet store: its fridges" in html and "<td>dairy</td><td>2</td>" in html
     page = await m.get("/stock/catalogue")
     form = FormData()
     form.add_field("csrf", csrf_of(await page.text()))

@@ -113,7 +113,7 @@ class Reference:
     grey: np.ndarray  # ... and grey
     shelves: np.ndarray  # work-picture mask of the facings' boxes
     structure: np.ndarray  # (by, bx) blocks outside the facings with something to see
-    blocks: np.ndarray  # (shifts, by, bx, 64) the stocked grey blocks, z-scored
+    blocks: np.ndarray  # (shifts, structure blocks, 64) the stocked grey ones, z-scored
     edge_map: np.ndarray  # bool, the horizontal edges outside the facings
     edge_lines: list[tuple[int, int, int, int]]  # boxes of those longer than half the width
     edge_level: float
@@ -166,7 +166,10 @@ def prepare(
         for x0, y0, x1, y1 in masks.mask_boxes(edge_map.astype(np.uint8), min_area=w // 4)
         if x1 - x0 >= w // 2
     ]
-    shifted = np.stack([_z(_blocks(np.roll(g, (sy, sx), axis=(0, 1)))) for sx, sy in ft.SHIFTS])
+    # only the structure's blocks are kept: a few per cent of the picture
+    shifted = np.stack(
+        [_z(_blocks(np.roll(g, (sy, sx), axis=(0, 1)))[structure]) for sx, sy in ft.SHIFTS]
+    )
     return Reference(
         size=(stocked.shape[1], stocked.shape[0]),
         facings=list(facings),
@@ -207,12 +210,12 @@ def _blocked(g: np.ndarray, paint: np.ndarray, ref: Reference, dx: int, dy: int)
     """Something in front of the shelves: the shelves' own structure (their edges, the
     walls) hidden across most shelves (a door frame), or over much of the picture. Blocks
     under redaction do not count; each block may sit a pixel off its calibrated place."""
-    moved = _z(_blocks(np.roll(g, (-dy, -dx), axis=(0, 1))))
-    unpainted = ~_blocks(np.roll(paint, (-dy, -dx), axis=(0, 1)).astype(np.float32)).any(axis=2)
-    seen = ref.structure & unpainted
+    moved = _z(_blocks(np.roll(g, (-dy, -dx), axis=(0, 1)))[ref.structure])
+    painted = _blocks(np.roll(paint, (-dy, -dx), axis=(0, 1)).astype(np.float32))
+    seen = np.asarray(~painted.any(axis=2), bool)[ref.structure]  # per structure block
     if seen.sum() < 8:
         return None
-    corr = np.max([(moved * b).mean(axis=2) for b in ref.blocks], axis=0)
+    corr = np.max([(moved * b).mean(axis=1) for b in ref.blocks], axis=0)
     hidden = seen & (corr < BLOCK_SEEN)
     share = float(hidden.sum() / seen.sum())
     if share > GATE_BLOCKED:

@@ -10,6 +10,7 @@ pictures) is prepared once and again whenever any of it changes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import logging
@@ -123,7 +124,9 @@ class StockService:
         elif stocked is None:
             why = f"not calibrated: take the stocked picture (veilcam calibrate {camera})"
         else:
-            empty = await asyncio.to_thread(self.references.load, empty_name(camera))
+            empty = await asyncio.to_thread(
+                functools.partial(self.references.load, empty_name(camera), keep=False)
+            )
             images = await self.store.db.read(
                 queries.product_images_job, {f.sku for f in facings} | set(self.products)
             )

@@ -69,8 +69,9 @@ class References:
         except FileNotFoundError:
             return None
 
-    def load(self, camera: str) -> np.ndarray | None:
-        """The camera's reference, or None if it was never calibrated."""
+    def load(self, camera: str, *, keep: bool = True) -> np.ndarray | None:
+        """The camera's reference, or None if it was never calibrated; ``keep=False``
+        reads it without holding it in memory afterwards (a picture used once)."""
         with self._lock:
             if camera in self._cache:
                 return self._cache[camera]
@@ -88,6 +89,7 @@ class References:
                 ) from None
             with Image.open(io.BytesIO(png)) as img:
                 pixels = np.asarray(img.convert("RGB"))
-        with self._lock:
-            self._cache[camera] = pixels
+        if keep:
+            with self._lock:
+                self._cache[camera] = pixels
         return pixels

@@ -87,6 +87,18 @@ class ScaledClock:
 TIME_ERROR = 5  # adjtimex(2): the clock is not synchronised
 
 
+async def sleep_or_wake(clock: Clock, seconds: float, wake: asyncio.Event) -> None:
+    """Sleep ``seconds`` of ``clock``'s time, or less if ``wake`` is set meanwhile: how a
+    service polls its table yet acts at once when told there is something new."""
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    waker = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+        waker.cancel()
+
+
 def synchronised() -> bool | None:
     """True or False from the kernel; None where it cannot be asked (not Linux/glibc)."""
     name = ctypes.util.find_library("c")

@@ -29,6 +29,7 @@ import aiosmtplib
 from sqlite_utils import Database
 
 from veilcam.alerts.episodes import LEVELS, Source, Transition, duration_text
+from veilcam.clock import sleep_or_wake
 from veilcam.durations import is_on
 from veilcam.errors import ConfigError, NotifyError
 
@@ -352,10 +353,4 @@ class Outbox:
                 next_digest = now + (self.digest or 0)
             await self.run_once()
             self.wake.clear()
-            sleeper = asyncio.ensure_future(self.clock.sleep(POLL))
-            waker = asyncio.ensure_future(self.wake.wait())
-            try:
-                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                sleeper.cancel()
-                waker.cancel()
+            await sleep_or_wake(self.clock, POLL, self.wake)

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,12 +167,7 @@ def product_from(row: dict[str, Any], where: str, problems: list[str]) -> Produc
         "brand": lambda v: _text(v, 100, False),
         "authorised": _bool,
     }
-    for col, check in checks.items():
-        try:
-            values[col] = check(row.get(col))
-        except ValueError as exc:
-            problems.append(f"{where}, column {col}: {exc}")
-    return Product(**values) if len(values) == len(checks) else None
+    return Product(**values) if _parse(row, checks, where, problems, values) else None
 
 
 def facing_from(
@@ -189,12 +184,23 @@ def facing_from(
         "capacity": lambda v: _int(v, 1, MAX_CAPACITY),
         "polygon": polygon,
     }
+    return Facing(**values) if _parse(row, checks, where, problems, values) else None
+
+
+def _parse(
+    row: dict[str, Any],
+    checks: dict[str, Callable[[Any], Any]],
+    where: str,
+    problems: list[str],
+    values: dict[str, Any],
+) -> bool:
+    """Each column through its check into ``values``; True if every one passed."""
     for col, check in checks.items():
         try:
             values[col] = check(row.get(col))
         except ValueError as exc:
             problems.append(f"{where}, column {col}: {exc}")
-    return Facing(**values) if len(values) == len(checks) else None
+    return len(values) == len(checks)
 
 
 def _match(pattern: re.Pattern[str], text: str, what: str) -> str:

@@ -22,6 +22,7 @@ from PIL import Image
 from veilcam.alerts.episodes import Episode, Transition
 from veilcam.alerts.recorder import Recorder
 from veilcam.alerts.records import open_job
+from veilcam.clock import sleep_or_wake
 from veilcam.errors import MediaIntegrityError, StoreError
 from veilcam.stock import queries
 from veilcam.stock.analyse import Check, Reference, analyse, prepare
@@ -230,13 +231,7 @@ class StockService:
                 self.health.set("stock", "error", f"checks not stored: {exc}")
                 rows = []
             if len(rows) < PENDING:
-                sleeper = asyncio.ensure_future(self.clock.sleep(POLL))
-                waker = asyncio.ensure_future(self.wake.wait())
-                try:
-                    await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    sleeper.cancel()
-                    waker.cancel()
+                await sleep_or_wake(self.clock, POLL, self.wake)
 
     def _began(self, tr: Transition) -> float | None:
         fridge = self.state.get(tr.subject)

@@ -35,7 +35,7 @@ FLAT = 0.04  # gradient over brightness below which a unit shows bare wall
 FLAT_RATIO = 0.3  # ... and at most this share of its stocked texture
 KNOWN = 0.8  # look similarity (0..1.5) needed to name a product seen
 MOVED_MARGIN = 0.03  # its own product, if it is this close to the best match
-UNSEEN_PAINT = 0.25  # share of a unit under redaction that leaves it unseen
+UNSEEN_PAINT = 0.1  # share of a unit under redaction that leaves it unseen (its look spoilt)
 
 GATE_DARK = 0.3  # mean brightness under this share of the reference's (or under 25)
 GATE_SHARP = 0.45  # sharpness (Laplacian over brightness) under this share: blurred

@@ -33,6 +33,7 @@ class Restock:
     units: int  # to put in, at the front
     action: str
     seen_sku: str | None = None
+    seen_name: str | None = None  # the wrong product's name, as shelf staff know it
 
 
 def restock_list(
@@ -73,9 +74,14 @@ def restock_list(
                 f.capacity - present,
                 ACTIONS[st["state"]],
                 st["seen_sku"] if st["state"] == "wrong_product" else None,
+                _name(products, st["seen_sku"]) if st["state"] == "wrong_product" else None,
             )
         )
     return sorted(out, key=lambda r: (r.shelf, r.position)), None
+
+
+def _name(products: dict[str, Product], sku: str | None) -> str | None:
+    return None if sku is None else (products[sku].name if sku in products else sku)
 
 
 def out_of_stock_hours(

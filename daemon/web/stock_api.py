@@ -73,6 +73,7 @@ async def api_restock(request: web.Request) -> web.Response:
             "units": r.units,
             "action": r.action,
             "seen_sku": r.seen_sku,
+            "seen_name": r.seen_name,
         }
         for r in v["restock"]
     ]

@@ -124,6 +124,7 @@ async def test_the_fridge_page_outlines_facings_by_state_for_each_role(ui: UI) -
     restock = await (await m.get("/stock/fridge-1/restock?print=1")).text()
     assert "/static/print.css" in restock
     assert "Whole milk 1 l" in restock and "take out the wrong product" in restock
+    assert "(Strawberry yoghurt 1 kg seen there)" in restock
     resp = await m.get("/stock/fridge-1/states.csv")
     rows = list(csv.DictReader(io.StringIO(await resp.text())))
     assert len(rows) == 20 and {r["state"] for r in rows} >= {"empty", "wrong_product"}

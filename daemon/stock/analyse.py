@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw
 
 from veilcam.stock import features as ft
 from veilcam.stock.catalogue import Facing
+from veilcam.vision.changes import light_gain
 from veilcam_native import mask as masks
 
 # Decisions, each measured on bench/stock (python bench/stock_eval.py), for kinds of scene.
@@ -265,21 +266,6 @@ def _blocked(g: np.ndarray, paint: np.ndarray, ref: Reference, dx: int, dy: int)
     return None
 
 
-def _gain(work: np.ndarray, base: np.ndarray, shelves: np.ndarray, paint: np.ndarray) -> np.ndarray:
-    """Per-channel factors that bring the still's light to the calibration's: the median
-    ratio over the walls and shelf fronts (outside the facings, not painted), where the
-    calibration is neither dark nor blown out."""
-    lit = (base.min(axis=2) > 30) & (base.max(axis=2) < 245) & (paint == 0)
-    pick = lit & ~shelves
-    if pick.sum() < 0.05 * pick.size:
-        pick = lit
-    if pick.sum() < 100:
-        return np.ones(3, np.float32)
-    ratio = (base[pick].astype(np.float32) + 1) / (work[pick].astype(np.float32) + 1)
-    out: np.ndarray = np.clip(np.median(ratio, axis=0), 0.25, 4.0).astype(np.float32)
-    return out
-
-
 def _edges(g: np.ndarray, level: float) -> np.ndarray:
     """Horizontal edges (a shelf's front, a wall's corner): 0/1 uint8 where the grey steps
     by more than ``level`` between the rows above and below."""
@@ -366,13 +352,10 @@ def analyse(
     if (why := _blocked(g, paint, ref, dx, dy)) is not None:
         return Check("rejected", why, shift=(dx, dy))
     timings["gate"] = (time.perf_counter() - t0) * 1000 - timings["reduce"]
-    # --- colour: the still's light made like the calibration's ---
-    gain = _gain(
-        work,
-        np.roll(ref.work, (dy, dx), axis=(0, 1)),
-        np.roll(ref.shelves, (dy, dx), axis=(0, 1)),
-        paint,
-    )
+    # --- colour: the still's light made like the calibration's, measured on the walls and
+    # shelf fronts (outside the facings, not painted) ---
+    outside = ~np.roll(ref.shelves, (dy, dx), axis=(0, 1)) & (paint == 0)
+    gain = 1 / light_gain(work, np.roll(ref.work, (dy, dx), axis=(0, 1)), outside)
     p = ft.patches(work, ref.slots, (dx, dy))
     lit = np.clip(p.astype(np.float32) * gain, 0, 255).astype(np.uint8)
     d = ft.describe(lit)

@@ -22,10 +22,20 @@ SCALE = 4  # the comparison runs at a quarter of the frame's size
 SKIN_SHARE = 0.15  # of a changed blob's pixels, to count as a hand or arm
 
 
-def light_gain(frame: np.ndarray, reference: np.ndarray) -> np.ndarray:
+GAIN_SAMPLES = 20_000  # pixels the light's median is taken over: plenty, and 10x quicker
+
+
+def light_gain(
+    frame: np.ndarray, reference: np.ndarray, where: np.ndarray | None = None
+) -> np.ndarray:
     """Per-channel factors bringing ``reference``'s light to ``frame``'s: the median ratio
-    where the reference is neither dark nor blown out."""
+    where the reference is neither dark nor blown out (and ``where`` is set, if given; all
+    of that if ``where`` leaves under 5% of the picture), over an even sample of pixels."""
+    step = max(1, int((frame.shape[0] * frame.shape[1] / GAIN_SAMPLES) ** 0.5))
+    frame, reference = frame[::step, ::step], reference[::step, ::step]
     ok = (reference.min(axis=2) > 30) & (reference.max(axis=2) < 245)
+    if where is not None and (ok & where[::step, ::step]).sum() >= 0.05 * ok.size:
+        ok &= where[::step, ::step]
     if ok.sum() < 100:
         return np.ones(3, np.float32)
     ratio = (frame[ok].astype(np.float32) + 1) / (reference[ok].astype(np.float32) + 1)
@@ -61,6 +71,25 @@ def skin_share(pixels: np.ndarray, within: np.ndarray) -> float:
     return float(np.count_nonzero(skin & (within != 0)) / n) if n else 0.0
 
 
+_PREPARED: dict[tuple[int, tuple[int, ...], bytes], tuple[np.ndarray, ...]] = {}
+
+
+def _reference(reference: np.ndarray, r: int) -> tuple[np.ndarray, ...]:
+    """The reference at a quarter of its size and its local minimum and maximum, made once
+    per calibration picture (a camera's reference is the same array until recalibrated;
+    a sample of its pixels in the key tells a new picture at a reused address)."""
+    key = (id(reference), reference.shape, reference[::61, ::59].tobytes())
+    got = _PREPARED.get(key)
+    if got is None:
+        ref = reduce_area(reference, SCALE).astype(np.float32)
+        lo, hi = _range(ref, r)
+        got = (ref, lo, hi)
+        if len(_PREPARED) >= 8:  # a few cameras; a recalibrated one's old entry goes
+            _PREPARED.pop(next(iter(_PREPARED)))
+        _PREPARED[key] = got
+    return got
+
+
 def changed(
     frame: np.ndarray, reference: np.ndarray, threshold: int = 40, min_area: float = 0.001
 ) -> np.ndarray:
@@ -74,12 +103,13 @@ def changed(
         )
     h, w = frame.shape[:2]
     small = reduce_area(frame, SCALE).astype(np.int16)
-    ref = reduce_area(reference, SCALE).astype(np.float32)
-    ref = np.clip(ref * light_gain(small, ref), 0, 255).astype(np.int16)
-    r = max(1, round(max(h, w) / 100 / SCALE))
-    lo, hi = _range(ref, r)
-    t = threshold
-    diff = np.asarray(((small > hi + t) | (small < lo - t)).any(axis=2), np.uint8)
+    ref, lo, hi = _reference(reference, max(1, round(max(h, w) / 100 / SCALE)))
+    # The frame brought to the reference's light (rather than the other way round, so that
+    # the reference's side is worked out once per calibration, not once per frame).
+    gain = light_gain(small, ref)
+    seen = small.astype(np.float32) / gain
+    t = threshold / gain
+    diff = np.asarray(((seen > hi + t) | (seen < lo - t)).any(axis=2), np.uint8)
     sh, sw = diff.shape
     keep = np.zeros_like(diff)
     least = max(1, int(min_area * diff.size))

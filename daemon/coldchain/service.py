@@ -56,14 +56,6 @@ class AlarmService:
         self.watch_link = watch_link
         self.recorder = Recorder(SOURCE, store, health, notify, site, wake)
 
-    @property
-    def transitions(self) -> Hub[Transition] | None:
-        return self.recorder.transitions
-
-    @transitions.setter
-    def transitions(self, hub: Hub[Transition] | None) -> None:
-        self.recorder.transitions = hub
-
     def _began(self, tr: Transition) -> float | None:
         cab = self.cabinets.get(tr.subject)
         return cab.began(tr.rule) if cab is not None else None

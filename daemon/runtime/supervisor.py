@@ -200,7 +200,7 @@ async def running(
                 outbox_wake=outbox.wake if outbox is not None else None,
                 notify=outbox is not None,
             )
-            stock.transitions = app.alarm_changes
+            stock.recorder.transitions = app.alarm_changes
             pipeline.stored.append(lambda _camera, _media: stock.wake.set())
             app.stock = stock
             start("stock", stock.run)
@@ -217,7 +217,7 @@ async def running(
                 site=config.site,
                 wake=outbox.wake if outbox is not None else None,
             )
-            alarms.transitions = app.alarm_changes
+            alarms.recorder.transitions = app.alarm_changes
             app.alarms = alarms
             start("alarms", alarms.run)
         if config.sensors is not None:

@@ -83,8 +83,3 @@ async def set_image(store: Store, sku: str, data: bytes, actor: str, ip: str | N
     jpeg = _shrink(data)
     await store.db.write(queries.put_image_job, sku, jpeg, actor, store.clock.now())
     await store.audit(audit.Entry(actor, "stock.product_image", sku, f"{len(jpeg)} bytes", ip=ip))
-
-
-async def delete_product(store: Store, sku: str, actor: str, ip: str | None = None) -> None:
-    await store.db.write(queries.delete_product_job, sku)
-    await store.audit(audit.Entry(actor, "stock.product_delete", sku, ip=ip))

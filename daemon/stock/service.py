@@ -34,7 +34,6 @@ from veilcam.store.references import empty_name
 if TYPE_CHECKING:
     from veilcam.clock import Clock
     from veilcam.config import Config
-    from veilcam.events import Hub
     from veilcam.health import Health
     from veilcam.store import Store
     from veilcam.store.references import References
@@ -49,6 +48,13 @@ PENDING = 20  # stills taken at a time; a full batch means more are waiting
 def _decode(jpeg: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(jpeg)) as img:
         return np.asarray(img.convert("RGB"))
+
+
+def _analyse(
+    jpeg: bytes, ref: Reference, painted: list[list[int]], blank_reason: str | None
+) -> Check:
+    """Decode and analyse one still: CPU work, run off the event loop."""
+    return analyse(_decode(jpeg), ref, painted, blank_reason)
 
 
 def _prepare(
@@ -94,15 +100,6 @@ class StockService:
         self._prepared: dict[str, tuple[Any, Reference | None, list[Facing], str]] = {}
         self.state: dict[str, FridgeStock] = {}
         self.products: dict[str, Product] = {}
-        self.checked = 0
-
-    @property
-    def transitions(self) -> Hub[Transition] | None:
-        return self.recorder.transitions
-
-    @transitions.setter
-    def transitions(self, hub: Hub[Transition] | None) -> None:
-        self.recorder.transitions = hub
 
     # --- calibration ---------------------------------------------------------------------
 
@@ -147,22 +144,20 @@ class StockService:
             return None
         redaction = json.loads(row["redaction"]) if row["redaction"] else {}
         try:
-            pixels = _decode(await self.store.read_picture(row["id"]))
+            jpeg = await self.store.read_picture(row["id"])
+            check = await asyncio.to_thread(
+                _analyse, jpeg, ref, redaction.get("boxes", []), row["blank_reason"]
+            )
         except FileNotFoundError:
             check = Check("rejected", "the picture is gone (expired or erased)")
         except (MediaIntegrityError, OSError, ValueError) as exc:
             check = Check("rejected", f"the picture cannot be read: {exc}")
-        else:
-            check = await asyncio.to_thread(
-                analyse, pixels, ref, redaction.get("boxes", []), row["blank_reason"]
-            )
         summary = summarise(check.facings, facings, self.products) if check.status == "ok" else None
         at = float(row["created_at"])
         expires = self.store.expires("stock_records", at)
         await self.store.db.write(
             queries.record_check_job, row["id"], camera, at, check, facings, summary, expires
         )
-        self.checked += 1
         fridge = self.state.setdefault(camera, FridgeStock(camera, self.cfg))
         if check.status == "ok" and summary is not None:
             seen = [

@@ -17,6 +17,7 @@ from PIL import Image
 from veilcam.errors import AccountError
 from veilcam.stock import admin, queries
 from veilcam.stock.catalogue import (
+    MAX_ROWS,
     Catalogue,
     CatalogueError,
     Facing,
@@ -40,7 +41,7 @@ async def catalogue_page(request: web.Request, **extra: Any) -> web.Response:
     app = app_of(request)
     products = await app.store.db.read(queries.products_job)
     facings = await app.store.db.read(queries.facings_job)
-    with_image = set(await app.store.db.read(queries.product_images_job, list(products)))
+    with_image = await app.store.db.read(queries.skus_with_image_job)
     per_camera = {c: sum(f.camera == c for f in facings) for c in fridge_names(request)}
     cabinets = {}
     for cam in app.config.cameras:
@@ -236,7 +237,9 @@ async def planogram_save(request: web.Request) -> web.Response:
             raise ValueError("not a list")
     except ValueError as exc:
         return await planogram_page(request, error=f"the facings were not readable: {exc}")
-    for i, item in enumerate(items[:2000]):
+    if len(items) > MAX_ROWS:
+        return await planogram_page(request, error=f"more than {MAX_ROWS} facings")
+    for i, item in enumerate(items):
         if not isinstance(item, dict):
             problems.append(f"facing {i + 1}: not an object")
             continue

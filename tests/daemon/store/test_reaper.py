@@ -23,7 +23,14 @@ INTERVAL = 60.0
 def counts(db: Any) -> dict[str, int]:
     out = {
         t: db.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-        for t in ("temperature_readings", "door_events", "sensor_faults", "audit_log")
+        for t in (
+            "temperature_readings",
+            "door_events",
+            "sensor_faults",
+            "audit_log",
+            "stock_checks",
+            "facing_states",
+        )
     }
     for kind in ("fridge", "floor", "evidence"):
         out[kind] = db.conn.execute(
@@ -51,6 +58,21 @@ async def add_one_of_each(store: Store, clock: FakeClock) -> None:
         )
 
     await store.db.write(sensors)
+    stock = store.expires("stock_records", now)
+
+    def stock_check(db: Any) -> None:
+        cur = db.conn.execute(
+            "INSERT INTO stock_checks (media_id, camera, at, status, fill, expires_at)"
+            " VALUES ('m1', 'fridge-1', ?, 'ok', 0.5, ?)",
+            (now, stock),
+        )
+        db.conn.execute(
+            "INSERT INTO facing_states (check_id, facing_id, camera, sku, at, state, fill,"
+            " confidence, expires_at) VALUES (?, 1, 'fridge-1', 'A', ?, 'empty', 0, 0.9, ?)",
+            (cur.lastrowid, now, stock),
+        )
+
+    await store.db.write(stock_check)
     await store.audit(audit.Entry("tester", "test.add"))
     for kind in ("fridge", "floor", "evidence"):
         await store.add_picture(Picture("cam", kind, "test", b"jpeg", 1, 1))
@@ -64,6 +86,8 @@ CASES = [
     ("sensor_records", "temperature_readings"),
     ("sensor_records", "door_events"),
     ("sensor_records", "sensor_faults"),
+    ("stock_records", "stock_checks"),
+    ("stock_records", "facing_states"),
 ]
 
 

@@ -351,6 +351,9 @@ class Outbox:
                 expires = self.store.expires("sensor_records", now)
                 await self.store.db.write(digest_job, self.site, now, expires)
                 next_digest = now + (self.digest or 0)
-            await self.run_once()
+            # Cleared before looking, not after: a notice queued while this round delivers
+            # sets it again and is sent at once (cleared after, it waited for the next poll,
+            # which a clock that stands still never brings).
             self.wake.clear()
+            await self.run_once()
             await sleep_or_wake(self.clock, POLL, self.wake)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from veilcam import __version__
+from veilcam.cli import keys
 from veilcam.cli.accounts import cmd_tokens, cmd_users
 from veilcam.cli.common import data_dir_of as _data_dir
 from veilcam.config import Config, load, with_data_dir
@@ -323,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     sp.set_defaults(func=cmd_users)
+
+    keys.add_parser(data_cmd)
 
     sp = data_cmd("tokens", "machine tokens for the JSON API: add, list or revoke")
     sp.add_argument("action", choices=["add", "list", "revoke"])

@@ -65,8 +65,18 @@ def control_handlers(app: App) -> dict[str, Handler]:
         await Tokens(app.store).revoke(name, actor)
         return {"revoked": name}
 
+    async def keys_rotate(request: dict[str, Any], actor: str) -> dict[str, Any]:
+        assert app.rotation is not None
+        return {"key": await app.rotation.start(actor)}
+
+    async def keys_status(request: dict[str, Any], actor: str) -> dict[str, Any]:
+        assert app.rotation is not None
+        return {"rotation": await app.rotation.status()}
+
     return {
         "capture": capture,
+        "keys.rotate": keys_rotate,
+        "keys.status": keys_status,
         "status": status,
         "calibrate": calibrate,
         "users.add": users_add,

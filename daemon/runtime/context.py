@@ -21,6 +21,7 @@ from veilcam.health import Health
 from veilcam.sensors.ingest import DoorEvent, Reading, SensorIngest
 from veilcam.stock.service import StockService
 from veilcam.store import Store
+from veilcam.store.rotation import Rotation
 
 
 @dataclass
@@ -39,6 +40,7 @@ class App:
     outbox: Outbox | None = None
     alarms: AlarmService | None = None
     stock: StockService | None = None
+    rotation: Rotation | None = None
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 

@@ -41,6 +41,7 @@ from veilcam.stock.service import StockService
 from veilcam.store import Store, audit, records
 from veilcam.store.reaper import Reaper
 from veilcam.store.references import References
+from veilcam.store.rotation import Rotation
 from veilcam.vision.pipeline import Vision
 from veilcam.vision.runtime import BoardProfile
 
@@ -178,6 +179,8 @@ async def running(
         )
         start("reaper", reaper.run)
         start("memory", _trim_memory)
+        app.rotation = Rotation(store)
+        start("keys", app.rotation.run)
         notify = config.notify
         outbox = None
         fridges = [c for c in config.cameras if c.purpose == "fridge"]

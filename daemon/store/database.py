@@ -88,6 +88,9 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         # In WAL mode NORMAL survives any process crash; only power loss may drop
         # the last commits, and never corrupts.
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Deleted rows are overwritten, not left in free pages: a picture's row holds its
+        # data key, and erasing the row must destroy the key (crypto-erase).
+        conn.execute("PRAGMA secure_delete = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.row_factory = sqlite3.Row

@@ -68,9 +68,9 @@ def _fsync_dir(path: Path) -> None:
 class MediaStore:
     """Blocking file operations; callers run them in an executor."""
 
-    def __init__(self, root: Path, key: bytes) -> None:
+    def __init__(self, root: Path, key: bytes | None = None) -> None:
         self.root = root
-        self._aead = AESGCM(key)
+        self._default = key  # for callers that keep one key for every file
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def path_for(self, media_id: str) -> Path:
@@ -78,12 +78,18 @@ class MediaStore:
             raise ValueError(f"not a media id: {media_id!r}")
         return self.root / media_id[:2] / (media_id + SUFFIX)
 
-    def write(self, media_id: str, plaintext: bytes) -> int:
+    def _aead(self, key: bytes | None) -> AESGCM:
+        key = key if key is not None else self._default
+        if key is None:
+            raise StoreError("no key given for a media file")
+        return AESGCM(key)
+
+    def write(self, media_id: str, plaintext: bytes, key: bytes | None = None) -> int:
         """Encrypt and write atomically (temp file, fsync, rename, fsync dir); return size."""
         path = self.path_for(media_id)
         path.parent.mkdir(mode=0o700, exist_ok=True)
         nonce = secrets.token_bytes(12)
-        blob = MAGIC + nonce + self._aead.encrypt(nonce, plaintext, media_id.encode())
+        blob = MAGIC + nonce + self._aead(key).encrypt(nonce, plaintext, media_id.encode())
         tmp = path.with_suffix(TMP_SUFFIX)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -100,7 +106,7 @@ class MediaStore:
         _fsync_dir(path.parent)
         return len(blob)
 
-    def read(self, media_id: str) -> bytes:
+    def read(self, media_id: str, key: bytes | None = None) -> bytes:
         path = self.path_for(media_id)
         try:
             blob = path.read_bytes()
@@ -109,7 +115,7 @@ class MediaStore:
         if blob[:4] != MAGIC or len(blob) < 4 + 12 + 16:
             raise MediaIntegrityError(f"picture {media_id}: not a veilcam media file")
         try:
-            return self._aead.decrypt(blob[4:16], blob[16:], media_id.encode())
+            return self._aead(key).decrypt(blob[4:16], blob[16:], media_id.encode())
         except InvalidTag:
             raise MediaIntegrityError(
                 f"picture {media_id}: file was altered or truncated"

@@ -62,6 +62,13 @@ def get_media(db: Database, media_id: str) -> dict[str, Any] | None:
     return out
 
 
+def media_keys(db: Database, media_id: str) -> dict[str, Any] | None:
+    row = db.conn.execute(
+        "SELECT kid, dek, dek_next FROM media WHERE id = ?", (media_id,)
+    ).fetchone()
+    return None if row is None else dict(row)
+
+
 def counts(db: Database) -> dict[str, int]:
     # Table names come from COUNTED_TABLES, never from input.
     return {

@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from veilcam.clock import Clock
 from veilcam.config import RetentionConfig
-from veilcam.errors import StoreError
+from veilcam.errors import MediaIntegrityError, StoreError
 from veilcam.retention import MEDIA_CLASS
 from veilcam.store import audit, records
 from veilcam.store.database import Database, db_path, private
-from veilcam.store.media import MediaStore, load_or_create_key, new_media_id
+from veilcam.store.keys import KeyRing
+from veilcam.store.media import MediaStore, new_media_id
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ class Store:
         self.clock = clock
         self.db = Database(db_path(self.data_dir))
         self.media: MediaStore | None = None
+        self.keys: KeyRing | None = None
         self._io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="media-io")
         self._lock_fd: int | None = None
         self._adding: set[asyncio.Task[str]] = set()
@@ -93,13 +97,18 @@ class Store:
             os.close(fd)
             raise StoreError(f"another veilcam daemon is using {self.data_dir}") from None
         self._lock_fd = fd
-        key = load_or_create_key(self.data_dir / "keys" / "media.key")
-        self.media = MediaStore(self.data_dir / "media", key)
+        self.keys = KeyRing(self.data_dir / "keys")
+        self.media = MediaStore(self.data_dir / "media")
 
     def _media(self) -> MediaStore:
         if self.media is None:
             raise StoreError("store is not open")
         return self.media
+
+    def _keyring(self) -> KeyRing:
+        if self.keys is None:
+            raise StoreError("store is not open")
+        return self.keys
 
     def expires(self, retention_class: str, at: float) -> float:
         return at + self.retention.seconds(retention_class)
@@ -123,7 +132,9 @@ class Store:
         loop = asyncio.get_running_loop()
         media_id = new_media_id()
         now = self.clock.now()
-        size = await loop.run_in_executor(self._io, self._media().write, media_id, pic.jpeg)
+        dek = AESGCM.generate_key(bit_length=256)
+        kid, wrapped = self._keyring().wrap(media_id, dek)
+        size = await loop.run_in_executor(self._io, self._media().write, media_id, pic.jpeg, dek)
         row = {
             "id": media_id,
             "camera": pic.camera,
@@ -137,6 +148,8 @@ class Store:
             "bytes": size,
             "redaction": pic.redaction,
             "blank_reason": pic.blank_reason,
+            "kid": kid,
+            "dek": wrapped,
         }
         try:
             await self.db.write(records.insert_media, row)
@@ -147,9 +160,22 @@ class Store:
 
     async def read_picture(self, media_id: str) -> bytes:
         """Decrypted JPEG bytes. Callers outside the daemon's own checks must audit first."""
+        keys = await self.db.read(records.media_keys, media_id)
+        if keys is None:
+            raise MediaIntegrityError(f"picture {media_id} has no row (erased or expired)")
         return await asyncio.get_running_loop().run_in_executor(
-            self._io, self._media().read, media_id
+            self._io, self._read, media_id, keys
         )
+
+    def _read(self, media_id: str, keys: dict[str, Any]) -> bytes:
+        ring, media = self._keyring(), self._media()
+        try:
+            return media.read(media_id, ring.data_key(media_id, keys["kid"], keys["dek"]))
+        except MediaIntegrityError:
+            if keys["dek_next"] is None:
+                raise
+            # A rotation rewrote the file and stopped before its row said so.
+            return media.read(media_id, ring.unwrap(media_id, ring.current, keys["dek_next"]))
 
     async def delete_media_files(self, media_ids: list[str]) -> int:
         return await asyncio.get_running_loop().run_in_executor(

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from veilcam.errors import MediaIntegrityError
+from veilcam.errors import MediaIntegrityError, StoreError
 from veilcam.retention import CLASSES
 from veilcam.store import audit
 from veilcam.store.database import db_path, opened
-from veilcam.store.media import MediaStore, load_or_create_key
+from veilcam.store.keys import KeyRing
+from veilcam.store.media import MediaStore
 
 
 def _record(conn: sqlite3.Connection, db: Database, actor: str, detail: str, keep: float) -> None:
@@ -31,22 +32,32 @@ def _record(conn: sqlite3.Connection, db: Database, actor: str, detail: str, kee
 
 def verify(data_dir: Path, audit_keep: float | None = None) -> tuple[list[str], list[str]]:
     """Return (problems, summary lines). Decrypting every picture is an access: it is audited."""
-    key_path = data_dir / "keys" / "media.key"
-    if db_path(data_dir).exists() and not key_path.exists():
-        return [f"{key_path} is missing: pictures cannot be decrypted"], []
     problems: list[str] = []
+    try:
+        ring = KeyRing(data_dir / "keys", create=not db_path(data_dir).exists())
+    except StoreError as exc:
+        return [str(exc)], []
     with opened(data_dir, readonly=False) as db:
         conn = db.conn
         check = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         if check != ["ok"]:
             problems += [f"integrity_check: {c}" for c in check]
-        media = MediaStore(data_dir / "media", load_or_create_key(key_path))
-        rows = [r[0] for r in conn.execute("SELECT id FROM media")]
-        for media_id in rows:
+        media = MediaStore(data_dir / "media")
+        rows = []
+        for media_id, kid, dek, dek_next in conn.execute(
+            "SELECT id, kid, dek, dek_next FROM media"
+        ):
+            rows.append(media_id)
             try:
-                media.read(media_id)
+                media.read(media_id, ring.data_key(media_id, kid, dek))
             except MediaIntegrityError as exc:
-                problems.append(str(exc))
+                if dek_next is None:
+                    problems.append(str(exc))
+                    continue
+                try:  # moved by an unfinished key rotation
+                    media.read(media_id, ring.unwrap(media_id, ring.current, dek_next))
+                except MediaIntegrityError as again:
+                    problems.append(str(again))
         files, temps = media.list_ids()
         orphans = files - set(rows)
         if orphans:
@@ -61,5 +72,7 @@ def verify(data_dir: Path, audit_keep: float | None = None) -> tuple[list[str], 
             f"database: integrity {'ok' if check == ['ok'] else 'FAILED'}",
             f"pictures: {len(rows)} rows, {len(files)} files, {len(temps)} temporary files",
             f"audit log: {chain}",
+            f"media keys: current {ring.current}"
+            + (f", rotation unfinished (old: {', '.join(ring.retired)})" if ring.retired else ""),
         ]
     return problems, summary

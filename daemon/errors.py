@@ -59,3 +59,8 @@ class LoginRefused(VeilcamError, PermissionError):
     def __init__(self, reason: str, message: str = "user name or password not accepted") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class PrivacyRefused(VeilcamError, PermissionError):
+    """A privacy operation or an export was refused: a missing disclosure record, a legal
+    hold, a role that may not; the message names the missing decision."""

@@ -31,7 +31,7 @@ LAYERS: list[set[str]] = [
     {"redaction"},
     {"capture"},
     {"alerts"},
-    {"coldchain", "stock", "accounts", "tokens"},
+    {"coldchain", "stock", "accounts", "tokens", "privacy"},
     {"runtime"},
     {"web"},
     {"demo"},  # what a person runs

@@ -256,6 +256,16 @@ class StockConfig(_Strict, frozen=True):
     restock_below: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.5
 
 
+class PrivacyConfig(_Strict, frozen=True):
+    # Shoppers' requests are answered within this many days of receipt: the stores'
+    # policies promise 7, so a configuration may shorten it, never lengthen it.
+    request_days: Annotated[int, msgspec.Meta(ge=1, le=7)] = 7
+    # A request's due date shows as a warning this long before it (and in a daily email).
+    warn_before: Annotated[Duration, Range("1h", "6d")] = Duration("2d")
+    # A disclosure record allows exporting its items for this long after it is made.
+    disclosure_valid: Annotated[Duration, Range("10m", "7d")] = Duration("24h")
+
+
 class WebConfig(_Strict, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
@@ -292,6 +302,7 @@ class Config(_Strict, frozen=True):
     vision: VisionConfig = VisionConfig()
     notify: NotifyConfig = NotifyConfig()
     stock: StockConfig = StockConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
 
     def camera(self, name: str) -> CameraConfig:
         for cam in self.cameras:

@@ -18,6 +18,7 @@ from veilcam.coldchain.service import AlarmService
 from veilcam.config import Config
 from veilcam.events import Hub
 from veilcam.health import Health
+from veilcam.privacy.service import Privacy
 from veilcam.sensors.ingest import DoorEvent, Reading, SensorIngest
 from veilcam.stock.service import StockService
 from veilcam.store import Store
@@ -41,6 +42,7 @@ class App:
     alarms: AlarmService | None = None
     stock: StockService | None = None
     rotation: Rotation | None = None
+    privacy: Privacy | None = None
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 

@@ -30,6 +30,8 @@ from veilcam.control.server import ControlServer
 from veilcam.errors import ModelError
 from veilcam.events import Hub
 from veilcam.health import Health
+from veilcam.privacy.deadlines import Deadlines
+from veilcam.privacy.service import Privacy
 from veilcam.redaction.redactor import FailClosedRedactor, Redactor, VisionRedactor
 from veilcam.runtime.commands import control_handlers
 from veilcam.runtime.context import App
@@ -184,10 +186,19 @@ async def running(
         notify = config.notify
         outbox = None
         fridges = [c for c in config.cameras if c.purpose == "fridge"]
-        if (config.cabinets or fridges) and (notify.email or notify.webhook) is not None:
+        if (notify.email or notify.webhook) is not None:  # alarms, stock, privacy deadlines
             outbox = Outbox(notify, config.site, store, clock, health)
             app.outbox = outbox
             start("outbox", outbox.run)
+        app.privacy = Privacy(store, config, clock)
+        deadlines = Deadlines(
+            app.privacy,
+            health,
+            mail=outbox is not None,
+            outbox_wake=outbox.wake if outbox is not None else None,
+        )
+        deadlines.recorder.transitions = app.alarm_changes
+        start("privacy", deadlines.run)
         if fridges:
             references = (
                 redactor.store

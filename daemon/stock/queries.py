@@ -14,6 +14,7 @@ from veilcam.errors import AccountError
 from veilcam.stock.analyse import Check
 from veilcam.stock.catalogue import Facing, Product
 from veilcam.stock.metrics import Summary
+from veilcam.store.records import skipped_clause
 
 # --- the catalogue -----------------------------------------------------------------------
 
@@ -137,6 +138,7 @@ def pending_job(
             "SELECT m.id, m.camera, m.created_at, m.width, m.height, m.redaction, m.blank_reason"
             " FROM media m LEFT JOIN stock_checks c ON c.media_id = m.id"
             f" WHERE c.id IS NULL AND m.kind = 'fridge' AND m.camera IN ({marks})"
+            f" AND NOT {skipped_clause('stock_analysis')}"
             " AND m.created_at >= ? ORDER BY m.created_at LIMIT ?",
             (*cameras, since, limit),
         )

@@ -15,6 +15,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -143,6 +144,25 @@ class Database:
         fut: asyncio.Future[T] = loop.create_future()
         self._queue.put((fn, args, fut, loop))
         return await fut
+
+    async def truncate_wal(self) -> bool:
+        """Copy the write-ahead log into the database and empty it, so that the older page
+        images it holds (an erased picture's data key among them) are gone too. True when
+        done; False when readers kept it busy (the next checkpoint then overwrites it)."""
+
+        def run() -> bool:
+            conn = connect(self.path)
+            try:
+                for _ in range(20):
+                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    if not busy:
+                        return True
+                    time.sleep(0.05)
+                return False
+            finally:
+                conn.close()
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(db, *args)`` on a read connection in the read executor."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -17,6 +18,7 @@ from sqlite_utils import Database
 from veilcam.clock import Clock
 from veilcam.durations import DAY
 from veilcam.health import Health
+from veilcam.retention import MEDIA_CLASS
 from veilcam.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,18 @@ EXPIRING_TABLES = (
     "outbox",
     "facing_states",
     "stock_checks",
+    "objections",
+    "deletions",
 )
+# The retention class each table's deletions count under, in the retention report.
+COUNTED = {
+    "temperature_readings": "sensor_records",
+    "door_events": "sensor_records",
+    "sensor_faults": "sensor_records",
+    "audit_log": "audit_log",
+    "stock_checks": "stock_records",
+}
+
 WATERMARK_BATCH = 50
 
 
@@ -49,23 +62,91 @@ class ReapReport:
     free_bytes: int = 0
 
 
+def count_deletions(db: Database, now: float, counts: dict[str, int], reason: str) -> None:
+    """Add to the day's deletion counts per retention class (for the retention report)."""
+    day = time.strftime("%Y-%m-%d", time.localtime(now))
+    db.conn.executemany(
+        "INSERT INTO deletions (day, class, reason, count, expires_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (day, class, reason) DO UPDATE SET count = count + excluded.count",
+        [(day, c, reason, n, now + 400 * DAY) for c, n in counts.items() if n],
+    )
+
+
+def _delete_media(
+    db: Database, now: float, where: str, args: tuple[Any, ...], reason: str
+) -> list[str]:
+    rows = db.conn.execute(f"SELECT id, kind FROM media WHERE {where}", args).fetchall()
+    db.conn.executemany("DELETE FROM media WHERE id = ?", [(r[0],) for r in rows])
+    by_class: dict[str, int] = {}
+    for r in rows:
+        by_class[MEDIA_CLASS[r[1]]] = by_class.get(MEDIA_CLASS[r[1]], 0) + 1
+    count_deletions(db, now, by_class, reason)
+    return [r[0] for r in rows]
+
+
 def _delete_expired_media(db: Database, now: float) -> list[str]:
-    ids = [r[0] for r in db.conn.execute("SELECT id FROM media WHERE expires_at <= ?", (now,))]
-    db.conn.executemany("DELETE FROM media WHERE id = ?", [(i,) for i in ids])
-    return ids
+    return _delete_media(db, now, "expires_at <= ?", (now,), "expired")
 
 
 def _delete_expired_rows(db: Database, now: float) -> int:
     total = 0
+    counts: dict[str, int] = {}
     for table in EXPIRING_TABLES:  # names from the tuple above, never from input
-        total += db.conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,)).rowcount
-    return total
+        n = db.conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,)).rowcount
+        total += n
+        if table in COUNTED:
+            counts[COUNTED[table]] = counts.get(COUNTED[table], 0) + n
+    # Disclosures first: they may name a request, which goes after them.
+    n = db.conn.execute(
+        "DELETE FROM disclosed WHERE disclosure_id IN"
+        " (SELECT id FROM disclosures WHERE expires_at <= ?)",
+        (now,),
+    ).rowcount
+    for table in ("disclosures", "legal_holds", "breaches"):
+        n += db.conn.execute(f"DELETE FROM {table} WHERE expires_at <= ?", (now,)).rowcount
+    n += db.conn.execute(
+        "DELETE FROM requests WHERE expires_at <= ? AND id NOT IN"
+        " (SELECT request_id FROM disclosures WHERE request_id IS NOT NULL)"
+        " AND id NOT IN (SELECT request_id FROM objections)",
+        (now,),
+    ).rowcount
+    counts["requests"] = n
+    count_deletions(db, now, counts, "expired")
+    return total + n
 
 
-def _delete_oldest_media(db: Database, n: int) -> list[str]:
-    ids = [r[0] for r in db.conn.execute("SELECT id FROM media ORDER BY created_at LIMIT ?", (n,))]
-    db.conn.executemany("DELETE FROM media WHERE id = ?", [(i,) for i in ids])
-    return ids
+def _lapse_holds(db: Database, now: float) -> int:
+    """Holds past their end close by themselves; their pictures keep the expiry the hold
+    gave them (never later than the hold's end), so they go at the next pass if due."""
+    ids = [
+        r[0]
+        for r in db.conn.execute(
+            "SELECT id FROM legal_holds WHERE lifted_at IS NULL AND until <= ?", (now,)
+        )
+    ]
+    for hold_id in ids:
+        # (evidence kept past its 72 h cap keeps its hold reference until it goes)
+        db.conn.execute(
+            "UPDATE media SET hold_id = NULL, legal_hold = CASE WHEN expires_at"
+            " <= created_at + 259200 THEN NULL ELSE legal_hold END WHERE hold_id = ?",
+            (hold_id,),
+        )
+        db.conn.execute(
+            "UPDATE legal_holds SET lifted_at = until, lifted_by = 'lapsed' WHERE id = ?",
+            (hold_id,),
+        )
+    return len(ids)
+
+
+def _delete_oldest_media(db: Database, n: int, now: float) -> list[str]:
+    # Pictures under a legal hold are kept even for space: the law asked for them.
+    return _delete_media(
+        db,
+        now,
+        "id IN (SELECT id FROM media WHERE hold_id IS NULL ORDER BY created_at LIMIT ?)",
+        (n,),
+        "disk",
+    )
 
 
 class Reaper:
@@ -97,6 +178,7 @@ class Reaper:
     async def reap_once(self) -> ReapReport:
         report = ReapReport()
         now = self.clock.now()
+        await self.store.db.write(_lapse_holds, now)
         # Rows go first: a crash before the files go leaves orphans that the next start sweeps.
         ids = await self.store.db.write(_delete_expired_media, now)
         await self.store.delete_media_files(ids)
@@ -116,7 +198,7 @@ class Reaper:
     async def _watermark(self, report: ReapReport) -> None:
         free = self._disk_usage(self.store.data_dir).free
         while free < self.min_free_bytes:
-            ids = await self.store.db.write(_delete_oldest_media, WATERMARK_BATCH)
+            ids = await self.store.db.write(_delete_oldest_media, WATERMARK_BATCH, self.clock.now())
             if not ids:
                 break
             await self.store.delete_media_files(ids)

@@ -62,6 +62,22 @@ def get_media(db: Database, media_id: str) -> dict[str, Any] | None:
     return out
 
 
+# Processing a shopper may object to (``veilcam.privacy.requests.PROCESSING``); internal names.
+SKIPPABLE = ("storage", "stock_analysis")
+
+
+def skipped_clause(processing: str, alias: str = "m") -> str:
+    """SQL true for a picture ``processing`` must skip: restricted by a request, or in the
+    window of an objection to it. For the queries of every view, export and analysis."""
+    if processing not in SKIPPABLE:
+        raise ValueError(f"unknown processing {processing!r}")
+    return (
+        f"({alias}.restricted_by IS NOT NULL OR EXISTS (SELECT 1 FROM objections o"
+        f" WHERE o.processing = '{processing}' AND (o.camera IS NULL OR o.camera = {alias}.camera)"
+        f" AND {alias}.created_at >= o.window_from AND {alias}.created_at < o.window_to))"
+    )
+
+
 def media_keys(db: Database, media_id: str) -> dict[str, Any] | None:
     row = db.conn.execute(
         "SELECT kid, dek, dek_next FROM media WHERE id = ?", (media_id,)

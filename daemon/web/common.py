@@ -70,6 +70,8 @@ def _nav(role: str) -> list[tuple[str, str]]:
         items.append(("/pictures", "Pictures"))
     items += [("/stock", "Stock"), ("/history", "History"), ("/alerts", "Alerts")]
     items.append(("/reports", "Reports"))
+    if role in READERS:
+        items.append(("/requests", "Privacy"))
     items.append(("/health", "Health"))
     if role in AUDIT:
         items.append(("/audit", "Audit log"))
@@ -84,6 +86,13 @@ def render(request: web.Request, template: str, **ctx: Any) -> web.Response:
     if SESSION in request:
         s = session_of(request)
         base.update(user=s.user, csrf=s.csrf, nav=_nav(s.user.role))
+        privacy = app_of(request).privacy
+        if privacy is not None and privacy.open_breaches:
+            now = app_of(request).clock.now()
+            base["breaches"] = [
+                {"id": b["id"], "deadline": b["deadline"], "left": b["deadline"] - now}
+                for b in privacy.open_breaches
+            ]
     base.update(ctx)
     return aiohttp_jinja2.render_template(template, request, base)
 

@@ -20,6 +20,8 @@ def local_midnight(now: float) -> float:
 
 def picture_row(r: Any) -> dict[str, Any]:
     out = dict(r)
+    for secret in ("kid", "dek", "dek_next"):  # a picture's data key never leaves the store
+        out.pop(secret, None)
     out["when"] = when(r["created_at"])
     out["expires"] = when(r["expires_at"])
     summary = json.loads(r["redaction"])

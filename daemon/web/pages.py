@@ -122,7 +122,13 @@ async def _picture_row(request: web.Request) -> dict[str, Any]:
         raise web.HTTPNotFound(text="no such picture")
     row = await app_of(request).store.db.read(queries.picture_job, media_id)
     if row is None:
-        raise web.HTTPNotFound(text="no such picture (it may have expired)")
+        raise web.HTTPNotFound(text="no such picture (it may have expired or been erased)")
+    if row["restricted_by"] is not None:
+        await audit_request(request, "picture.view.refused", row["id"], "restricted")
+        raise web.HTTPForbidden(
+            text=f"this picture is restricted by request {row['restricted_by']}: "
+            "it is kept, but not shown, exported or analysed until the restriction is lifted"
+        )
     return row
 
 

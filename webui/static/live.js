@@ -41,3 +41,21 @@
     banner.hidden = false;
   });
 })();
+
+// The 72-hour breach countdowns: the server says how many seconds were left when it
+// drew the page; this keeps them counting without reloading.
+(() => {
+  const started = Date.now();
+  const tick = () => {
+    for (const el of document.querySelectorAll(".countdown[data-left]")) {
+      const left = Number(el.dataset.left) - (Date.now() - started) / 1000;
+      const abs = Math.abs(left);
+      const h = Math.floor(abs / 3600);
+      const m = Math.floor((abs % 3600) / 60);
+      el.textContent = left > 0 ? `${h} h ${String(m).padStart(2, "0")} min left` : `${h} h ${String(m).padStart(2, "0")} min overdue`;
+      el.classList.toggle("state-error", left <= 86400);
+    }
+  };
+  tick();
+  setInterval(tick, 30000);
+})();

@@ -1,0 +1,96 @@
+"""What leaves the appliance, marked: a caption band on each picture and a manifest in
+each zip, both naming the disclosure record it left under."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from typing import Any
+
+from PIL import Image, ImageDraw, ImageFont
+
+from veilcam.privacy.disclosures import mark
+from veilcam.retention import CLASSES, MEDIA_CLASS
+
+# Why each kind of picture is held, as a manifest says it to a shopper.
+WHY = {
+    "fridge": "fridge stock and cold-chain checks; people are redacted before storing",
+    "floor": "shop-floor monitoring; people are redacted before storing",
+    "evidence": "loss-prevention evidence of a watchlist match",
+}
+
+
+def _iso(t: float) -> str:
+    return dt.datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds")
+
+
+def caption(jpeg: bytes, text: str) -> bytes:
+    """The picture with a band under it carrying ``text``; re-encoded, no metadata kept."""
+    with Image.open(io.BytesIO(jpeg)) as im:
+        pic = im.convert("RGB")
+    size = max(12, pic.width // 60)
+    font = ImageFont.load_default(size=size)
+    band = size * 2
+    out = Image.new("RGB", (pic.width, pic.height + band), (0, 0, 0))
+    out.paste(pic, (0, 0))
+    draw = ImageDraw.Draw(out)
+    draw.text((size // 2, pic.height + size // 2), text, fill=(255, 255, 0), font=font)
+    buf = io.BytesIO()
+    out.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def access_zip(
+    request: dict[str, Any], record: dict[str, Any], pictures: list[tuple[dict[str, Any], bytes]]
+) -> bytes:
+    """The answer to an access request: each redacted picture (captioned), the records held
+    about it, and a manifest saying what, when, why held and until when."""
+    line = mark(record)
+    items = []
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for row, jpeg in pictures:
+            name = f"pictures/{_iso(row['created_at'])[:19].replace(':', '')}-{row['id'][:8]}.jpg"
+            z.writestr(name, caption(jpeg, f"{line} · {row['camera']} {_iso(row['created_at'])}"))
+            items.append(
+                {
+                    "file": name,
+                    "what": f"redacted {row['kind']} picture",
+                    "camera": row["camera"],
+                    "taken": _iso(row["created_at"]),
+                    "why_held": WHY.get(row["kind"], row["kind"]),
+                    "retention_class": MEDIA_CLASS.get(row["kind"]),
+                    "until": _iso(row["expires_at"]),
+                    "redaction": json.loads(row["redaction"]).get("status"),
+                    "note": row["note"],
+                }
+            )
+        manifest = {
+            "disclosure": line,
+            "disclosure_record": record["id"],
+            "request": request["id"],
+            "received": _iso(request["received_at"]),
+            "window": [_iso(request["window_from"]), _iso(request["window_to"])],
+            "cameras": request["cameras"] or "all",
+            "items": items,
+            "restricted_items_not_included": request.get("restricted", 0),
+        }
+        z.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+        lines = [
+            line,
+            f"Access request {request['id']}, received {_iso(request['received_at'])}",
+            f"Window: {manifest['window'][0]} to {manifest['window'][1]}",
+            "",
+        ]
+        for i in items:
+            rc = CLASSES.get(i["retention_class"] or "")
+            lines.append(
+                f"{i['file']}: {i['what']} from {i['camera']} at {i['taken']}; held for "
+                f"{i['why_held']}; kept until {i['until']}" + (f" ({rc.what})" if rc else "")
+            )
+        if not items:
+            lines.append("No pictures of this window and these cameras are held.")
+        z.writestr("manifest.txt", "\n".join(lines) + "\n")
+    return buf.getvalue()

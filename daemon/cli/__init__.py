@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from veilcam import __version__
-from veilcam.cli import keys
+from veilcam.cli import keys, privacy
 from veilcam.cli.accounts import cmd_tokens, cmd_users
 from veilcam.cli.common import data_dir_of as _data_dir
 from veilcam.config import Config, load, with_data_dir
@@ -266,6 +266,33 @@ def cmd_redact(args: argparse.Namespace) -> int:
     )
 
 
+# Every command, and why it cannot take personal data off the appliance; the ones that can
+# are in ``privacy.EXPORTS`` and refuse without a disclosure record. A new command must be
+# named in one or the other (tests/daemon/web/test_exports_refused.py).
+NOT_EXPORTS = {
+    "check-config": "reads a config file",
+    "run": "the daemon itself",
+    "capture": "stores a redacted picture on the appliance; prints its id",
+    "calibrate": "stores a reference picture on the appliance; prints figures",
+    "alerts": "alarm rows: cabinets and fridges, no people",
+    "report": "the cold-chain report: temperatures, doors, alarms",
+    "status": "counts and health",
+    "verify": "checks integrity; prints problems and counts",
+    "demo": "a demo store of its own",
+    "models": "model files",
+    "redact": "redacts files the operator gives it; reads nothing the appliance stores",
+    "sim-sensors": "a simulated sensor board",
+    "users": "account names and roles",
+    "tokens": "token names, roles and expiry (a new token is shown once to its maker)",
+    "keys": "key ids and progress; never a key",
+    "privacy requests": "the register's rows; no pictures",
+    "privacy disclosures": "the register's rows; no pictures",
+    "privacy holds": "the register's rows; no pictures",
+    "privacy breaches": "the register's rows; no pictures",
+    "privacy retention": "counts and dates per retention class",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from veilcam.sensors.simulator import SCENARIOS
     from veilcam.vision.subjects import PURPOSES
@@ -326,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_users)
 
     keys.add_parser(data_cmd)
+    privacy.add_parser(sub, DEFAULT_CONFIG)
 
     sp = data_cmd("tokens", "machine tokens for the JSON API: add, list or revoke")
     sp.add_argument("action", choices=["add", "list", "revoke"])

@@ -12,3 +12,9 @@ def data_dir_of(args: argparse.Namespace) -> Path:
     if getattr(args, "data_dir", None):
         return Path(args.data_dir)
     return Path(load(args.config).data_dir)
+
+
+def data_options(p: argparse.ArgumentParser, config_default: str) -> None:
+    """The options every command on the appliance's data takes."""
+    p.add_argument("--config", default=config_default, help="config file (default %(default)s)")
+    p.add_argument("--data-dir", help="appliance data directory (default: from the config)")

@@ -10,8 +10,12 @@ import zipfile
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
+from sqlite_utils import Database
 
-from veilcam.privacy.disclosures import mark
+from veilcam.errors import PrivacyRefused
+from veilcam.privacy import requests
+from veilcam.privacy.disclosures import authorise_job, mark
+from veilcam.privacy.scope import Act, Scope, media_job
 from veilcam.retention import CLASSES, MEDIA_CLASS
 
 # Why each kind of picture is held, as a manifest says it to a shopper.
@@ -24,6 +28,41 @@ WHY = {
 
 def _iso(t: float) -> str:
     return dt.datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds")
+
+
+def picture_job(db: Database, act: Act, media_id: str, disclosure_id: int) -> dict[str, Any]:
+    """Authorise one picture's export; the disclosure record it leaves under."""
+    row = db.conn.execute("SELECT restricted_by FROM media WHERE id = ?", (media_id,)).fetchone()
+    if row is None:
+        raise PrivacyRefused(f"no picture {media_id[:32]} (it may have expired or been erased)")
+    if row[0] is not None:
+        raise PrivacyRefused(f"picture {media_id} is restricted by request {row[0]}")
+    return authorise_job(db, act, disclosure_id, [f"media:{media_id}"], "picture")
+
+
+def access_job(
+    db: Database, act: Act, request_id: int, disclosure_id: int
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Authorise an access request's export: (request, record, the pictures to include).
+    Restricted pictures are left out, and counted in the manifest."""
+    req = requests.get_job(db, request_id)
+    if req is None:
+        raise PrivacyRefused(f"no request {request_id}")
+    if req["kind"] != "access":
+        raise PrivacyRefused(f"request {request_id} is an {req['kind']} request, not access")
+    scope = Scope.of(req)
+    rows = media_job(db, scope) if scope is not None else []
+    kept = [r for r in rows if r["restricted_by"] is None]
+    req["restricted"] = len(rows) - len(kept)
+    rec = authorise_job(
+        db,
+        act,
+        disclosure_id,
+        [f"request:{request_id}"],
+        "access export",
+        [f"media:{r['id']}" for r in kept],
+    )
+    return req, rec, kept
 
 
 def caption(jpeg: bytes, text: str) -> bytes:

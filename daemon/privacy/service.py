@@ -120,39 +120,20 @@ class Privacy:
         return int(await self._write(disclosures.create_job, act, valid_for=valid, **fields))
 
     async def export_picture(self, act: Act, media_id: str, disclosure: str | None) -> bytes:
-        disclosure_id = disclosures.parse_id(disclosure)
-        row = await self.store.db.read(_picture_row, media_id)
-        if row is None:
-            raise PrivacyRefused(f"no picture {media_id[:32]} (it may have expired)")
-        if row["restricted_by"] is not None:
-            raise PrivacyRefused(
-                f"picture {media_id} is restricted by request {row['restricted_by']}"
-            )
+        """A picture captioned with the disclosure record it leaves under."""
         rec = await self._write(
-            disclosures.authorise_job, act, disclosure_id, [f"media:{media_id}"], "picture"
+            exports.picture_job, act, media_id, disclosures.parse_id(disclosure)
         )
         jpeg = await self.store.read_picture(media_id)
         return await asyncio.to_thread(exports.caption, jpeg, disclosures.mark(rec))
 
     async def export_access(self, act: Act, request_id: int, disclosure: str | None) -> bytes:
         """The zip answering an access request; its disclosure record names the request."""
-        disclosure_id = disclosures.parse_id(disclosure)
-        req = await self.request(request_id)
-        if req["kind"] != "access":
-            raise PrivacyRefused(f"request {request_id} is an {req['kind']} request, not access")
-        rows = await self.matches(req)
-        kept = [r for r in rows if r["restricted_by"] is None]
-        req["restricted"] = len(rows) - len(kept)
-        rec = await self._write(
-            disclosures.authorise_job,
-            act,
-            disclosure_id,
-            [f"request:{request_id}"],
-            "access export",
-            [f"media:{r['id']}" for r in kept],
+        req, rec, rows = await self._write(
+            exports.access_job, act, request_id, disclosures.parse_id(disclosure)
         )
         pictures = []
-        for r in kept:
+        for r in rows:
             try:
                 pictures.append((r, await self.store.read_picture(r["id"])))
             except MediaIntegrityError:
@@ -188,10 +169,3 @@ class Privacy:
 
     async def settle(self, act: Act, breach_id: int, **fields: Any) -> None:
         await self._write(breaches.settle_job, act, breach_id, **fields)
-
-
-def _picture_row(db: Any, media_id: str) -> dict[str, Any] | None:
-    row = db.conn.execute(
-        "SELECT id, camera, kind, restricted_by FROM media WHERE id = ?", (media_id,)
-    ).fetchone()
-    return None if row is None else dict(row)

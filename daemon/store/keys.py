@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from veilcam.errors import MediaIntegrityError, StoreError
-from veilcam.store.media import _fsync_dir, load_or_create_key
+from veilcam.store.media import MediaStore, _fsync_dir, load_or_create_key
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +131,21 @@ class KeyRing:
         _fsync_dir(self.dir)
         self._keys.pop(kid, None)
         log.info("media key %s destroyed", kid)
+
+
+def read_media(
+    ring: KeyRing,
+    media: MediaStore,
+    media_id: str,
+    kid: str | None,
+    dek: bytes | None,
+    dek_next: bytes | None,
+) -> bytes:
+    """A picture's plaintext under its row's key, or under ``dek_next`` when a rotation
+    rewrote the file and stopped before its row said so."""
+    try:
+        return media.read(media_id, ring.data_key(media_id, kid, dek))
+    except MediaIntegrityError:
+        if dek_next is None:
+            raise
+        return media.read(media_id, ring.unwrap(media_id, ring.current, dek_next))

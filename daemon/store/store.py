@@ -19,7 +19,7 @@ from veilcam.errors import MediaIntegrityError, StoreError
 from veilcam.retention import MEDIA_CLASS
 from veilcam.store import audit, records
 from veilcam.store.database import Database, db_path, private
-from veilcam.store.keys import KeyRing
+from veilcam.store.keys import KeyRing, read_media
 from veilcam.store.media import MediaStore, new_media_id
 
 log = logging.getLogger(__name__)
@@ -168,14 +168,7 @@ class Store:
         )
 
     def _read(self, media_id: str, keys: dict[str, Any]) -> bytes:
-        ring, media = self._keyring(), self._media()
-        try:
-            return media.read(media_id, ring.data_key(media_id, keys["kid"], keys["dek"]))
-        except MediaIntegrityError:
-            if keys["dek_next"] is None:
-                raise
-            # A rotation rewrote the file and stopped before its row said so.
-            return media.read(media_id, ring.unwrap(media_id, ring.current, keys["dek_next"]))
+        return read_media(self._keyring(), self._media(), media_id, **keys)
 
     async def delete_media_files(self, media_ids: list[str]) -> int:
         return await asyncio.get_running_loop().run_in_executor(

@@ -13,7 +13,7 @@ from veilcam.errors import MediaIntegrityError, StoreError
 from veilcam.retention import CLASSES
 from veilcam.store import audit
 from veilcam.store.database import db_path, opened
-from veilcam.store.keys import KeyRing
+from veilcam.store.keys import KeyRing, read_media
 from veilcam.store.media import MediaStore
 
 
@@ -49,15 +49,9 @@ def verify(data_dir: Path, audit_keep: float | None = None) -> tuple[list[str], 
         ):
             rows.append(media_id)
             try:
-                media.read(media_id, ring.data_key(media_id, kid, dek))
+                read_media(ring, media, media_id, kid, dek, dek_next)
             except MediaIntegrityError as exc:
-                if dek_next is None:
-                    problems.append(str(exc))
-                    continue
-                try:  # moved by an unfinished key rotation
-                    media.read(media_id, ring.unwrap(media_id, ring.current, dek_next))
-                except MediaIntegrityError as again:
-                    problems.append(str(again))
+                problems.append(str(exc))
         files, temps = media.list_ids()
         orphans = files - set(rows)
         if orphans:

@@ -162,6 +162,31 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/api/openapi.json", openapi, None),
 ]
 
+# Every GET route that answers with a file rather than a page or JSON, and what it is; the
+# disclosure gate's test (tests/daemon/web/test_exports_refused.py) calls every GET route
+# and holds each file-answering one to one of these three.
+EXPORTS = {  # personal data taken away: refused without a disclosure record
+    "/pictures/{media_id}/download",
+    "/requests/{request_id}/export.zip",
+    "/api/privacy/requests/{request_id}/export.zip",
+}
+VIEWS = {  # personal data shown on the appliance's own pages, not handed over
+    "/pictures/{media_id}.jpg": "a redacted picture drawn inline for a signed-in reader; "
+    "audited as picture.view, never cached",
+}
+NOT_PERSONAL = {
+    "/history.csv": "temperatures and door events",
+    "/reports/{day}.{fmt}": "the cold-chain report: temperatures, doors and alarms",
+    "/stock/catalogue.json": "products and facings",
+    "/stock/products.csv": "products",
+    "/stock/products/{sku}.jpg": "a product's packshot",
+    "/stock/{camera}/states.csv": "facing states, no pictures",
+    "/stock/{camera}/planogram.csv": "facings",
+    "/stock/{camera}/calibration.jpg": "the fridge with nobody in view: refused at calibration "
+    "when the detectors find a face, person or hand",
+    "/static": "the UI's own files",
+}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "veilcam", "version": "1"},

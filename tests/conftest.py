@@ -3,14 +3,19 @@ test pictures (fetched once per session by the project's own fetch step)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import secrets
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
+from argon2 import PasswordHasher
 
 from tests.support.kernels import IMPLEMENTATIONS, use
+from tests.support.leaks import leaks
+from tests.support.web import PW
 from veilcam.clock import FakeClock
 from veilcam.config import RetentionConfig
 from veilcam.health import Health
@@ -18,6 +23,32 @@ from veilcam.store import Store
 from veilcam.vision import models
 from veilcam.vision.pipeline import Vision
 from veilcam.vision.runtime import BoardProfile
+
+_MADE: set[str] = set()  # secrets made in this process during the current test
+
+
+@pytest.fixture(autouse=True)
+def audit_holds_no_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After every test, the audit log of every data folder it made holds no password,
+    session id, token, picture content, key or template (tests/support/leaks.py)."""
+    real_urlsafe, real_hash = secrets.token_urlsafe, PasswordHasher.hash
+
+    def urlsafe(n: int | None = None) -> str:
+        token = real_urlsafe(n)
+        _MADE.add(token)
+        return token
+
+    def hashed(self: PasswordHasher, password: str | bytes, **kw: Any) -> str:
+        _MADE.add(password if isinstance(password, str) else password.decode())
+        return real_hash(self, password, **kw)
+
+    monkeypatch.setattr(secrets, "token_urlsafe", urlsafe)
+    monkeypatch.setattr(PasswordHasher, "hash", hashed)
+    _MADE.clear()
+    _MADE.add(PW)
+    yield
+    found = [leak for db in tmp_path.rglob("veilcam.db") for leak in leaks(db, _MADE)]
+    assert not found, "\n".join(found[:10])
 
 
 @pytest.fixture

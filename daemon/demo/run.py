@@ -14,6 +14,8 @@ from veilcam.clock import ScaledClock
 from veilcam.config import Config, load
 from veilcam.demo import fridge
 from veilcam.demo.config import write_config
+from veilcam.privacy import requests
+from veilcam.privacy.scope import Scope, media_job
 from veilcam.runtime.context import App
 from veilcam.runtime.supervisor import running, stop_on_signals
 from veilcam.sensors.simulator import BoardSimulator, FaultRates
@@ -59,6 +61,49 @@ async def _stock_catalogue(app: App) -> None:
         await admin.set_image(
             app.store, p.sku, fridge.jpeg(fridge.catalogue_picture(p.sku)), "demo"
         )
+
+
+async def _privacy_examples(app: App) -> None:
+    """Two shoppers' requests about the floor camera's last minutes, as a store would have
+    them: one asking for a copy (access), one letter asking for erasure that came in six
+    days ago and is due tomorrow. People are in those pictures, redacted."""
+    privacy = app.privacy
+    if privacy is None or len(await app.store.db.read(requests.list_job)) > 0:
+        return
+    for _ in range(120):  # the first floor pictures arrive within seconds
+        now = app.clock.now()
+        scope = Scope(("floor-1",), now - 600, now + 60)
+        if len(await app.store.db.read(media_job, scope)) >= 3:
+            break
+        await asyncio.sleep(0.5)
+    else:
+        return
+    act = privacy.act("demo")
+    common = {
+        "cameras": ["floor-1"],
+        "start": now - 600,
+        "end": now + 60,
+        "processing": None,
+        "correction": None,
+    }
+    await privacy.create_request(
+        act,
+        kind="access",
+        received_at=now,
+        channel="counter",
+        identity_check="came back with the receipt of the visit",
+        description="asks for every picture of them near the bread shelf in the last minutes",
+        **common,
+    )
+    await privacy.create_request(
+        act,
+        kind="erasure",
+        received_at=now - 6 * 86400,
+        channel="letter",
+        identity_check="letter names the visit's date and time, card payment matches",
+        description="asks that pictures of them from this visit be deleted",
+        **common,
+    )
 
 
 async def run_demo(
@@ -110,11 +155,13 @@ async def run_demo(
                     await _first_admin(app)
                 await _stock_catalogue(app)
                 board = asyncio.create_task(sim.run())
+                examples = asyncio.create_task(_privacy_examples(app))
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(duration):
                         await stop.wait()
                 board.cancel()
-                await asyncio.gather(board, return_exceptions=True)
+                examples.cancel()
+                await asyncio.gather(board, examples, return_exceptions=True)
                 await asyncio.sleep(0.5)  # let the reader take what the board already sent
     finally:
         sim.close()

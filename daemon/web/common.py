@@ -89,7 +89,7 @@ def render(request: web.Request, template: str, **ctx: Any) -> web.Response:
         privacy = app_of(request).privacy
         if privacy is not None and privacy.open_breaches:
             now = app_of(request).clock.now()
-            base["breaches"] = [
+            base["breach_banner"] = [
                 {"id": b["id"], "deadline": b["deadline"], "left": b["deadline"] - now}
                 for b in privacy.open_breaches
             ]

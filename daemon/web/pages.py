@@ -11,7 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
+from veilcam.durations import format_duration
 from veilcam.errors import MediaIntegrityError
+from veilcam.privacy import requests as privacy_requests
 from veilcam.web import display, queries
 from veilcam.web.common import (
     READERS,
@@ -62,7 +64,29 @@ async def dashboard(request: web.Request) -> web.Response:
         door_state=door_state,
         overall=app.health.overall(),
         stock=await stock_tiles(request),
+        privacy=await privacy_tile(request) if role in READERS else None,
     )
+
+
+async def privacy_tile(request: web.Request) -> dict[str, Any] | None:
+    """Open shoppers' requests, and those due within the warning time or overdue."""
+    app = app_of(request)
+    if app.privacy is None:
+        return None
+    now, warn = app.clock.now(), app.config.privacy.warn_before
+    due = await app.store.db.read(privacy_requests.due_job)
+    urgent = [
+        dict(r, due=display.when(r["due_at"]), overdue=r["due_at"] <= now)
+        for r in due
+        if r["due_at"] - now <= warn
+    ]
+    return {
+        "open": len(due),
+        "overdue": sum(r["overdue"] for r in urgent),
+        "soon": sum(not r["overdue"] for r in urgent),
+        "urgent": urgent,
+        "warn": format_duration(warn),
+    }
 
 
 async def stock_tiles(request: web.Request) -> list[dict[str, Any]]:

@@ -32,11 +32,20 @@ T = TypeVar("T")
 ROLES = ("admin", "manager", "technician", "auditor")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # Argon2 hashes anything, but a megabyte "password" is an attack
+REUSE_DEPTH = 5  # a new password may not be any of the last five, the current one included
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
     password_max_age: float = 90 * 86400  # then it must be changed at the next login
+    # Administrators alone run registrations and gates: their passwords expire sooner, so a
+    # leaver's cannot be used for long (never later than everyone else's).
+    admin_password_max_age: float = 60 * 86400
+
+    def max_age(self, role: str) -> float:
+        if role == "admin":
+            return min(self.admin_password_max_age, self.password_max_age)
+        return self.password_max_age
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,17 +176,32 @@ def login_ok_job(
     db.conn.execute("UPDATE users SET failed_logins = 0 WHERE id = ?", (row["id"],))
     if new_hash is not None:
         db.conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, row["id"]))
-    expired = now - row["password_changed_at"] > policy.password_max_age
+    expired = now - row["password_changed_at"] > policy.max_age(row["role"])
     if expired and not row["must_change"]:
         db.conn.execute("UPDATE users SET must_change = 1 WHERE id = ?", (row["id"],))
     return User.from_row(row, bool(row["must_change"]) or expired)
 
 
 def password_row_job(db: Database, user_id: int) -> dict[str, Any] | None:
+    """The account's name and hash, and the hashes of its earlier passwords that a new one
+    may not repeat."""
     row = db.conn.execute(
         "SELECT username, password_hash FROM users WHERE id = ?", (user_id,)
     ).fetchone()
-    return None if row is None else dict(row)
+    if row is None:
+        return None
+    earlier = db.conn.execute(
+        "SELECT password_hash FROM password_history WHERE user_id = ?"
+        " ORDER BY replaced_at DESC, rowid DESC LIMIT ?",
+        (user_id, REUSE_DEPTH - 1),
+    ).fetchall()
+    return dict(row, earlier=[r[0] for r in earlier])
+
+
+def _used_before(hashes: list[str], password: str) -> bool:
+    """Whether ``password`` matches any of ``hashes`` (on the hashing thread: each check
+    costs what a sign-in does)."""
+    return any(_verify(h, password)[0] for h in hashes)
 
 
 def set_password_job(db: Database, user_id: int, old_hash: str, new_hash: str, now: float) -> None:
@@ -190,6 +214,16 @@ def set_password_job(db: Database, user_id: int, old_hash: str, new_hash: str, n
     )
     if cur.rowcount == 0:
         raise AccountError("the password was changed meanwhile; sign in again")
+    db.conn.execute(
+        "INSERT INTO password_history (user_id, password_hash, replaced_at) VALUES (?, ?, ?)",
+        (user_id, old_hash, now),
+    )
+    db.conn.execute(  # only the hashes a new password is checked against are kept
+        "DELETE FROM password_history WHERE user_id = ? AND rowid NOT IN (SELECT rowid"
+        " FROM password_history WHERE user_id = ? ORDER BY replaced_at DESC, rowid DESC"
+        " LIMIT ?)",
+        (user_id, user_id, REUSE_DEPTH - 1),
+    )
     db.conn.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
 
@@ -301,6 +335,14 @@ class Accounts:
         check_password(new, row["username"])
         if old == new:
             raise AccountError("the new password must differ from the old one")
+        if await _hashing(_used_before, row["earlier"], new):
+            await self.store.audit(
+                audit.Entry(user.username, "user.password.refused", user.username, "reused", ip=ip)
+            )
+            raise AccountError(
+                f"that password was used before: choose one that is not among your last "
+                f"{REUSE_DEPTH}"
+            )
         new_hash = await hash_password(new)
         now = self.store.clock.now()
         await self.store.db.write(set_password_job, user.id, row["password_hash"], new_hash, now)

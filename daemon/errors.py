@@ -64,3 +64,16 @@ class LoginRefused(VeilcamError, PermissionError):
 class PrivacyRefused(VeilcamError, PermissionError):
     """A privacy operation or an export was refused: a missing disclosure record, a legal
     hold, a role that may not; the message names the missing decision."""
+
+
+class CertificateError(VeilcamError, ValueError):
+    """A certificate and key that cannot serve the web UI: not PEM, not a pair, expired."""
+
+
+class FeatureClosed(PrivacyRefused):
+    """A feature that processes people beyond redaction was asked to start while its gate
+    is not open: no approved decision records its legal basis, purpose and signage."""
+
+    def __init__(self, feature: str, why: str) -> None:
+        super().__init__(f"{feature} is off: {why}")
+        self.feature = feature

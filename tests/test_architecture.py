@@ -23,7 +23,7 @@ MAX_LINES = 500
 LAYERS: list[set[str]] = [
     {"__init__", "errors"},  # the foundation: small modules every part uses
     {"durations", "events", "tasks"},
-    {"clock", "retention"},
+    {"clock", "retention", "certificate"},
     {"health"},
     {"config"},
     {"store"},
@@ -31,7 +31,7 @@ LAYERS: list[set[str]] = [
     {"redaction"},
     {"capture"},
     {"alerts"},
-    {"coldchain", "stock", "accounts", "tokens", "privacy"},
+    {"coldchain", "stock", "accounts", "tokens", "privacy", "renewal"},
     {"runtime"},
     {"web"},
     {"demo"},  # what a person runs

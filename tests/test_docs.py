@@ -41,6 +41,7 @@ STRUCTS = [
     config.CameraConfig,
     config.WebConfig,
     config.StockConfig,
+    config.PrivacyConfig,
 ]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from veilcam import __version__
-from veilcam.cli import keys, privacy
+from veilcam.cli import keys, privacy, tls
 from veilcam.cli.accounts import cmd_tokens, cmd_users
 from veilcam.cli.common import data_dir_of as _data_dir
 from veilcam.config import Config, load, with_data_dir
@@ -160,15 +160,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from veilcam import certificate
     from veilcam.control.client import call
     from veilcam.store.status import read_offline
-    from veilcam.web import tls
 
     data_dir = _data_dir(args)
     out: dict[str, Any] = read_offline(data_dir)
-    crt, _ = tls.paths(data_dir)
+    crt, _ = certificate.paths(data_dir)
     if crt.exists():
-        out["web_certificate_sha256"] = tls.fingerprint(crt)
+        out["web_certificate_sha256"] = certificate.fingerprint(crt)
     try:
         out["live"] = asyncio.run(call(data_dir, {"command": "status"}, reply_within=5))["live"]
         out["daemon"] = "running"
@@ -285,6 +285,7 @@ NOT_EXPORTS = {
     "users": "account names and roles",
     "tokens": "token names, roles and expiry (a new token is shown once to its maker)",
     "keys": "key ids and progress; never a key",
+    "tls": "the certificate's fingerprint and dates; the private key never leaves",
     "privacy requests": "the register's rows; no pictures",
     "privacy disclosures": "the register's rows; no pictures",
     "privacy holds": "the register's rows; no pictures",
@@ -353,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_users)
 
     keys.add_parser(data_cmd)
+    tls.add_parser(data_cmd)
     privacy.add_parser(sub, DEFAULT_CONFIG)
 
     sp = data_cmd("tokens", "machine tokens for the JSON API: add, list or revoke")

@@ -274,6 +274,8 @@ class WebConfig(_Strict, frozen=True):
     session_idle: Annotated[Duration, Range("1m", "1d")] = Duration("30m")
     session_max: Annotated[Duration, Range("10m", "30d")] = Duration("12h")
     password_max_age: Annotated[Duration, Range("1d", "365d")] = Duration("90d")
+    # Administrators' passwords expire sooner (never later than password_max_age).
+    admin_password_max_age: Annotated[Duration, Range("1d", "90d")] = Duration("60d")
     # Failed sign-ins from one address (or on one account from it) before each next try
     # waits 1 s, 2 s, 4 s ... up to login_max_delay. No account is ever locked.
     login_free_tries: Annotated[int, msgspec.Meta(ge=3, le=20)] = 5

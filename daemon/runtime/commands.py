@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from veilcam import renewal
 from veilcam.accounts import Accounts
 from veilcam.capture.calibration import calibrate as take_reference
 from veilcam.errors import ControlError
@@ -73,8 +74,25 @@ def control_handlers(app: App) -> dict[str, Handler]:
         assert app.rotation is not None
         return {"rotation": await app.rotation.status()}
 
+    async def tls_renew(request: dict[str, Any], actor: str) -> dict[str, Any]:
+        cert_file, key_file = request.get("cert_file"), request.get("key_file")
+        if not all(f is None or isinstance(f, str) for f in (cert_file, key_file)):
+            raise ControlError("tls.renew: cert_file and key_file must be paths")
+        listen = app.config.web.host if app.config.web else ""
+        return await renewal.renew(
+            app.store,
+            app.data_dir,
+            app.config.site,
+            actor,
+            listen=listen,
+            served=app.tls,
+            cert_file=cert_file,
+            key_file=key_file,
+        )
+
     return {
         "capture": capture,
+        "tls.renew": tls_renew,
         "keys.rotate": keys_rotate,
         "keys.status": keys_status,
         "status": status,

@@ -13,6 +13,7 @@ from veilcam.alerts.episodes import Transition
 from veilcam.alerts.outbox import Outbox
 from veilcam.capture.pipeline import Pipeline
 from veilcam.capture.stream import Stream
+from veilcam.certificate import Served
 from veilcam.clock import Clock
 from veilcam.coldchain.service import AlarmService
 from veilcam.config import Config
@@ -43,6 +44,7 @@ class App:
     stock: StockService | None = None
     rotation: Rotation | None = None
     privacy: Privacy | None = None
+    tls: Served | None = None  # the web UI's certificate, when it serves HTTPS
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 

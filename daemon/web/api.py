@@ -11,15 +11,15 @@ from veilcam.errors import AccountError
 from veilcam.store import status
 from veilcam.tokens import DEFAULT_DAYS, Tokens
 from veilcam.web import queries
-from veilcam.web.common import ACTOR, TLS_KEY, app_of, client_ip
+from veilcam.web.common import ACTOR, app_of, client_ip
 
 
 async def api_status(request: web.Request) -> web.Response:
     app = app_of(request)
     data = await app.store.db.read(lambda db: status.collect(db, app.data_dir, count_files=True))
     data["live"] = app.live_status()
-    if fingerprint := request.app[TLS_KEY]:
-        data["web_certificate_sha256"] = fingerprint
+    if served := app_of(request).tls:
+        data["web_certificate_sha256"] = served.fingerprint
     return web.json_response(data)
 
 

@@ -13,13 +13,13 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from veilcam.web import middleware, routes, tls
+from veilcam import certificate as tls
+from veilcam.web import middleware, routes
 from veilcam.web.common import (
     ACCESS_KEY,
     APP_KEY,
     CFG_KEY,
     THROTTLE_KEY,
-    TLS_KEY,
 )
 from veilcam.web.throttle import Throttle
 
@@ -33,13 +33,12 @@ log = logging.getLogger(__name__)
 WEBUI = Path(str(resources.files("veilcam.webui")))
 
 
-def make_web_app(app: App, cfg: WebConfig, fingerprint: str = "") -> web.Application:
+def make_web_app(app: App, cfg: WebConfig) -> web.Application:
     webapp = web.Application(
         middlewares=[middleware.security_headers, middleware.access], client_max_size=64 * 1024
     )
     webapp[APP_KEY] = app
     webapp[CFG_KEY] = cfg
-    webapp[TLS_KEY] = fingerprint
     webapp[THROTTLE_KEY] = Throttle(cfg.login_free_tries, cfg.login_max_delay)
     aiohttp_jinja2.setup(
         webapp, loader=jinja2.FileSystemLoader(WEBUI / "templates"), autoescape=True
@@ -74,14 +73,14 @@ async def serve(app: App, cfg: WebConfig) -> None:
         crt, key = await asyncio.to_thread(
             tls.ensure_certificate, app.data_dir, app.config.site, cfg.host
         )
-        ssl_ctx = tls.server_context(crt, key)
-        fingerprint = tls.fingerprint(crt)
+        app.tls = tls.Served(crt, key)
+        ssl_ctx, fingerprint = app.tls.context, app.tls.fingerprint
     # aiohttp arms its keep-alive timer when a connection opens and after each answer, and
     # closes a connection still waiting for a complete request when it fires: that is the
     # header timeout (its default, 3630 s, let idle and trickling clients stay for an hour).
     # The TLS handshake before it is bounded by asyncio's own 60 s.
     runner = web.AppRunner(
-        make_web_app(app, cfg, fingerprint),
+        make_web_app(app, cfg),
         access_log=None,
         shutdown_timeout=2.0,
         keepalive_timeout=cfg.header_timeout,

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 APP_KEY: web.AppKey[App] = web.AppKey("veilcam", object)  # type: ignore[arg-type]
 CFG_KEY: web.AppKey[Any] = web.AppKey("web_config", object)
-TLS_KEY: web.AppKey[str] = web.AppKey("fingerprint", str)
 THROTTLE_KEY: web.AppKey[Throttle] = web.AppKey("throttle", Throttle)
 SESSION: web.RequestKey[sessions.Session] = web.RequestKey("session", sessions.Session)
 ACTOR: web.RequestKey[str] = web.RequestKey("actor", str)
@@ -98,4 +97,6 @@ def render(request: web.Request, template: str, **ctx: Any) -> web.Response:
 
 
 def login_policy(cfg: WebConfig) -> Policy:
-    return Policy(password_max_age=cfg.password_max_age)
+    return Policy(
+        password_max_age=cfg.password_max_age, admin_password_max_age=cfg.admin_password_max_age
+    )

@@ -102,6 +102,7 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
         ADMIN,
     ),
     ("GET", "/health", system.health_page, ALL),
+    ("POST", "/health/certificate", system.certificate_renew, ADMIN),
     ("GET", "/users", people.users_page, ADMIN),
     ("POST", "/users", people.users_add, ADMIN),
     ("POST", "/users/{username}/{action:enable|disable}", people.users_toggle, ADMIN),

@@ -10,16 +10,17 @@ from typing import Any
 
 from aiohttp import web
 
+from veilcam import certificate, renewal
 from veilcam.clock import synchronised
-from veilcam.errors import ConfigError
+from veilcam.errors import CertificateError, ConfigError
 from veilcam.store import audit
 from veilcam.web import display, queries
 from veilcam.web.coldchain import cabinet_limits, save_limits
 from veilcam.web.common import (
     ACTOR,
-    TLS_KEY,
     app_of,
     audit_request,
+    client_ip,
     render,
 )
 
@@ -40,8 +41,30 @@ async def health_page(request: web.Request) -> web.Response:
             await asyncio.to_thread(synchronised)
         ],
         kernels=app.live_status()["kernels"],
-        fingerprint=request.app[TLS_KEY],
+        fingerprint=app.tls.fingerprint if app.tls else "",
+        not_after=certificate.not_after(app.tls.crt).strftime("%Y-%m-%d") if app.tls else "",
     )
+
+
+async def certificate_renew(request: web.Request) -> web.StreamResponse:
+    """A new self-signed certificate, served to every new connection at once (the browser
+    will warn once: compare its fingerprint with the one shown here)."""
+    app = app_of(request)
+    if app.tls is None:
+        raise web.HTTPBadRequest(text="the web UI serves plain HTTP on loopback: no certificate")
+    try:
+        await renewal.renew(
+            app.store,
+            app.data_dir,
+            app.config.site,
+            request[ACTOR],
+            listen=app.config.web.host if app.config.web else "",
+            served=app.tls,
+            ip=client_ip(request),
+        )
+    except CertificateError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    raise web.HTTPFound("/health")
 
 
 async def settings_page(request: web.Request, **extra: Any) -> web.Response:

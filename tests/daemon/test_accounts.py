@@ -162,6 +162,40 @@ async def test_passwords_expire_and_must_then_change(store: Store, clock: FakeCl
     assert ("user.password", "maria", "sessions ended") in await audit_actions(store)
 
 
+async def test_administrators_passwords_expire_sooner(store: Store, clock: FakeClock) -> None:
+    acc = Accounts(store, Policy(password_max_age=90 * 86400, admin_password_max_age=60 * 86400))
+    await acc.add("maria", "manager", PW, actor="cli:root")
+    await acc.add("anna", "admin", PW, actor="cli:root")
+    clock.advance(61 * 86400)
+    assert not (await acc.login("maria", PW)).must_change
+    assert (await acc.login("anna", PW)).must_change
+    # Never later than everyone else's, whatever the administrators' setting says.
+    assert Policy(password_max_age=30 * 86400).max_age("admin") == 30 * 86400
+
+
+async def test_the_last_five_passwords_cannot_come_back(store: Store, clock: FakeClock) -> None:
+    acc = Accounts(store)
+    await acc.add("anna", "admin", PW, actor="cli:root")
+    passwords = [PW] + [f"password number {i} for her" for i in range(1, 7)]
+    for old, new in zip(passwords, passwords[1:5], strict=False):
+        clock.advance(86400)
+        await acc.change_password(await acc.login("anna", old), old, new)
+    user = await acc.login("anna", passwords[4])
+    for earlier in passwords[:4]:  # the current one and the four before it
+        with pytest.raises(AccountError, match="used before"):
+            await acc.change_password(user, passwords[4], earlier)
+    await acc.change_password(user, passwords[4], passwords[5])
+    user = await acc.login("anna", passwords[5])
+    # PW is now six passwords back: allowed again; only four earlier hashes are kept.
+    await acc.change_password(user, passwords[5], PW)
+    kept = await store.db.read(
+        lambda db: db.conn.execute("SELECT count(*) FROM password_history").fetchone()[0]
+    )
+    assert kept == 4
+    actions = await audit_actions(store)
+    assert actions.count(("user.password.refused", "anna", "reused")) == 4
+
+
 def test_users_cli_offline_refuses_a_third_admin(
     tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:  # type: ignore[no-untyped-def]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.daemon import config_for
+from veilcam import certificate as tls
 from veilcam.accounts import Accounts
 from veilcam.runtime.supervisor import running
-from veilcam.web import tls
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ async def ui(
             await acc.add(name, role, PW, actor="test")
 
         async def client(role: str | None = None) -> TestClient:
-            c = TestClient(TestServer(make_web_app(app, WebConfig(tls=False), "")))
+            c = TestClient(TestServer(make_web_app(app, WebConfig(tls=False))))
             await c.start_server()
             clients.append(c)
             if role:

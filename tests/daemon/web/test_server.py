@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/reports/{day}.{fmt}"): (302, 200, 200, 200, 200),
     ("POST", "/alarms/{alarm_id}/ack"): (302, 403, 403, 403, 403),
     ("GET", "/health"): (302, 200, 200, 200, 200),
+    ("POST", "/health/certificate"): (302, 403, 403, 403, 403),
     ("GET", "/users"): (302, 200, 403, 403, 403),
     ("POST", "/users"): (302, 403, 403, 403, 403),
     ("POST", "/users/{username}/{action}"): (302, 403, 403, 403, 403),

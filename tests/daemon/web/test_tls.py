@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import ssl
 from pathlib import Path
 
@@ -15,10 +16,10 @@ import pytest
 
 from tests.support.aio import until
 from tests.support.daemon import config_for, free_port
+from veilcam import certificate as tls
 from veilcam.cli import main
 from veilcam.config import WebConfig
 from veilcam.runtime.supervisor import running
-from veilcam.web import tls
 from veilcam.web.app import serve
 
 
@@ -127,3 +128,109 @@ async def test_slow_and_idle_clients_are_closed(data_dir: Path) -> None:
         finally:
             server.cancel()
             await asyncio.gather(server, return_exceptions=True)
+
+
+def _served_sha256(port: int) -> str:
+    pem = ssl.get_server_certificate(("127.0.0.1", port))
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).digest())
+
+
+def _ca_issued(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A certificate from a chain's own CA, its key, and a key that does not fit it."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    ca_key, key, other = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("store-12.chain.example"))
+        .issuer_name(name("Chain CA"))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=397))
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    pkcs8, none = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    out = (tmp_path / "issued.crt", tmp_path / "issued.key", tmp_path / "other.key")
+    out[0].write_bytes(cert.public_bytes(pem))
+    out[1].write_bytes(key.private_bytes(pem, pkcs8, none))
+    out[2].write_bytes(other.private_bytes(pem, pkcs8, none))
+    return out
+
+
+async def test_renewing_serves_the_new_certificate_at_once_and_is_audited(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    from veilcam import renewal
+    from veilcam.errors import CertificateError
+
+    port = free_port()
+    issued, issued_key, wrong_key = _ca_issued(tmp_path)
+    async with running(config_for(data_dir)) as app:
+        server = asyncio.create_task(serve(app, WebConfig(port=port)))
+        try:
+            await until(lambda: listening(port))
+            first = await asyncio.to_thread(_served_sha256, port)
+            out = await renewal.renew(app.store, data_dir, "store", "cli:tech", served=app.tls)
+            assert out["old"] == first and out["new"] != first
+            assert await asyncio.to_thread(_served_sha256, port) == out["new"]
+            with pytest.raises(CertificateError, match="does not belong"):
+                await renewal.renew(
+                    app.store,
+                    data_dir,
+                    "store",
+                    "cli:tech",
+                    served=app.tls,
+                    cert_file=str(issued),
+                    key_file=str(wrong_key),
+                )
+            # Refused: the self-signed one from before still serves.
+            assert await asyncio.to_thread(_served_sha256, port) == out["new"]
+            ca = await renewal.renew(
+                app.store,
+                data_dir,
+                "store",
+                "cli:tech",
+                served=app.tls,
+                cert_file=str(issued),
+                key_file=str(issued_key),
+            )
+            assert await asyncio.to_thread(_served_sha256, port) == ca["new"]
+            entries = await app.store.db.read(
+                lambda db: db.conn.execute(
+                    "SELECT action, detail FROM audit_log WHERE action LIKE 'tls.%' ORDER BY id"
+                ).fetchall()
+            )
+        finally:
+            server.cancel()
+            await asyncio.gather(server, return_exceptions=True)
+    actions = [a for a, _ in entries]
+    assert actions == ["tls.renew", "tls.renew.refused", "tls.renew"]
+    assert f"{first} -> {out['new']}" in entries[0][1]
+    assert "does not belong" in entries[1][1]
+    assert f"installed from {issued}" in entries[2][1]
+
+
+def test_tls_cli_renews_offline(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    crt, _ = tls.ensure_certificate(data_dir, "store")
+    before = tls.fingerprint(crt)
+    assert main(["tls", "show", "--data-dir", str(data_dir)]) == 0
+    assert before in capsys.readouterr().out
+    assert main(["tls", "renew", "--data-dir", str(data_dir), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["old"] == before and out["new"] == tls.fingerprint(crt) != before
+    import sqlite3
+
+    conn = sqlite3.connect(data_dir / "veilcam.db")
+    rows = conn.execute("SELECT actor, action FROM audit_log WHERE action = 'tls.renew'").fetchall()
+    assert len(rows) == 1 and rows[0][0].startswith("cli:")

@@ -1,6 +1,8 @@
 """The web UI's certificate: made on first start (ECDSA P-256, self-signed, ten years),
 kept in the data directory's key folder (0600), its SHA-256 fingerprint shown by
-``veilcam status`` so a manager can check what the browser shows."""
+``veilcam status`` so a manager can check what the browser shows. ``renew`` replaces it (a
+new self-signed one, or one the chain's own CA issued) and a running server takes it for
+every new connection (``Served.reload``)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from veilcam.errors import CertificateError
 
 
 def paths(data_dir: Path) -> tuple[Path, Path]:
@@ -53,6 +57,13 @@ def ensure_certificate(data_dir: Path, site: str, listen: str = "") -> tuple[Pat
     if crt.exists() and key_path.exists():
         return crt, key_path
     crt.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cert_pem, key_pem = _self_signed(site, listen)
+    _write(key_path, key_pem)
+    _write(crt, cert_pem)
+    return crt, key_path
+
+
+def _self_signed(site: str, listen: str) -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
     host = socket.gethostname()
     names: list[x509.GeneralName] = [x509.DNSName(host), x509.DNSName("localhost")]
@@ -94,25 +105,96 @@ def ensure_certificate(data_dir: Path, site: str, listen: str = "") -> tuple[Pat
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(key, hashes.SHA256())
     )
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def _write(path: Path, data: bytes) -> None:
+    """``data`` in ``path`` (0600 from the first byte), replacing it in one step."""
+    tmp = path.with_name(path.name + ".new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
-        f.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def check_pair(cert_pem: bytes, key_pem: bytes, now: dt.datetime | None = None) -> None:
+    """Refuse a certificate that is not PEM, does not belong to the key, has expired or
+    is not for a server: the web UI would otherwise stop answering after a renewal."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as exc:
+        raise CertificateError(f"the certificate is not a PEM X.509 certificate ({exc})") from None
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise CertificateError(f"the key is not an unencrypted PEM private key ({exc})") from None
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    pem = serialization.Encoding.PEM
+    if cert.public_key().public_bytes(pem, spki) != key.public_key().public_bytes(pem, spki):
+        raise CertificateError("the key does not belong to the certificate")
+    now = now or dt.datetime.now(dt.UTC)
+    if cert.not_valid_after_utc <= now or cert.not_valid_before_utc > now:
+        raise CertificateError(
+            f"the certificate is valid only from {cert.not_valid_before_utc:%Y-%m-%d} to "
+            f"{cert.not_valid_after_utc:%Y-%m-%d}"
         )
-    fd = os.open(crt, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    return crt, key_path
+
+
+def renew(
+    data_dir: Path,
+    site: str,
+    listen: str = "",
+    cert_pem: bytes | None = None,
+    key_pem: bytes | None = None,
+) -> tuple[str, str]:
+    """Replace the certificate: a new self-signed one (a new key too), or ``cert_pem`` and
+    ``key_pem`` from the chain's CA after checking they fit. Returns the old and new
+    fingerprints ("" when there was none) for the audit entry."""
+    crt, key_path = paths(data_dir)
+    if (cert_pem is None) != (key_pem is None):
+        raise CertificateError("give both the certificate and its key, or neither")
+    if cert_pem is None or key_pem is None:
+        cert_pem, key_pem = _self_signed(site, listen)
+    check_pair(cert_pem, key_pem)
+    old = fingerprint(crt) if crt.exists() else ""
+    crt.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The key first: a crash between the two leaves a pair that does not fit, which
+    # ensure_certificate cannot tell; Served.reload and the next start both check it.
+    _write(key_path, key_pem)
+    _write(crt, cert_pem)
+    return old, fingerprint(crt)
+
+
+def not_after(crt: Path) -> dt.datetime:
+    return x509.load_pem_x509_certificate(crt.read_bytes()).not_valid_after_utc
 
 
 def fingerprint(crt: Path) -> str:
     """SHA-256 of the certificate, as browsers show it: AB:CD:..."""
     cert = x509.load_pem_x509_certificate(crt.read_bytes())
     return ":".join(f"{b:02X}" for b in cert.fingerprint(hashes.SHA256()))
+
+
+class Served:
+    """The certificate a running server presents; ``reload`` makes every new connection
+    get the file's current one (connections already open keep theirs)."""
+
+    def __init__(self, crt: Path, key: Path) -> None:
+        self.crt, self.key = crt, key
+        self.context = server_context(crt, key)
+        self.fingerprint = fingerprint(crt)
+
+    def reload(self) -> None:
+        check_pair(self.crt.read_bytes(), self.key.read_bytes())
+        self.context.load_cert_chain(self.crt, self.key)
+        self.fingerprint = fingerprint(self.crt)
 
 
 def server_context(crt: Path, key: Path) -> ssl.SSLContext:

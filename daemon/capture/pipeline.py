@@ -16,7 +16,7 @@ import numpy as np
 
 from veilcam.capture.camera import Camera
 from veilcam.config import CameraConfig
-from veilcam.errors import StoreError
+from veilcam.errors import FeatureClosed, StoreError
 from veilcam.health import Health
 from veilcam.redaction.imaging import encode_jpeg
 from veilcam.redaction.redactor import Redacted, Redactor, blanked
@@ -65,6 +65,20 @@ class Pipeline:
         self.store_failures = 0
         # Told of every stored picture (camera, media id): analysis wakes without polling.
         self.stored: list[Callable[[str, str], None]] = []
+        # Raises FeatureClosed while a feature's gate is not open (set by the runtime from
+        # the privacy registers; nothing is gated until then).
+        self.gate: Callable[[str], None] = lambda feature: None
+
+    def allowed(self, cam: Camera) -> None:
+        """Refuse to look through a camera whose purpose needs an open feature gate: a
+        research camera keeps bodies, which only an approved study may do."""
+        if cam.cfg.purpose != "research":
+            return
+        try:
+            self.gate("research")
+        except FeatureClosed as exc:
+            self.health.set(cam.component, "warning", f"not capturing: {exc}")
+            raise
 
     def close(self) -> None:
         # Not waiting, for the same reason: a hung redactor must not block the shutdown.
@@ -124,6 +138,7 @@ class Pipeline:
     async def capture(self, camera: str, trigger: str) -> str:
         """Grab, redact, store; return the media id. Raises SourceError if no frame came."""
         cam = self.cameras[camera]
+        self.allowed(cam)
         frame = await cam.grab()
         redacted = await self.redact(cam, frame.pixels)
         del frame  # the raw frame goes no further than this line

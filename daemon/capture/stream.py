@@ -18,7 +18,7 @@ from veilcam.capture.camera import Camera
 from veilcam.capture.pipeline import Pipeline
 from veilcam.clock import Clock
 from veilcam.config import StreamConfig
-from veilcam.errors import SourceError, StoreError
+from veilcam.errors import FeatureClosed, SourceError, StoreError
 from veilcam.events import Hub, Subscription
 from veilcam.tasks import TaskOwner
 
@@ -65,7 +65,11 @@ class Stream:
         while True:
             started = self.clock.monotonic()
             try:
+                self.pipeline.allowed(self.cam)
                 frame = await self.cam.grab()
+            except FeatureClosed:
+                await self.clock.sleep(5.0)  # until an administrator's decision opens it
+                continue
             except SourceError:
                 await self.clock.sleep(backoff)  # health already says why
                 backoff = min(backoff * 2, 30.0)

@@ -9,7 +9,7 @@ from veilcam.capture.pipeline import Pipeline
 from veilcam.clock import Clock
 from veilcam.config import CameraConfig
 from veilcam.durations import is_on
-from veilcam.errors import SourceError, StoreError
+from veilcam.errors import FeatureClosed, SourceError, StoreError
 from veilcam.events import Hub
 from veilcam.sensors.ingest import DoorEvent
 from veilcam.tasks import TaskOwner
@@ -81,5 +81,5 @@ class Triggers:
     async def _fire(self, camera: str, trigger: str) -> None:
         try:
             await self.pipeline.capture(camera, trigger)
-        except (SourceError, StoreError) as exc:  # already in health; keep triggering
+        except (SourceError, StoreError, FeatureClosed) as exc:  # in health; keep triggering
             log.warning("capture on %s for %s skipped: %s", camera, trigger, exc)

@@ -291,6 +291,8 @@ NOT_EXPORTS = {
     "privacy holds": "the register's rows; no pictures",
     "privacy breaches": "the register's rows; no pictures",
     "privacy retention": "counts and dates per retention class",
+    "privacy gates": "the feature decisions: who proposed and approved; no pictures",
+    "privacy record": "the record of processing: settings, decisions, recipients' names",
 }
 
 

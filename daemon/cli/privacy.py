@@ -129,7 +129,7 @@ def _day(t: float | None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from veilcam.privacy import breaches, disclosures, holds, requests
+    from veilcam.privacy import breaches, disclosures, gates, holds, requests
     from veilcam.store.database import opened
 
     with opened(data_dir_of(args)) as db:
@@ -160,6 +160,16 @@ def cmd_list(args: argparse.Namespace) -> int:
                     f" until {_day(h['until'])} {'lifted' if h['lifted_at'] else 'active'}"
                 ),
             )
+        if args.what == "gates":
+            return _show(
+                args,
+                gates.list_job(db),
+                lambda g: (
+                    f"#{g['id']:<4} {g['feature']:15} {g['state']:9} proposed by "
+                    f"{g['proposed_by']}"
+                    + (f", decided by {g['decided_by']}" if g["decided_by"] else "")
+                ),
+            )
         if args.what == "breaches":
             return _show(
                 args,
@@ -186,6 +196,27 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    """The record of processing activities, as Markdown and PDF (or one of them)."""
+    from veilcam.config import load
+    from veilcam.privacy import gates, record
+    from veilcam.store.database import opened
+
+    if not Path(args.config).exists():
+        raise VeilcamError(f"the record is made from the configuration: {args.config} not found")
+    config = load(args.config)
+    with opened(data_dir_of(args)) as db:
+        rec = record.build(config, gates.list_job(db), record.recipients_job(db))
+    outdir = Path(args.output or ".")
+    outdir.mkdir(parents=True, exist_ok=True)
+    stem = outdir / f"processing-record-{config.site}"
+    if args.format in ("md", "both"):
+        _write(str(stem.with_suffix(".md")), record.markdown(rec).encode())
+    if args.format in ("pdf", "both"):
+        _write(str(stem.with_suffix(".pdf")), record.pdf(rec))
+    return 0
+
+
 def add_parser(sub: Any, config_default: str) -> None:
     sp = sub.add_parser(
         "privacy",
@@ -198,6 +229,7 @@ def add_parser(sub: Any, config_default: str) -> None:
         ("disclosures", "the disclosure register"),
         ("holds", "legal holds"),
         ("breaches", "the breach register, with each notification deadline"),
+        ("gates", "feature gates: who proposed and who decided each feature"),
         ("retention", "the retention report: per class, what is held and what was deleted"),
     ):
         p = psub.add_parser(name, help=help_, description=help_)
@@ -219,3 +251,9 @@ def add_parser(sub: Any, config_default: str) -> None:
         )
         p.add_argument("-o", "--output", help="file to write, - for stdout")
         p.set_defaults(func=func)
+    help_ = "the record of processing activities (GDPR Art. 30) as Markdown and PDF"
+    p = psub.add_parser("record", help=help_, description=help_)
+    data_options(p, config_default)
+    p.add_argument("-o", "--output", help="folder to write into (default: here)")
+    p.add_argument("--format", choices=["md", "pdf", "both"], default="both")
+    p.set_defaults(func=cmd_record)

@@ -264,6 +264,31 @@ class PrivacyConfig(_Strict, frozen=True):
     warn_before: Annotated[Duration, Range("1h", "6d")] = Duration("2d")
     # A disclosure record allows exporting its items for this long after it is made.
     disclosure_valid: Annotated[Duration, Range("10m", "7d")] = Duration("24h")
+    # The notice to shoppers (/privacy and the printed A4) is made from these.
+    controller: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    contact: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    stills_basis: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] = (
+        "legitimate interest (GDPR Art. 6(1)(f)): food safety, stock and the shop's safety"
+    )
+    notice_languages: Annotated[
+        list[Literal["en", "nl"]], msgspec.Meta(min_length=1, max_length=2)
+    ] = msgspec.field(default_factory=lambda: ["en", "nl"])
+    # Where the notice's QR code points: empty for this appliance's own /privacy page, on
+    # notice_http_port when set, else on the web UI.
+    notice_url: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    # The notice alone, read-only over plain HTTP on the shop's network, for phones that
+    # would balk at the appliance's own certificate. Off when absent.
+    notice_http_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] | None = None
+    notice_http_host: str = "0.0.0.0"
+
+    def __post_init__(self) -> None:
+        if self.notice_url and urllib.parse.urlsplit(self.notice_url).scheme not in (
+            "http",
+            "https",
+        ):
+            raise ValueError(f"notice_url must be an http or https URL, not {self.notice_url!r}")
+        if len(set(self.notice_languages)) != len(self.notice_languages):
+            raise ValueError("notice_languages lists a language twice")
 
 
 class WebConfig(_Strict, frozen=True):

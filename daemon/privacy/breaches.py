@@ -11,18 +11,9 @@ from sqlite_utils import Database
 
 from veilcam.durations import HOUR
 from veilcam.errors import PrivacyRefused
-from veilcam.privacy.scope import Act, insert
+from veilcam.privacy.scope import Act, insert, required
 
 NOTIFY_WITHIN = 72 * HOUR
-
-
-def _text(value: Any, what: str, limit: int) -> str:
-    text = str(value or "").strip()
-    if not text:
-        raise PrivacyRefused(f"{what} is required")
-    if len(text) > limit:
-        raise PrivacyRefused(f"{what} is longer than {limit} characters")
-    return text
 
 
 def record_job(db: Database, act: Act, *, discovered_at: float, summary: str, affected: str) -> int:
@@ -35,8 +26,8 @@ def record_job(db: Database, act: Act, *, discovered_at: float, summary: str, af
             "discovered_at": discovered_at,
             "recorded_at": act.now,
             "recorded_by": act.actor,
-            "summary": _text(summary, "a summary", 500),
-            "affected": _text(affected, "what was affected", 2000),
+            "summary": required(summary, "a summary", 500),
+            "affected": required(affected, "what was affected", 2000),
             "expires_at": act.keep_expires,
         },
     )
@@ -62,7 +53,7 @@ def decide_job(db: Database, act: Act, breach_id: int, decision: str) -> None:
     row = _get(db, breach_id)
     decisions = [
         *row["decisions"],
-        {"at": act.now, "by": act.actor, "what": _text(decision, "the decision", 1000)},
+        {"at": act.now, "by": act.actor, "what": required(decision, "the decision", 1000)},
     ]
     db.conn.execute(
         "UPDATE breaches SET decisions = ? WHERE id = ?", (json.dumps(decisions), breach_id)
@@ -88,11 +79,16 @@ def settle_job(
             raise PrivacyRefused("the notification cannot be in the future")
         db.conn.execute(
             "UPDATE breaches SET notified_at = ?, notified_ref = ?, decided_by = ? WHERE id = ?",
-            (notified_at, _text(reference, "the authority's reference", 200), act.actor, breach_id),
+            (
+                notified_at,
+                required(reference, "the authority's reference", 200),
+                act.actor,
+                breach_id,
+            ),
         )
         act.audit(db, "breach.notified", f"breach:{breach_id}", None)
     else:
-        reason = _text(not_required, "the reason no notification is required", 1000)
+        reason = required(not_required, "the reason no notification is required", 1000)
         db.conn.execute(
             "UPDATE breaches SET not_required = ?, decided_by = ? WHERE id = ?",
             (reason, act.actor, breach_id),

@@ -17,19 +17,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from veilcam.errors import PrivacyRefused
-from veilcam.privacy.scope import Act, insert
+from veilcam.privacy.scope import Act, insert, required
 
 ITEM = re.compile(r"^(media:[0-9a-f]{32}|request:[0-9]{1,9})$")
 MAX_ITEMS = 2000
-
-
-def _text(value: Any, what: str, limit: int) -> str:
-    text = str(value or "").strip()
-    if not text:
-        raise PrivacyRefused(f"the {what} is required")
-    if len(text) > limit:
-        raise PrivacyRefused(f"the {what} is longer than {limit} characters")
-    return text
 
 
 def create_job(
@@ -60,9 +51,9 @@ def create_job(
             raise PrivacyRefused(f"no request {request_id}")
     row = {
         "at": act.now,
-        "recipient": _text(recipient, "recipient", 200),
-        "legal_basis": _text(legal_basis, "legal basis", 300),
-        "purpose": _text(purpose, "purpose", 500),
+        "recipient": required(recipient, "the recipient", 200),
+        "legal_basis": required(legal_basis, "the legal basis", 300),
+        "purpose": required(purpose, "the purpose", 500),
         "items": json.dumps(items),
         "request_id": request_id,
         "approved_by": act.actor,

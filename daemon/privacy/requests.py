@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from veilcam.durations import DAY
 from veilcam.errors import PrivacyRefused
-from veilcam.privacy.scope import Act, Scope, chosen, insert, media_job
+from veilcam.privacy.scope import Act, Scope, chosen, insert, media_job, required
 from veilcam.retention import MEDIA_CLASS
 from veilcam.store.reaper import count_deletions
 
@@ -29,16 +29,6 @@ PROCESSING = {
     "and the pictures never analysed again)",
 }
 ANSWERS = ("answered", "refused")
-MAX_TEXT = 2000
-
-
-def _text(value: Any, what: str, limit: int = MAX_TEXT) -> str:
-    text = str(value or "").strip()
-    if not text:
-        raise PrivacyRefused(f"{what} is required")
-    if len(text) > limit:
-        raise PrivacyRefused(f"{what} is longer than {limit} characters")
-    return text
 
 
 def create_job(
@@ -66,14 +56,14 @@ def create_job(
     if kind == "objection" and processing not in PROCESSING:
         raise PrivacyRefused(f"name the processing objected to: one of {', '.join(PROCESSING)}")
     if kind == "rectification":
-        correction = _text(correction, "the correction", 1000)
+        correction = required(correction, "the correction", 1000)
     days = min(max(int(days), 1), 7)  # the register never lets a request wait longer
     row = {
         "kind": kind,
         "received_at": received_at,
         "channel": channel,
-        "identity_check": _text(identity_check, "the identity check", 500),
-        "description": _text(description, "the description"),
+        "identity_check": required(identity_check, "the identity check", 500),
+        "description": required(description, "the description"),
         "cameras": json.dumps(list(scope.cameras) if scope else []),
         "window_from": scope.start if scope else None,
         "window_to": scope.end if scope else None,
@@ -272,7 +262,7 @@ def answer_job(db: Database, act: Act, request_id: int, status: str, reply: str)
     if status not in ANSWERS:
         raise PrivacyRefused(f"a request is closed as one of {', '.join(ANSWERS)}")
     req = _open(db, request_id, KINDS)
-    reply = _text(reply, "the reply sent to the shopper")
+    reply = required(reply, "the reply sent to the shopper")
     db.conn.execute(
         "UPDATE requests SET status = ?, reply = ?, replied_at = ? WHERE id = ?",
         (status, reply, act.now, request_id),

@@ -16,6 +16,17 @@ from veilcam.errors import PrivacyRefused
 from veilcam.store import audit
 
 MAX_WINDOW = 31 * DAY  # one request or hold covers at most a month of pictures
+MAX_TEXT = 2000
+
+
+def required(value: Any, what: str, limit: int = MAX_TEXT) -> str:
+    """``value`` as trimmed text, refused (naming ``what``) if empty or over ``limit``."""
+    text = str(value or "").strip()
+    if not text:
+        raise PrivacyRefused(f"{what} is required")
+    if len(text) > limit:
+        raise PrivacyRefused(f"{what} is longer than {limit} characters")
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,10 +11,10 @@ from typing import Any
 from veilcam.clock import Clock
 from veilcam.config import Config
 from veilcam.errors import MediaIntegrityError, PrivacyRefused
-from veilcam.privacy import breaches, disclosures, exports, holds, requests
+from veilcam.privacy import breaches, disclosures, exports, gates, holds, requests
 from veilcam.privacy.scope import Act, Scope, media_job
 from veilcam.retention import MEDIA_CLASS
-from veilcam.store import Store
+from veilcam.store import Store, audit
 
 
 class Privacy:
@@ -23,9 +23,12 @@ class Privacy:
         self.changed = asyncio.Event()  # wakes the deadline watch
         # Breaches whose authority notification is not recorded: every page shows them.
         self.open_breaches: list[dict[str, Any]] = []
+        # Open feature gates by feature: what the cameras and features check before starting.
+        self.open_gates: dict[str, dict[str, Any]] = {}
 
     async def refresh(self) -> None:
         self.open_breaches = await self.store.db.read(breaches.unsettled_job)
+        self.open_gates = await self.store.db.read(gates.open_job)
 
     def act(self, actor: str, ip: str | None = None) -> Act:
         now = self.clock.now()
@@ -169,3 +172,23 @@ class Privacy:
 
     async def settle(self, act: Act, breach_id: int, **fields: Any) -> None:
         await self._write(breaches.settle_job, act, breach_id, **fields)
+
+    # Feature gates
+
+    async def propose(self, act: Act, **fields: Any) -> int:
+        return int(await self._write(gates.propose_job, act, **fields))
+
+    async def decide_gate(self, act: Act, gate_id: int, approve: bool, reason: str = "") -> str:
+        """The other administrator's decision; an attempt to approve one's own proposal is
+        refused and audited (the refused transaction's own entry is rolled back with it)."""
+        try:
+            return str(await self._write(gates.decide_job, act, gate_id, approve, reason))
+        except PrivacyRefused as exc:
+            entry = audit.Entry(
+                act.actor, "gate.decide.refused", f"gate:{gate_id}", str(exc), act.ip
+            )
+            await self.store.audit(entry)
+            raise
+
+    async def close_gate(self, act: Act, gate_id: int, reason: str) -> str:
+        return str(await self._write(gates.close_job, act, gate_id, reason))

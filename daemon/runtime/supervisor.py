@@ -30,6 +30,7 @@ from veilcam.control.server import ControlServer
 from veilcam.errors import ModelError
 from veilcam.events import Hub
 from veilcam.health import Health
+from veilcam.privacy import gates
 from veilcam.privacy.deadlines import Deadlines
 from veilcam.privacy.service import Privacy
 from veilcam.redaction.redactor import FailClosedRedactor, Redactor, VisionRedactor
@@ -190,7 +191,9 @@ async def running(
             outbox = Outbox(notify, config.site, store, clock, health)
             app.outbox = outbox
             start("outbox", outbox.run)
-        app.privacy = Privacy(store, config, clock)
+        app.privacy = privacy = Privacy(store, config, clock)
+        await privacy.refresh()  # the open feature gates, before any camera starts
+        pipeline.gate = lambda feature: gates.check(privacy.open_gates, feature)
         deadlines = Deadlines(
             app.privacy,
             health,

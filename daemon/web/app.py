@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from veilcam import certificate as tls
-from veilcam.web import middleware, routes
+from veilcam.web import middleware, notice, routes
 from veilcam.web.common import (
     ACCESS_KEY,
     APP_KEY,
@@ -60,11 +60,33 @@ async def _server_header(request: web.Request, response: web.StreamResponse) -> 
 
 
 def web_services(config: Config) -> list[tuple[str, Callable[[App], Awaitable[None]]]]:
-    """The web server as an extra service for the supervisor, when the config has one."""
+    """The web server, and the plain-HTTP notice server, as extra services for the
+    supervisor, when the config has them."""
+    out: list[tuple[str, Callable[[App], Awaitable[None]]]] = []
     web_cfg = config.web
-    if web_cfg is None:
-        return []
-    return [("web", lambda app: serve(app, web_cfg))]
+    if web_cfg is not None:
+        out.append(("web", lambda app: serve(app, web_cfg)))
+    if config.privacy.notice_http_port is not None:
+        out.append(("notice", serve_notice))
+    return out
+
+
+async def serve_notice(app: App) -> None:
+    """The privacy notice alone over plain HTTP, read-only, for shoppers' phones."""
+    cfg = app.config.privacy
+    webapp = notice.notice_app(app, WEBUI / "templates", WEBUI / "static")
+    webapp.on_response_prepare.append(_server_header)
+    runner = web.AppRunner(webapp, access_log=None, shutdown_timeout=1.0, keepalive_timeout=15)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, cfg.notice_http_host, cfg.notice_http_port)
+        await site.start()
+        log.info(
+            "privacy notice on http://%s:%s/privacy", cfg.notice_http_host, cfg.notice_http_port
+        )
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        await runner.cleanup()
 
 
 async def serve(app: App, cfg: WebConfig) -> None:

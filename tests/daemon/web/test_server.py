@@ -24,6 +24,14 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/login"): (200, 200, 200, 200, 200),
     ("POST", "/login"): (403, 403, 403, 403, 403),  # no sign-in CSRF cookie: refused
     ("GET", "/healthz"): (200, 200, 200, 200, 200),
+    ("GET", "/privacy"): (200, 200, 200, 200, 200),  # the notice to shoppers: no sign-in
+    ("GET", "/privacy/notice.pdf"): (200, 200, 200, 200, 200),
+    ("GET", "/gates"): (302, 200, 200, 403, 200),
+    ("POST", "/gates"): (302, 403, 403, 403, 403),
+    ("POST", "/gates/{gate_id}/{action}"): (302, 403, 403, 403, 403),
+    ("GET", "/api/privacy/gates"): (401, 200, 200, 403, 200),
+    ("POST", "/api/privacy/gates"): (401, 403, 403, 403, 403),
+    ("POST", "/api/privacy/gates/{gate_id}/{action}"): (401, 403, 403, 403, 403),
     ("POST", "/logout"): (302, 403, 403, 403, 403),  # signed in but no CSRF token: refused
     ("GET", "/password"): (302, 200, 200, 200, 200),
     ("POST", "/password"): (302, 403, 403, 403, 403),
@@ -139,6 +147,8 @@ CONCRETE = {
     "/breaches/{breach_id}/{action}": "/breaches/1/decide",
     "/api/privacy/requests/{request_id}": "/api/privacy/requests/1",
     "/api/privacy/requests/{request_id}/act": "/api/privacy/requests/1/act",
+    "/gates/{gate_id}/{action}": "/gates/1/approve",
+    "/api/privacy/gates/{gate_id}/{action}": "/api/privacy/gates/1/approve",
     "/api/privacy/requests/{request_id}/answer": "/api/privacy/requests/1/answer",
     "/api/privacy/requests/{request_id}/export.zip": "/api/privacy/requests/1/export.zip",
 }

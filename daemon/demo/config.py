@@ -68,6 +68,11 @@ empty_warning_after = "2m"
 empty_alarm_after = "4m"
 compliance_after = "2m"
 
+# Who the notice to shoppers (/privacy, /privacy/notice.pdf) names.
+[privacy]
+controller = "Demo Store Ltd, 1 Market Street, Springfield"
+contact = "privacy@demo-store.example, +44 20 7946 0000"
+
 [storage]
 min_free_mb = 256
 reaper_interval = "{reaper}s"

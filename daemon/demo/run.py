@@ -63,6 +63,25 @@ async def _stock_catalogue(app: App) -> None:
         )
 
 
+async def _second_admin_proposal(app: App) -> None:
+    """The store's other administrator (the data-protection officer) has proposed a
+    research study; the demo's admin decides it under Privacy > Feature gates. Its password
+    is random and never shown: the account exists only to have proposed."""
+    privacy = app.privacy
+    accounts = Accounts(app.store)
+    if privacy is None or any(u["username"] == "dpo" for u in await accounts.list()):
+        return
+    await accounts.add("dpo", "admin", secrets.token_urlsafe(24), actor="demo")
+    await privacy.propose(
+        privacy.act("dpo"),
+        feature="research",
+        legal_basis="consent of the study's participants (GDPR Art. 6(1)(a)), recruited in store",
+        purpose="how shoppers move and reach at the bread shelf, for the chain's layout study",
+        dpia_ref="DPIA-2026-07 (bread-shelf study)",
+        signage="A4 notices at both entrances and at the bread shelf, printed from /privacy",
+    )
+
+
 async def _privacy_examples(app: App) -> None:
     """Two shoppers' requests about the floor camera's last minutes, as a store would have
     them: one asking for a copy (access), one letter asking for erasure that came in six
@@ -154,6 +173,7 @@ async def run_demo(
                     )
                     await _first_admin(app)
                 await _stock_catalogue(app)
+                await _second_admin_proposal(app)
                 board = asyncio.create_task(sim.run())
                 examples = asyncio.create_task(_privacy_examples(app))
                 with contextlib.suppress(TimeoutError):

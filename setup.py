@@ -64,7 +64,9 @@ setup(
     # Data files, in whichever package folder they sit: demo pictures, board profiles and
     # the model manifest, templates and static files, type stubs.
     include_package_data=False,  # MANIFEST.in is for the sdist; the wheel takes only these
-    package_data={"": ["*.jpg", "*.toml", "*.html", "*.css", "*.js", "*.pyi", "*.pxd", "py.typed"]},
+    package_data={
+        "": ["*.jpg", "*.toml", "*.sql", "*.html", "*.css", "*.js", "*.pyi", "*.pxd", "py.typed"]
+    },
     ext_modules=cythonize(
         EXTENSIONS,
         compiler_directives={"language_level": 3},

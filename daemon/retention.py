@@ -35,6 +35,13 @@ CLASSES: dict[str, RetentionClass] = {
         RetentionClass("fridge_stills", "media", 30 * DAY, 30 * DAY, "redacted fridge stills"),
         RetentionClass("floor_stills", "media", 72 * HOUR, 30 * DAY, "redacted shop-floor stills"),
         RetentionClass(
+            "research_clips",
+            "media",
+            30 * DAY,
+            30 * DAY,
+            "a research study's redacted clips and their movement events, from recording",
+        ),
+        RetentionClass(
             "face_evidence",
             "media",
             72 * HOUR,
@@ -77,7 +84,12 @@ CLASSES: dict[str, RetentionClass] = {
 }
 
 # Media kinds stored as pictures, and the class that bounds each.
-MEDIA_CLASS = {"fridge": "fridge_stills", "floor": "floor_stills", "evidence": "face_evidence"}
+MEDIA_CLASS = {
+    "fridge": "fridge_stills",
+    "floor": "floor_stills",
+    "evidence": "face_evidence",
+    "clip": "research_clips",
+}
 
 
 def check_limit(name: str, seconds: float) -> str | None:

@@ -21,6 +21,8 @@ DATA = {
     "veilcam.board": ["models.toml", "profiles/generic.toml", "profiles/jetson.toml"],
     "veilcam.webui": ["templates/base.html", "templates/login.html", "static/style.css"],
     "veilcam.demo": ["assets/fridge/shelf-1.jpg", "assets/floor/aisle-1.jpg"],
+    "veilcam.store": ["migrations/0001-pictures-sensors-audit.sql", "migrations/0011-research.sql"],
+    "veilcam.privacy": ["locale/en.toml", "locale/nl.toml"],
     "veilcam_native": ["py.typed", "_redact.pyi"],
 }
 # Packages whose compiled modules a wheel must carry (built, not twins).

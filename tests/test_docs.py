@@ -42,6 +42,7 @@ STRUCTS = [
     config.WebConfig,
     config.StockConfig,
     config.PrivacyConfig,
+    config.ClipConfig,
 ]
 
 

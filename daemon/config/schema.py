@@ -27,6 +27,7 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
 class RetentionConfig(_Strict, frozen=True):
     fridge_stills: Annotated[Duration, KEEP] = Duration("30d")
     floor_stills: Annotated[Duration, KEEP] = Duration("72h")
+    research_clips: Annotated[Duration, KEEP] = Duration("30d")
     face_evidence: Annotated[Duration, KEEP] = Duration("72h")
     visitor_templates: Annotated[Duration, KEEP] = Duration("24h")
     watchlist: Annotated[Duration, KEEP] = Duration("365d")
@@ -198,6 +199,18 @@ class StreamConfig(_Strict, frozen=True):
     analyser_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
 
 
+class ClipConfig(_Strict, frozen=True):
+    """How a research camera records clips while someone is in its study's area."""
+
+    fps: Annotated[float, msgspec.Meta(ge=1, le=30)] = 15.0
+    # Each clip is cut after this long; a shorter one ends when the area empties.
+    seconds: Annotated[Duration, Range("5s", "10m")] = Duration("60s")
+    # Recording goes on this long after the last person left the area.
+    linger: Annotated[Duration, Range("0s", "1m")] = Duration("3s")
+    # The share of the picture a person must cover inside the area to count as there.
+    min_presence: Annotated[float, msgspec.Meta(ge=0.0005, le=0.2)] = 0.002
+
+
 class RedactionConfig(_Strict, frozen=True):
     """How a camera's pictures are redacted. What is looked for follows from the camera's
     purpose (``veilcam.vision.subjects``); configuration can only add protection
@@ -229,6 +242,8 @@ class CameraConfig(_Strict, frozen=True):
     source: SourceConfig
     triggers: TriggerConfig = TriggerConfig()
     stream: StreamConfig | None = None
+    # Research cameras only: the clips recorded for a running study.
+    clips: ClipConfig = ClipConfig()
     jpeg_quality: Annotated[int, msgspec.Meta(ge=30, le=95)] = 85
     # Larger frames are refused (fail closed) rather than risking memory or time limits.
     max_pixels: Annotated[int, msgspec.Meta(gt=0, le=7680 * 4320)] = 3840 * 2160

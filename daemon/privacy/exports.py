@@ -23,6 +23,7 @@ WHY = {
     "fridge": "fridge stock and cold-chain checks; people are redacted before storing",
     "floor": "shop-floor monitoring; people are redacted before storing",
     "evidence": "loss-prevention evidence of a watchlist match",
+    "clip": "a research study's video; faces and heads are blurred before storing",
 }
 
 
@@ -32,9 +33,15 @@ def _iso(t: float) -> str:
 
 def picture_job(db: Database, act: Act, media_id: str, disclosure_id: int) -> dict[str, Any]:
     """Authorise one picture's export; the disclosure record it leaves under."""
-    row = db.conn.execute("SELECT restricted_by FROM media WHERE id = ?", (media_id,)).fetchone()
+    row = db.conn.execute(
+        "SELECT restricted_by, kind FROM media WHERE id = ?", (media_id,)
+    ).fetchone()
     if row is None:
         raise PrivacyRefused(f"no picture {media_id[:32]} (it may have expired or been erased)")
+    if row[1] == "clip":
+        raise PrivacyRefused(
+            "a research clip leaves only in an access request's zip or the study's upload"
+        )
     if row[0] is not None:
         raise PrivacyRefused(f"picture {media_id} is restricted by request {row[0]}")
     return authorise_job(db, act, disclosure_id, [f"media:{media_id}"], "picture")
@@ -90,13 +97,21 @@ def access_zip(
     items = []
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for row, jpeg in pictures:
-            name = f"pictures/{_iso(row['created_at'])[:19].replace(':', '')}-{row['id'][:8]}.jpg"
-            z.writestr(name, caption(jpeg, f"{line} · {row['camera']} {_iso(row['created_at'])}"))
+        for row, data in pictures:
+            stem = f"{_iso(row['created_at'])[:19].replace(':', '')}-{row['id'][:8]}"
+            if row["kind"] == "clip":  # a video is not captioned: the manifest names its record
+                name = f"clips/{stem}.mp4"
+                z.writestr(name, data)
+            else:
+                name = f"pictures/{stem}.jpg"
+                z.writestr(
+                    name, caption(data, f"{line} · {row['camera']} {_iso(row['created_at'])}")
+                )
             items.append(
                 {
                     "file": name,
-                    "what": f"redacted {row['kind']} picture",
+                    "what": f"redacted {row['kind']} "
+                    + ("clip" if row["kind"] == "clip" else "picture"),
                     "camera": row["camera"],
                     "taken": _iso(row["created_at"]),
                     "why_held": WHY.get(row["kind"], row["kind"]),

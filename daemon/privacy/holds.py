@@ -23,6 +23,7 @@ KIND_OF = {cls: kind for kind, cls in MEDIA_CLASS.items()}
 HELD_IN: dict[str, tuple[str, str, str]] = {
     "fridge_stills": ("media", "created_at", "kind = 'fridge'"),
     "floor_stills": ("media", "created_at", "kind = 'floor'"),
+    "research_clips": ("media", "created_at", "kind = 'clip'"),
     "face_evidence": ("media", "created_at", "kind = 'evidence'"),
     "audit_log": ("audit_log", "at", "1"),
     "sensor_records": ("temperature_readings", "received_at", "1"),

@@ -35,6 +35,9 @@ class Redacted:
     blank_reason: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     boxes: list[list[int]] = field(default_factory=list)  # everything painted, x0 y0 x1 y1
+    # Where people are (0/1, the frame's size), painted or not: a research camera records
+    # only while someone is in its study's area. Never stored.
+    people: np.ndarray | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, object]:
         status = "blanked" if self.blank_reason else "redacted"
@@ -98,4 +101,6 @@ class VisionRedactor:
         timings = dict(found.timings_ms)
         timings["redact"] = round((time.perf_counter() - t1) * 1000, 2)
         timings["detect"] = round((t1 - t0) * 1000, 2)
-        return Redacted(out, regions, found.models, timings_ms=timings, boxes=boxes)
+        return Redacted(
+            out, regions, found.models, timings_ms=timings, boxes=boxes, people=found.bodies
+        )

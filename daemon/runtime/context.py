@@ -11,6 +11,7 @@ import veilcam_native
 from veilcam import __version__
 from veilcam.alerts.episodes import Transition
 from veilcam.alerts.outbox import Outbox
+from veilcam.capture.clips import ClipRecorder
 from veilcam.capture.pipeline import Pipeline
 from veilcam.capture.stream import Stream
 from veilcam.certificate import Served
@@ -20,6 +21,7 @@ from veilcam.config import Config
 from veilcam.events import Hub
 from veilcam.health import Health
 from veilcam.privacy.service import Privacy
+from veilcam.research.service import Research
 from veilcam.sensors.ingest import DoorEvent, Reading, SensorIngest
 from veilcam.stock.service import StockService
 from veilcam.store import Store
@@ -45,6 +47,8 @@ class App:
     rotation: Rotation | None = None
     privacy: Privacy | None = None
     tls: Served | None = None  # the web UI's certificate, when it serves HTTPS
+    research: Research | None = None
+    recorders: dict[str, ClipRecorder] = field(default_factory=dict)
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
 

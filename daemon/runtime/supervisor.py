@@ -19,6 +19,7 @@ import veilcam_native
 from veilcam import __version__
 from veilcam.alerts.outbox import Outbox
 from veilcam.capture.camera import Camera
+from veilcam.capture.clips import ClipRecorder
 from veilcam.capture.pipeline import REDACT_WORKERS, Pipeline
 from veilcam.capture.sources import make_source
 from veilcam.capture.stream import Stream
@@ -34,6 +35,7 @@ from veilcam.privacy import gates
 from veilcam.privacy.deadlines import Deadlines
 from veilcam.privacy.service import Privacy
 from veilcam.redaction.redactor import FailClosedRedactor, Redactor, VisionRedactor
+from veilcam.research.service import Research
 from veilcam.runtime.commands import control_handlers
 from veilcam.runtime.context import App
 from veilcam.runtime.memory import trim
@@ -260,6 +262,21 @@ async def running(
                 stream = Stream(pipeline.cameras[cam.name], cam.stream, pipeline, clock)
                 app.streams[cam.name] = stream
                 start(f"stream:{cam.name}", stream.run)
+        app.research = research = Research(store, config, clock, privacy)
+        await research.refresh()
+        start("research", research.run)
+        for cam in config.cameras:
+            if cam.purpose == "research":
+                recorder = ClipRecorder(
+                    pipeline,
+                    pipeline.cameras[cam.name],
+                    clock,
+                    health,
+                    cam.clips,
+                    research.study_for,
+                )
+                app.recorders[cam.name] = recorder
+                start(f"clips:{cam.name}", recorder.run)
         control = ControlServer(app.data_dir, control_handlers(app), store.audit)
         start("control", control.run)
         for name, make in extra:

@@ -35,6 +35,7 @@ EXPIRING_TABLES = (
     "stock_checks",
     "objections",
     "deletions",
+    "research_events",
 )
 # The retention class each table's deletions count under, in the retention report.
 COUNTED = {

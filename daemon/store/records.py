@@ -87,10 +87,13 @@ def media_keys(db: Database, media_id: str) -> dict[str, Any] | None:
 
 def counts(db: Database) -> dict[str, int]:
     # Table names come from COUNTED_TABLES, never from input.
-    return {
+    out = {
         name: db.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for name, table in COUNTED_TABLES.items()
     }
+    out["clips"] = db.conn.execute("SELECT count(*) FROM media WHERE kind = 'clip'").fetchone()[0]
+    out["research_events"] = db.conn.execute("SELECT count(*) FROM research_events").fetchone()[0]
+    return out
 
 
 def fault_counts(db: Database) -> dict[str, int]:

@@ -27,16 +27,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Picture:
-    """A redacted, encoded picture ready to store; never a raw frame."""
+    """A redacted, encoded picture (or a research study's clip) ready to store; never a raw
+    frame."""
 
     camera: str
-    kind: str  # fridge | floor | evidence
+    kind: str  # fridge | floor | evidence | clip
     trigger: str
-    jpeg: bytes
+    jpeg: bytes  # the encoded bytes: JPEG, or MP4 (H.264) for a clip
     width: int
     height: int
     redaction: dict[str, Any] = field(default_factory=dict)
     blank_reason: str | None = None
+    # A clip's: its study, when its first frame was recorded (its retention counts from
+    # then), its length and how many of its frames were blanked.
+    study_id: int | None = None
+    recorded_at: float | None = None
+    duration: float | None = None
+    frames: int | None = None
+    blank_frames: int | None = None
 
 
 class Store:
@@ -131,7 +139,7 @@ class Store:
     async def _add_picture(self, pic: Picture) -> str:
         loop = asyncio.get_running_loop()
         media_id = new_media_id()
-        now = self.clock.now()
+        now = pic.recorded_at if pic.recorded_at is not None else self.clock.now()
         dek = AESGCM.generate_key(bit_length=256)
         kid, wrapped = self._keyring().wrap(media_id, dek)
         size = await loop.run_in_executor(self._io, self._media().write, media_id, pic.jpeg, dek)
@@ -151,6 +159,13 @@ class Store:
             "kid": kid,
             "dek": wrapped,
         }
+        if pic.kind == "clip":
+            row.update(
+                study_id=pic.study_id,
+                duration=pic.duration,
+                frames=pic.frames,
+                blank_frames=pic.blank_frames,
+            )
         try:
             await self.db.write(records.insert_media, row)
         except Exception:

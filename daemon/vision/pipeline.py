@@ -89,7 +89,8 @@ class Found:
     faces: list[Region] = field(default_factory=list)
     hands: list[Region] = field(default_factory=list)
     heads: list[Region] = field(default_factory=list)
-    people: np.ndarray | None = None
+    people: np.ndarray | None = None  # to be painted (purposes that hide whole people)
+    bodies: np.ndarray | None = None  # every confirmed person, painted or not (0/1 HxW)
     changes: np.ndarray | None = None
     models: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
@@ -226,6 +227,7 @@ class Vision:
             lambda box: self.heads.person(frame, box) >= POSE_PRESENT,
         )
         found.faces = faces + people.on_people(confirmed, turned_down)
+        found.bodies = confirmed
         if "person" in want:
             found.people = confirmed
         if "head" in want:

@@ -21,6 +21,7 @@ from veilcam.web import (
     privacy,
     privacy_api,
     registers,
+    research,
     stock,
     stock_api,
     system,
@@ -113,6 +114,11 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
         gates.gates_update,
         ADMIN,
     ),
+    ("GET", "/studies", research.studies_page, READERS),
+    ("POST", "/studies", research.studies_add, ADMIN),
+    ("POST", "/studies/{study_id:[0-9]{1,9}}/stop", research.studies_stop, ADMIN),
+    ("GET", "/clips/{clip_id:[0-9a-f]{32}}", research.clip_page, READERS),
+    ("GET", "/clips/{clip_id:[0-9a-f]{32}}.mp4", research.clip_mp4, READERS),
     ("GET", "/health", system.health_page, ALL),
     ("POST", "/health/certificate", system.certificate_renew, ADMIN),
     ("GET", "/users", people.users_page, ADMIN),
@@ -192,6 +198,8 @@ EXPORTS = {  # personal data taken away: refused without a disclosure record
     "/api/privacy/requests/{request_id}/export.zip",
 }
 VIEWS = {  # personal data shown on the appliance's own pages, not handed over
+    "/clips/{clip_id}.mp4": "a redacted research clip played inline for a signed-in reader; "
+    "audited as clip.view, never cached",
     "/pictures/{media_id}.jpg": "a redacted picture drawn inline for a signed-in reader; "
     "audited as picture.view, never cached",
 }

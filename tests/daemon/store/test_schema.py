@@ -102,3 +102,46 @@ def test_other_versions_are_refused_clearly_from_outside(
 def test_a_missing_database_is_named(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no veilcam database in"), opened(tmp_path):
         pass
+
+
+def test_clips_belong_to_a_study_and_live_30_days_at_most(conn: sqlite3.Connection) -> None:
+    cap = int(CLASSES["research_clips"].cap)  # type: ignore[arg-type]
+    assert f"kind != 'clip' OR expires_at <= created_at + {cap}" in "\n".join(MIGRATIONS)
+
+    def clip(life: float, study: int | None) -> None:
+        conn.execute(
+            "INSERT INTO media (id, camera, kind, trigger, created_at, expires_at, width,"
+            " height, bytes, redaction, study_id) VALUES (hex(randomblob(16)), 'c', 'clip',"
+            " 'study', 1000, ?, 1, 1, 1, '{}', ?)",
+            (1000 + life, study),
+        )
+
+    clip(cap, 1)
+    for life, study in ((cap + 1, 1), (60, None)):
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            clip(life, study)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        _media(conn, "floor", 60)  # fine alone ...
+        conn.execute("UPDATE media SET study_id = 1 WHERE kind = 'floor'")  # ... not in a study
+
+
+def test_the_media_rebuild_keeps_every_row_and_key(tmp_path: Path) -> None:
+    """Migration 11 rebuilds media to admit clips: pictures stored before keep every column."""
+    c = sqlite3.connect(tmp_path / "v.db", isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:10], start=1):
+        c.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    c.execute(
+        "INSERT INTO media (id, camera, kind, trigger, created_at, expires_at, width, height,"
+        " bytes, redaction, kid, dek, note) VALUES ('a1', 'floor-1', 'floor', 'door', 1000,"
+        " 2000, 640, 480, 1234, '{\"status\": \"redacted\"}', '0', x'0102', 'a correction')"
+    )
+    before = c.execute("SELECT * FROM media").fetchall()
+    assert migrate(c) == len(MIGRATIONS)
+    after = c.execute(
+        "SELECT id, camera, kind, trigger, created_at, expires_at, legal_hold, width, height,"
+        " bytes, redaction, blank_reason, kid, dek, dek_next, restricted_by, hold_id, note"
+        " FROM media"
+    ).fetchall()
+    assert after == before
+    names = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'media'")}
+    assert {"media_expires", "media_camera_time", "media_kid", "media_clip_events"} <= names

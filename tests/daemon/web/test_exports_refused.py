@@ -41,6 +41,39 @@ def jpeg() -> bytes:
     return buf.getvalue()
 
 
+async def study_clip(app: App) -> Picture:
+    """A research clip of two frames, in a study under an (approved) research gate."""
+    from veilcam.capture.clips import ClipWriter
+
+    now = app.clock.now()
+
+    def study(db: object) -> int:
+        conn = db.conn  # type: ignore[attr-defined]
+        conn.execute(
+            "INSERT INTO gates (feature, legal_basis, purpose, dpia_ref, signage, proposed_by,"
+            " proposed_at, state, decided_by, decided_at) VALUES ('research', 'consent', 'p',"
+            " 'D-1', 'A4', 'ada', ?, 'open', 'ben', ?)",
+            (now, now),
+        )
+        return int(
+            conn.execute(
+                "INSERT INTO studies (name, purpose, legal_basis, starts_at, ends_at, cameras,"
+                " areas, gate_id, created_by, created_at) VALUES ('s', 'p', 'consent', ?, ?,"
+                " '[\"fridge-1\"]', '{}', 1, 'ada', ?)",
+                (now - 60, now + 3600, now),
+            ).lastrowid
+        )
+
+    study_id = await app.store.db.write(study)
+    writer = ClipWriter(64, 48, 5, now)
+    for i in range(2):
+        writer.add(np.full((48, 64, 3), 90 + i, np.uint8), now + i / 5, blank=False)
+    return Picture(
+        "fridge-1", "clip", "study", writer.finish(), 64, 48, study_id=study_id, duration=0.4,
+        frames=2, blank_frames=0,
+    )  # fmt: skip
+
+
 async def seed(app: App) -> dict[str, str]:
     """Something behind every route, so each answers 200 or refuses."""
     media_id = await app.store.add_picture(Picture("fridge-1", "fridge", "t", jpeg(), 64, 48))
@@ -54,6 +87,7 @@ async def seed(app: App) -> dict[str, str]:
         )
 
     await app.store.db.write(product)
+    clip_id = await app.store.add_picture(await study_clip(app))
     References(app.data_dir).save("fridge-1", np.full((48, 64, 3), 120, np.uint8))
     act = Act("ada", now, now + 1e6, now + 1e6)
     scope = Scope(("fridge-1",), now - 60, now + 60)
@@ -74,6 +108,7 @@ async def seed(app: App) -> dict[str, str]:
     )
     return {
         "media_id": media_id,
+        "clip_id": clip_id,
         "request_id": str(req),
         "camera": "fridge-1",
         "sku": "VC-1",

@@ -1,0 +1,239 @@
+"""Research clips: a research camera records redacted H.264 video while someone is in its
+study's area, in segments of a configured length.
+
+Each frame is grabbed, redacted in memory (faces and heads, bodies kept) and only then handed
+to the encoder; a frame that cannot be redacted is the pipeline's blank frame, so it is
+blank in the clip too, and counted. The encoder writes to memory; the finished clip is
+encrypted and stored like a picture (kind ``clip``, its study's id, 30 days at most from its
+first frame). Frames are timed by the clock, so a slow board gives a clip with gaps (counted
+as dropped), never a fast-forwarded one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+import av
+import numpy as np
+from PIL import Image, ImageDraw
+
+from veilcam.capture.camera import Camera
+from veilcam.capture.pipeline import Pipeline
+from veilcam.clock import Clock
+from veilcam.config import ClipConfig
+from veilcam.errors import FeatureClosed, SourceError, StoreError
+from veilcam.health import Health
+from veilcam.store import Picture
+
+log = logging.getLogger(__name__)
+IDLE = 2.0  # seconds between looks while no study runs on the camera
+
+
+class Study(Protocol):
+    @property
+    def study_id(self) -> int: ...
+    @property
+    def area(self) -> tuple[tuple[float, float], ...]: ...
+
+
+class ClipWriter:
+    """One clip being encoded, in memory: H.264 (yuv420p) in MP4."""
+
+    def __init__(self, width: int, height: int, fps: float, started: float) -> None:
+        self.width, self.height, self.fps, self.started = width, height, fps, started
+        self.buf = io.BytesIO()
+        self.container = av.open(self.buf, mode="w", format="mp4")
+        stream = self.container.add_stream("libx264", rate=round(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "26", "tune": "zerolatency"}
+        self.stream: Any = stream
+        self.frames = self.blank = self.dropped = 0
+        self.last_pts = -1
+
+    def add(self, rgb: np.ndarray, at: float, blank: bool) -> None:
+        pts = max(self.last_pts + 1, round((at - self.started) * self.fps))
+        self.dropped += pts - self.last_pts - 1
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.last_pts = pts
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+        self.frames += 1
+        self.blank += blank
+
+    @property
+    def duration(self) -> float:
+        return (self.last_pts + 1) / self.fps
+
+    def finish(self) -> bytes:
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        self.container.close()
+        return self.buf.getvalue()
+
+    def abandon(self) -> None:
+        self.container.close()
+
+
+def area_mask(shape: tuple[int, int], area: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """The study's area (fractions of the picture) as a 0/1 mask of ``shape``."""
+    h, w = shape
+    img = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(img).polygon([(x * w, y * h) for x, y in area], fill=1)
+    return np.asarray(img, dtype=np.uint8)
+
+
+class ClipRecorder:
+    """Records one research camera's clips for whichever study runs on it."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        cam: Camera,
+        clock: Clock,
+        health: Health,
+        cfg: ClipConfig,
+        study_for: Callable[[str], Study | None],
+    ) -> None:
+        self.pipeline, self.cam, self.clock, self.health, self.cfg = (
+            pipeline,
+            cam,
+            clock,
+            health,
+            cfg,
+        )
+        self.study_for = study_for
+        self.component = f"clips:{cam.cfg.name}"
+        self.writer: ClipWriter | None = None
+        self.study_id: int | None = None
+        self._encode = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clip-encode")
+        self._masks: dict[Any, np.ndarray] = {}
+        self.clips = 0
+        self.blank_frames = 0
+
+    def present(self, people: np.ndarray | None, study: Study) -> bool:
+        if people is None or not people.any():
+            return False
+        key = (people.shape, study.area)
+        if key not in self._masks:
+            self._masks = {key: area_mask(people.shape[:2], study.area)}
+        inside = int(np.count_nonzero(people & self._masks[key]))
+        return bool(inside >= self.cfg.min_presence * people.shape[0] * people.shape[1])
+
+    async def run(self) -> None:
+        period = 1.0 / self.cfg.fps
+        last_seen = -math.inf
+        backoff = 1.0
+        try:
+            while True:
+                started = self.clock.monotonic()
+                study = self.study_for(self.cam.cfg.name)
+                if study is None:
+                    await self.finish("no study is running")
+                    await self.clock.sleep(IDLE)
+                    continue
+                try:
+                    self.pipeline.allowed(self.cam)
+                    frame = await self.cam.grab()
+                except FeatureClosed:
+                    await self.finish("the research gate closed")
+                    await self.clock.sleep(IDLE)
+                    continue
+                except SourceError as exc:
+                    # An unplugged camera ends the clip: what it holds is kept.
+                    await self.finish(f"the camera failed: {exc}")
+                    await self.clock.sleep(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+                backoff = 1.0
+                redacted = await self.pipeline.redact(self.cam, frame.pixels)
+                del frame  # the raw frame goes no further
+                now = self.clock.now()
+                if self.present(redacted.people, study):
+                    last_seen = now
+                if now - last_seen <= self.cfg.linger:
+                    await self._record(study.study_id, redacted.pixels, now, redacted.blank_reason)
+                else:
+                    await self.finish("the area is empty")
+                await self.clock.sleep(max(0.0, period - (self.clock.monotonic() - started)))
+        finally:
+            await self.finish("the recorder stopped")
+            self._encode.shutdown(wait=False)
+
+    async def _record(
+        self, study_id: int, pixels: np.ndarray, now: float, blank_reason: str | None
+    ) -> None:
+        h, w = pixels.shape[:2]
+        w, h = w - w % 2, h - h % 2  # yuv420p needs even sides
+        w_ = self.writer
+        if w_ is not None and (self.study_id != study_id or (w_.width, w_.height) != (w, h)):
+            await self.finish("the study or the picture size changed")
+        loop = asyncio.get_running_loop()
+        if self.writer is None:
+            self.writer = await loop.run_in_executor(
+                self._encode, ClipWriter, w, h, self.cfg.fps, now
+            )
+            self.study_id = study_id
+        writer = self.writer
+        await loop.run_in_executor(
+            self._encode, writer.add, pixels[:h, :w], now, blank_reason is not None
+        )
+        if blank_reason:
+            self.blank_frames += 1
+            self.health.set(self.component, "warning", f"frames blanked in a clip: {blank_reason}")
+        if writer.duration >= self.cfg.seconds:
+            await self.finish("the clip reached its length")
+
+    async def finish(self, why: str) -> str | None:
+        """Close the clip being recorded (if any) and store it; returns its media id."""
+        writer, study_id = self.writer, self.study_id
+        self.writer = self.study_id = None
+        if writer is None or study_id is None:
+            return None
+        loop = asyncio.get_running_loop()
+        if writer.frames == 0:
+            await loop.run_in_executor(self._encode, writer.abandon)
+            return None
+        mp4 = await loop.run_in_executor(self._encode, writer.finish)
+        clip = Picture(
+            camera=self.cam.cfg.name,
+            kind="clip",
+            trigger="study",
+            jpeg=mp4,
+            width=writer.width,
+            height=writer.height,
+            redaction={
+                "status": "redacted",
+                "frames": writer.frames,
+                "blank": writer.blank,
+                "dropped": writer.dropped,
+                "ended": why,
+            },
+            study_id=study_id,
+            recorded_at=writer.started,
+            duration=round(writer.duration, 3),
+            frames=writer.frames,
+            blank_frames=writer.blank,
+        )
+        try:
+            media_id = await self.pipeline.store.add_picture(clip)
+        except StoreError as exc:
+            self.health.set(self.component, "error", f"cannot store clips: {exc}")
+            raise
+        self.clips += 1
+        if writer.blank == 0:
+            self.health.set(self.component, "ok", f"last clip {writer.duration:.0f} s ({why})")
+        log.info(
+            "clip %s on %s: %d frames, %d blank (%s)",
+            media_id,
+            clip.camera,
+            writer.frames,
+            writer.blank,
+            why,
+        )
+        return media_id

@@ -1,0 +1,1 @@
+"""Shop-floor research: studies, and what their recorders keep (issue 18)."""

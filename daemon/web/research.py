@@ -1,0 +1,147 @@
+"""Research studies and their clips in the web UI: the studies (administrators start and stop
+them, under the research gate), each study's clips with an audited player."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from veilcam.errors import MediaIntegrityError, PrivacyRefused
+from veilcam.research import studies
+from veilcam.research.service import Research
+from veilcam.web import queries
+from veilcam.web.common import ADMIN, app_of, audit_request, render, session_of
+from veilcam.web.display import picture_row, when
+from veilcam.web.privacy import act_of, local_input, local_time
+
+MEDIA_ID_RE = "[0-9a-f]{32}"
+
+
+def research_of(request: web.Request) -> Research:
+    r = app_of(request).research
+    if r is None:
+        raise web.HTTPServiceUnavailable(text="research is not running")
+    return r
+
+
+def _corners(polygon: list[list[float]]) -> str:
+    return " ".join(f"{x:g},{y:g}" for x, y in polygon)
+
+
+def clips_job(db: Any, study_id: int) -> list[dict[str, Any]]:
+    rows = db.conn.execute(
+        "SELECT * FROM media WHERE kind = 'clip' AND study_id = ? AND restricted_by IS NULL"
+        " ORDER BY created_at DESC LIMIT 500",
+        (study_id,),
+    )
+    return [picture_row(r) for r in rows]
+
+
+async def studies_page(request: web.Request, **extra: Any) -> web.Response:
+    r = research_of(request)
+    rows = []
+    for s in await r.store.db.read(studies.list_job):
+        now = r.clock.now()
+        state = (
+            "stopped"
+            if s["stopped_at"]
+            else "planned"
+            if now < s["starts_at"]
+            else "ended"
+            if now >= s["ends_at"]
+            else "running"
+        )
+        clips = await r.store.db.read(clips_job, s["id"]) if state != "planned" else []
+        rows.append(
+            dict(
+                s,
+                state=state,
+                starts=when(s["starts_at"]),
+                ends=when(s["ends_at"]),
+                stopped=when(s["stopped_at"]) if s["stopped_at"] else "",
+                areas_text={
+                    c: " ".join(f"{x:g},{y:g}" for x, y in p) for c, p in s["areas"].items()
+                },
+                clip_rows=clips[:50],
+            )
+        )
+    return render(
+        request,
+        "research_studies.html",
+        studies=rows,
+        cameras=r.cameras,
+        gate_open="research" in r.privacy.open_gates,
+        is_admin=session_of(request).user.role in ADMIN,
+        now_input=local_input(r.clock.now()),
+        **extra,
+    )
+
+
+async def studies_add(request: web.Request) -> web.Response:
+    form = await request.post()
+    r = research_of(request)
+    try:
+        areas = {
+            cam: str(form.get(f"area_{cam}", "")).strip()
+            for cam in r.cameras
+            if str(form.get(f"area_{cam}", "")).strip()
+        }
+        starts, ends = local_time(form.get("starts")), local_time(form.get("ends"))
+        if starts is None or ends is None:
+            raise PrivacyRefused("give the study's start and end")
+        study_id = await r.create(
+            act_of(request),
+            name=str(form.get("name", "")),
+            purpose=str(form.get("purpose", "")),
+            legal_basis=str(form.get("legal_basis", "")),
+            starts_at=starts,
+            ends_at=ends,
+            areas=areas,
+        )
+    except PrivacyRefused as exc:
+        page = await studies_page(request, error=str(exc))
+        page.set_status(400)
+        return page
+    return await studies_page(request, message=f"study #{study_id} saved")
+
+
+async def studies_stop(request: web.Request) -> web.Response:
+    study_id = int(request.match_info["study_id"])
+    reason = str((await request.post()).get("reason", ""))
+    try:
+        await research_of(request).stop(act_of(request), study_id, reason)
+    except PrivacyRefused as exc:
+        page = await studies_page(request, error=str(exc))
+        page.set_status(400)
+        return page
+    return await studies_page(
+        request, message=f"study #{study_id} stopped: nothing more is recorded"
+    )
+
+
+async def _clip_row(request: web.Request) -> dict[str, Any]:
+    clip_id = request.match_info["clip_id"]
+    row = await app_of(request).store.db.read(queries.picture_job, clip_id)
+    if row is None or row["kind"] != "clip":
+        raise web.HTTPNotFound(text="no such clip (it may have expired or been erased)")
+    if row["restricted_by"] is not None:
+        await audit_request(request, "clip.view.refused", row["id"], "restricted")
+        raise web.HTTPForbidden(text=f"this clip is restricted by request {row['restricted_by']}")
+    return row
+
+
+async def clip_page(request: web.Request) -> web.Response:
+    return render(request, "research_clip.html", c=await _clip_row(request))
+
+
+async def clip_mp4(request: web.Request) -> web.Response:
+    """A clip for the player: decrypted here, audited, never cached."""
+    row = await _clip_row(request)
+    try:
+        mp4 = await app_of(request).store.read_picture(row["id"])
+    except MediaIntegrityError as exc:
+        await audit_request(request, "clip.view.failed", row["id"], str(exc))
+        raise web.HTTPInternalServerError(text="the clip file is damaged") from None
+    await audit_request(request, "clip.view", row["id"], row["camera"])
+    return web.Response(body=mp4, content_type="video/mp4", headers={"Cache-Control": "no-store"})

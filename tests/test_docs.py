@@ -43,6 +43,7 @@ STRUCTS = [
     config.StockConfig,
     config.PrivacyConfig,
     config.ClipConfig,
+    config.UploadsConfig,
 ]
 
 

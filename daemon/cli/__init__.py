@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from veilcam import __version__
-from veilcam.cli import keys, privacy, tls
+from veilcam.cli import keys, privacy, research, tls
 from veilcam.cli.accounts import cmd_tokens, cmd_users
 from veilcam.cli.common import data_dir_of as _data_dir
 from veilcam.config import Config, load, with_data_dir
@@ -294,6 +294,10 @@ NOT_EXPORTS = {
     "privacy retention": "counts and dates per retention class",
     "privacy gates": "the feature decisions: who proposed and approved; no pictures",
     "privacy record": "the record of processing: settings, decisions, recipients' names",
+    "research studies": "the studies' settings and counts; no clips",
+    "research uploads": "the ledger: object keys, sizes, hashes, dates; no clips",
+    "research key": "a study's upload key (decrypts uploads that already left under its "
+    "disclosure record); audited",
 }
 
 
@@ -359,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser(data_cmd)
     tls.add_parser(data_cmd)
     privacy.add_parser(sub, DEFAULT_CONFIG)
+    research.add_parser(sub, DEFAULT_CONFIG)
 
     sp = data_cmd("tokens", "machine tokens for the JSON API: add, list or revoke")
     sp.add_argument("action", choices=["add", "list", "revoke"])

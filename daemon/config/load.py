@@ -136,11 +136,17 @@ def load(path: str | Path) -> Config:
         # The demo's simulated board links its port beside its config, not in the folder
         # the daemon was started from.
         sensors = msgspec.structs.replace(sensors, port=str(base / sensors.port))
+    uploads = config.uploads
+    if uploads is not None:
+        uploads = msgspec.structs.replace(
+            uploads, credentials_file=str(base / uploads.credentials_file)
+        )
     return msgspec.structs.replace(
         config,
         data_dir=str(base / config.data_dir),
         sensors=sensors,
         cameras=[_resolve_camera(c, base) for c in config.cameras],
+        uploads=uploads,
     )
 
 

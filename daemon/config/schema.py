@@ -306,6 +306,34 @@ class PrivacyConfig(_Strict, frozen=True):
             raise ValueError("notice_languages lists a language twice")
 
 
+class UploadsConfig(_Strict, frozen=True):
+    """Where research clips go: the chain's S3-compatible object storage."""
+
+    endpoint: str  # https://s3.example.com (http only on loopback)
+    bucket: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    # A TOML file with access_key_id and secret_access_key, readable only by veilcam.
+    credentials_file: str
+    region: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9-]{1,40}$")] = "us-east-1"
+    # Objects go under this prefix (default: the site's name and a slash).
+    prefix: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._/-]{0,100}$")] = ""
+    retry_min: Annotated[Duration, Range("1s", "1h")] = Duration("10s")
+    retry_max: Annotated[Duration, Range("1m", "1d")] = Duration("15m")
+    # Ask the bucket to expire the prefix's objects after 30 days as well, where the
+    # server supports lifecycle rules (the ledger deletes them in any case).
+    lifecycle: bool = True
+
+    def __post_init__(self) -> None:
+        url = urllib.parse.urlsplit(self.endpoint)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"endpoint must be an http(s) URL, not {self.endpoint!r}")
+        if url.scheme == "http" and url.hostname not in LOOPBACK:
+            raise ValueError(
+                f"uploads over plain HTTP only to loopback, not {url.hostname}: use https"
+            )
+        if self.retry_max < self.retry_min:
+            raise ValueError("retry_max must not be shorter than retry_min")
+
+
 class WebConfig(_Strict, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
@@ -345,6 +373,7 @@ class Config(_Strict, frozen=True):
     notify: NotifyConfig = NotifyConfig()
     stock: StockConfig = StockConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    uploads: UploadsConfig | None = None
 
     def camera(self, name: str) -> CameraConfig:
         for cam in self.cameras:

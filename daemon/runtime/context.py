@@ -22,6 +22,7 @@ from veilcam.events import Hub
 from veilcam.health import Health
 from veilcam.privacy.service import Privacy
 from veilcam.research.service import Research
+from veilcam.research.uploads import Uploader
 from veilcam.sensors.ingest import DoorEvent, Reading, SensorIngest
 from veilcam.stock.service import StockService
 from veilcam.store import Store
@@ -48,6 +49,7 @@ class App:
     privacy: Privacy | None = None
     tls: Served | None = None  # the web UI's certificate, when it serves HTTPS
     research: Research | None = None
+    uploader: Uploader | None = None
     recorders: dict[str, ClipRecorder] = field(default_factory=dict)
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)

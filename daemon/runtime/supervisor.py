@@ -36,6 +36,7 @@ from veilcam.privacy.deadlines import Deadlines
 from veilcam.privacy.service import Privacy
 from veilcam.redaction.redactor import FailClosedRedactor, Redactor, VisionRedactor
 from veilcam.research.service import Research
+from veilcam.research.uploads import Uploader
 from veilcam.runtime.commands import control_handlers
 from veilcam.runtime.context import App
 from veilcam.runtime.memory import trim
@@ -277,6 +278,9 @@ async def running(
                 )
                 app.recorders[cam.name] = recorder
                 start(f"clips:{cam.name}", recorder.run)
+        if config.uploads is not None:
+            app.uploader = Uploader(store, clock, health, config.uploads, privacy, config.site)
+            start("uploads", app.uploader.run)
         control = ControlServer(app.data_dir, control_handlers(app), store.audit)
         start("control", control.run)
         for name, make in extra:

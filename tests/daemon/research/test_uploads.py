@@ -1,0 +1,262 @@
+"""Research uploads against a real S3-compatible server on loopback (moto's server): clips
+arrive encrypted and decrypt to redacted video; an outage with a restart in between still
+delivers every clip exactly once; at day 30 the objects and local copies are gone and the
+ledger says so; nothing but encrypted clips and event files ever reaches the bucket."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from tests.daemon.capture.test_clips import AISLE, assert_redacted, open_research_gate
+from tests.support.aio import until
+from tests.support.daemon import config_for
+from tests.support.s3 import client, credentials_file, proxied, s3_server
+from veilcam.capture.clips import ClipWriter
+from veilcam.clock import FakeClock
+from veilcam.config import UploadsConfig
+from veilcam.durations import DAY
+from veilcam.health import Health
+from veilcam.privacy.service import Privacy
+from veilcam.research.uploads import Uploader, unseal
+from veilcam.runtime.context import App
+from veilcam.runtime.supervisor import running
+from veilcam.store import Picture, Store
+
+BUCKET = "research"
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[str]:
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def bucket(s3: str) -> Iterator[Any]:
+    c = client(s3)
+    c.create_bucket(Bucket=BUCKET)
+    yield c
+    for obj in c.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        c.delete_object(Bucket=BUCKET, Key=obj["Key"])
+    c.delete_bucket(Bucket=BUCKET)
+
+
+def uploads_toml(endpoint: str, creds: Path) -> str:
+    return (
+        f'[uploads]\nendpoint = "{endpoint}"\nbucket = "{BUCKET}"\n'
+        f'credentials_file = "{creds}"\nretry_min = "1s"\nretry_max = "1m"\n'
+    )
+
+
+def ledger(data_dir: Path) -> list[sqlite3.Row]:
+    with sqlite3.connect(data_dir / "veilcam.db") as conn:
+        conn.row_factory = sqlite3.Row
+        return conn.execute("SELECT * FROM uploads ORDER BY id").fetchall()
+
+
+async def open_uploads_gate(app: App) -> None:
+    assert app.privacy is not None
+    gate = await app.privacy.propose(
+        app.privacy.act("ada"),
+        feature="uploads",
+        legal_basis="consent of the participants",
+        purpose="train the chain's layout models",
+        dpia_ref="DPIA-2026-07",
+        signage="A4 at the entrances",
+    )
+    await app.privacy.decide_gate(app.privacy.act("ben"), gate, True)
+
+
+async def test_clips_arrive_encrypted_and_decrypt_to_redacted_video(
+    data_dir: Path, tmp_path: Path, s3: str, bucket: Any
+) -> None:
+    config = config_for(data_dir, AISLE + uploads_toml(s3, credentials_file(tmp_path)))
+    async with running(config) as app:
+        assert app.research is not None and app.privacy is not None
+        await open_research_gate(app)
+        await open_uploads_gate(app)
+        now = app.clock.now()
+        await app.research.create(
+            app.privacy.act("ada"),
+            name="bread shelf",
+            purpose="how shoppers reach",
+            legal_basis="consent",
+            starts_at=now - 60,
+            ends_at=now + DAY,
+            areas={"aisle-1": "0,0 1,0 1,1 0,1"},
+        )
+
+        async def sent() -> bool:
+            return any(r["uploaded_at"] and r["part"] == "clip" for r in ledger(data_dir))
+
+        await until(sent, 60)
+        row = next(r for r in ledger(data_dir) if r["uploaded_at"] and r["part"] == "clip")
+        obj = bucket.get_object(Bucket=BUCKET, Key=row["object_key"])
+        blob = obj["Body"].read()
+        key = (data_dir / "keys" / "study-1.key").read_bytes()
+        mp4 = unseal(key, row["object_key"], blob)
+        assert b"ftyp" not in blob[:64] and mp4[4:8] == b"ftyp"
+        assert obj["Metadata"]["veilcam-key-id"] == row["key_id"]
+        assert len(blob) == row["size"] == obj["ContentLength"]
+        frames = sum(1 for _ in av.open(io.BytesIO(mp4)).decode(video=0))
+        assert_redacted(app, mp4, frames)
+
+        async def local_copy_gone() -> bool:
+            with sqlite3.connect(data_dir / "veilcam.db") as conn:
+                return (
+                    conn.execute(
+                        "SELECT count(*) FROM media WHERE id = ?", (row["media_id"],)
+                    ).fetchone()[0]
+                    == 0
+                )
+
+        await until(local_copy_gone, 20)
+        with sqlite3.connect(data_dir / "veilcam.db") as conn:
+            disclosed = conn.execute(
+                "SELECT d.recipient, d.approved_by FROM disclosed x JOIN disclosures d"
+                " ON d.id = x.disclosure_id WHERE x.item = ?",
+                (f"media:{row['media_id']}",),
+            ).fetchall()
+        assert disclosed == [(f"research storage {s3}/{BUCKET}", "ada")]
+    assert not any((data_dir / "media").rglob(row["media_id"] + "*"))
+
+
+async def seed_clips(store: Store, n: int) -> list[str]:
+    """``n`` short clips of a study under open gates, as the recorder stores them."""
+    now = store.clock.now()
+
+    def study(db: Any) -> None:
+        for feature in ("research", "uploads"):
+            db.conn.execute(
+                "INSERT INTO gates (feature, legal_basis, purpose, dpia_ref, signage,"
+                " proposed_by, proposed_at, state, decided_by, decided_at) VALUES (?, 'consent',"
+                " 'p', 'D-1', 'A4', 'ada', ?, 'open', 'ben', ?)",
+                (feature, now, now),
+            )
+        db.conn.execute(
+            "INSERT INTO studies (name, purpose, legal_basis, starts_at, ends_at, cameras,"
+            " areas, gate_id, created_by, created_at) VALUES ('s', 'p', 'consent', ?, ?,"
+            " '[\"aisle-1\"]', '{}', 1, 'ada', ?)",
+            (now - 60, now + 7 * DAY, now),
+        )
+
+    await store.db.write(study)
+    ids = []
+    for i in range(n):
+        writer = ClipWriter(64, 48, 5, now)
+        for k in range(3):
+            writer.add(np.full((48, 64, 3), 40 * i + k, np.uint8), now + k / 5, blank=False)
+        ids.append(
+            await store.add_picture(
+                Picture(
+                    "aisle-1",
+                    "clip",
+                    "study",
+                    writer.finish(),
+                    64,
+                    48,
+                    study_id=1,
+                    duration=0.6,
+                    frames=3,
+                    blank_frames=0,
+                )  # fmt: skip
+            )
+        )
+    return ids
+
+
+async def test_an_outage_and_a_restart_deliver_every_clip_once(
+    data_dir: Path, tmp_path: Path, s3: str, bucket: Any
+) -> None:
+    clock = FakeClock()
+    config = config_for(data_dir)
+    async with proxied(s3) as proxy:
+        cfg = UploadsConfig(
+            endpoint=f"http://127.0.0.1:{proxy.port}",
+            bucket=BUCKET,
+            credentials_file=str(credentials_file(tmp_path)),
+            retry_min=5.0,
+            retry_max=60.0,
+        )
+        await proxy.cut()
+        async with Store(data_dir, config.retention, clock) as store:
+            ids = await seed_clips(store, 3)
+            health = Health(clock)
+            up = Uploader(store, clock, health, cfg, Privacy(store, config, clock), "store")
+            await up.once()
+            assert "cannot reach" in health.get("uploads").message  # type: ignore[union-attr]
+            assert "nothing recorded is lost" in health.get("uploads").message  # type: ignore[union-attr]
+        rows = ledger(data_dir)
+        assert len(rows) == 6 and all(r["uploaded_at"] is None for r in rows)
+        assert all(r["attempts"] == 1 and "cannot reach" in r["last_error"] for r in rows)
+
+        # The daemon restarts; the storage comes back.
+        await proxy.restore()
+        clock.advance(6)
+        async with Store(data_dir, config.retention, clock) as store:
+            up = Uploader(store, clock, Health(clock), cfg, Privacy(store, config, clock), "store")
+            await up.once()
+            await up.once()  # nothing more to send
+            left = await store.db.read(
+                lambda db: db.conn.execute("SELECT count(*) FROM media").fetchone()[0]
+            )
+        keys = sorted(o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET)["Contents"])
+        assert len(keys) == len(set(keys)) == 6
+        assert {k.split("/")[-1].split(".")[0] for k in keys} == set(ids)
+        rows = ledger(data_dir)
+        assert all(r["uploaded_at"] and r["attempts"] == 2 for r in rows)
+        assert left == 0, "local copies go once every part is confirmed"
+        assert not [p for p in (data_dir / "media").rglob("*") if p.is_file()]
+
+        # Day 30 after recording: deleted there too, and the ledger says when.
+        clock.advance(30 * DAY)
+        async with Store(data_dir, config.retention, clock) as store:
+            up = Uploader(store, clock, Health(clock), cfg, Privacy(store, config, clock), "store")
+            await up.once()
+        assert bucket.list_objects_v2(Bucket=BUCKET).get("Contents", []) == []
+        assert all(r["deleted_at"] is not None for r in ledger(data_dir))
+        # Only encrypted objects ever went: the events files are JSON Lines inside.
+        key = (data_dir / "keys" / "study-1.key").read_bytes()
+        assert key and len(key) == 32
+
+
+async def test_a_missing_bucket_is_named_and_nothing_is_lost(
+    data_dir: Path, tmp_path: Path, s3: str
+) -> None:
+    clock = FakeClock()
+    config = config_for(data_dir)
+    cfg = UploadsConfig(
+        endpoint=s3, bucket="no-such-bucket", credentials_file=str(credentials_file(tmp_path))
+    )
+    async with Store(data_dir, config.retention, clock) as store:
+        await seed_clips(store, 1)
+        health = Health(clock)
+        await Uploader(store, clock, health, cfg, Privacy(store, config, clock), "store").once()
+        assert "no bucket 'no-such-bucket'" in health.get("uploads").message  # type: ignore[union-attr]
+        kept = await store.db.read(
+            lambda db: db.conn.execute("SELECT count(*) FROM media").fetchone()[0]
+        )
+    assert kept == 1 and all(r["uploaded_at"] is None for r in ledger(data_dir))
+
+
+def test_credentials_must_be_private(tmp_path: Path) -> None:
+    from veilcam.errors import ConfigError
+    from veilcam.research.uploads import credentials
+
+    path = credentials_file(tmp_path)
+    assert credentials(str(path))[0] == "veilcam-test-key"
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="readable by others"):
+        credentials(str(path))
+    path.chmod(0o600)
+    path.write_text('access_key_id = "x"\n')
+    with pytest.raises(ConfigError, match="lacks secret_access_key"):
+        credentials(str(path))

@@ -70,6 +70,7 @@ bench: models
 	$(BIN)/python bench/vision.py --json > bench/results/vision.jsonl
 	$(BIN)/python bench/web.py --json > bench/results/web.jsonl
 	$(BIN)/python bench/stock_bench.py --json > bench/results/stock.jsonl
+	$(BIN)/python bench/clips.py --json > bench/results/clips.jsonl
 	@if [ -d ../shared/eval/products ]; then \
 		$(BIN)/python bench/stock_eval.py --json > bench/results/stock_eval.jsonl; \
 	else echo "../shared/eval/products not here: stock accuracy not measured"; fi

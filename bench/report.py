@@ -239,6 +239,27 @@ def targets(r: dict[str, list[dict[str, Any]]]) -> list[Target]:
             )
         )
     out += stock_targets(r)
+    for row in r.get("clips", []):
+        if "ours_fps" in row:
+            out.append(
+                Target(
+                    row["measure"],
+                    f"{row['ours_fps']:.1f} fps, {row['dropped_share']:.1%} of slots dropped",
+                    f"{row['anchor']}: {row['anchor_fps']:.0f} fps",
+                    f">= {row['target_fps']:g} fps, drops reported",
+                    row["ours_fps"] >= 0.97 * row["target_fps"],
+                )
+            )
+        else:
+            out.append(
+                Target(
+                    row["measure"],
+                    f"{row['ours_mb_s']:.1f} MB/s",
+                    f"{row['anchor']}: {row['anchor_mb_s']:.1f} MB/s",
+                    "-",
+                    None,
+                )
+            )
     for row in r.get("web", []):
         out.append(
             Target(

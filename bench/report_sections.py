@@ -24,6 +24,27 @@ SECTIONS = {
         "redaction of the same still, which every still costs before it is stored.",
         ["measure", "kernels", "ours_ms", "anchor", "anchor_ms", "ratio", "prepare_ms", "found"],
     ),
+    "clips": (
+        "Research clips and uploads",
+        "`bench/clips.py`: the whole daemon records a research camera replaying the demo's "
+        "1280x720 shop-floor pictures through a study covering the view, for five minutes "
+        "(grab, redaction on two workers, H.264 through PyAV, encryption, storage); dropped "
+        "is the share of the 15 fps schedule's slots without a frame. Then every clip is "
+        "sealed and PUT to moto's S3 server on loopback, beside plain PUTs of the same bytes.",
+        [
+            "measure",
+            "ours_fps",
+            "dropped_share",
+            "frames",
+            "clips",
+            "blank",
+            "ours_mb_s",
+            "anchor",
+            "anchor_fps",
+            "anchor_mb_s",
+            "ratio",
+        ],
+    ),
     "stock_eval": (
         "Stock evaluation set",
         "`bench/stock_eval.py`: 64 scenes built from ../shared/eval/products by the recipe in "

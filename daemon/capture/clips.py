@@ -12,6 +12,7 @@ as dropped), never a fast-forwarded one.
 from __future__ import annotations
 
 import asyncio
+import collections
 import io
 import logging
 import math
@@ -21,18 +22,22 @@ from typing import Any, Protocol
 
 import av
 import numpy as np
-from PIL import Image, ImageDraw
 
 from veilcam.capture.camera import Camera
-from veilcam.capture.pipeline import Pipeline
+from veilcam.capture.geometry import polygon_mask
+from veilcam.capture.movement import Event, Movement
+from veilcam.capture.pipeline import REDACT_WORKERS, Pipeline
 from veilcam.clock import Clock
 from veilcam.config import ClipConfig
 from veilcam.errors import FeatureClosed, SourceError, StoreError
 from veilcam.health import Health
+from veilcam.redaction.redactor import Redacted
 from veilcam.store import Picture
 
 log = logging.getLogger(__name__)
 IDLE = 2.0  # seconds between looks while no study runs on the camera
+IN_FLIGHT = REDACT_WORKERS  # frames being redacted at once
+UNSTORED = 4  # finished clips kept in memory while the store refuses them (a full disk)
 
 
 class Study(Protocol):
@@ -40,6 +45,11 @@ class Study(Protocol):
     def study_id(self) -> int: ...
     @property
     def area(self) -> tuple[tuple[float, float], ...]: ...
+    @property
+    def zones(self) -> dict[str, tuple[tuple[float, float], ...]]: ...
+
+
+Flight = collections.deque[tuple["asyncio.Task[Redacted]", float, Study]]
 
 
 class ClipWriter:
@@ -80,12 +90,29 @@ class ClipWriter:
         self.container.close()
 
 
-def area_mask(shape: tuple[int, int], area: tuple[tuple[float, float], ...]) -> np.ndarray:
-    """The study's area (fractions of the picture) as a 0/1 mask of ``shape``."""
-    h, w = shape
-    img = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(img).polygon([(x * w, y * h) for x, y in area], fill=1)
-    return np.asarray(img, dtype=np.uint8)
+def insert_events_job(
+    db: Any, clip_id: str, study_id: int | None, events: list[Event], expires_at: float
+) -> None:
+    """A clip's movement events; they go with the clip (a trigger deletes them with it)."""
+    db.conn.executemany(
+        "INSERT INTO research_events (clip_id, study_id, track, at, kind, zone, x, y,"
+        " duration, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                clip_id,
+                study_id,
+                e.track,
+                round(e.at, 3),
+                e.kind,
+                e.zone,
+                e.x,
+                e.y,
+                e.duration,
+                expires_at,
+            )  # fmt: skip
+            for e in events
+        ],
+    )
 
 
 class ClipRecorder:
@@ -115,25 +142,39 @@ class ClipRecorder:
         self._masks: dict[Any, np.ndarray] = {}
         self.clips = 0
         self.blank_frames = 0
+        self._last_seen = -math.inf
+        self.unstored: collections.deque[tuple[Picture, list[Event]]] = collections.deque()
+        self.lost = 0
+        self.events = 0
+        self.movement: Movement | None = None
 
     def present(self, people: np.ndarray | None, study: Study) -> bool:
         if people is None or not people.any():
             return False
         key = (people.shape, study.area)
         if key not in self._masks:
-            self._masks = {key: area_mask(people.shape[:2], study.area)}
+            self._masks = {key: polygon_mask(people.shape[:2], study.area)}
         inside = int(np.count_nonzero(people & self._masks[key]))
         return bool(inside >= self.cfg.min_presence * people.shape[0] * people.shape[1])
 
     async def run(self) -> None:
+        """Grab at the clip rate; up to ``IN_FLIGHT`` frames are being redacted at once (one
+        per redaction worker), and they are recorded in the order they were grabbed."""
         period = 1.0 / self.cfg.fps
-        last_seen = -math.inf
+        self._last_seen = -math.inf
         backoff = 1.0
+        flight: collections.deque[tuple[asyncio.Task[Redacted], float, Study]] = collections.deque()
         try:
             while True:
                 started = self.clock.monotonic()
+                while flight and (flight[0][0].done() or len(flight) >= IN_FLIGHT):
+                    task, at, of = flight.popleft()
+                    await self._handle(await task, at, of)
                 study = self.study_for(self.cam.cfg.name)
+                if self.unstored:
+                    await self.store_waiting()
                 if study is None:
+                    await self._drain(flight)
                     await self.finish("no study is running")
                     await self.clock.sleep(IDLE)
                     continue
@@ -141,58 +182,107 @@ class ClipRecorder:
                     self.pipeline.allowed(self.cam)
                     frame = await self.cam.grab()
                 except FeatureClosed:
+                    await self._drain(flight)
                     await self.finish("the research gate closed")
                     await self.clock.sleep(IDLE)
                     continue
                 except SourceError as exc:
                     # An unplugged camera ends the clip: what it holds is kept.
+                    await self._drain(flight)
                     await self.finish(f"the camera failed: {exc}")
                     await self.clock.sleep(backoff)
                     backoff = min(backoff * 2, 30.0)
                     continue
                 backoff = 1.0
-                redacted = await self.pipeline.redact(self.cam, frame.pixels)
-                del frame  # the raw frame goes no further
-                now = self.clock.now()
-                if self.present(redacted.people, study):
-                    last_seen = now
-                if now - last_seen <= self.cfg.linger:
-                    await self._record(study.study_id, redacted.pixels, now, redacted.blank_reason)
-                else:
-                    await self.finish("the area is empty")
+                at = self.clock.now()
+                task = asyncio.ensure_future(self.pipeline.redact(self.cam, frame.pixels))
+                del frame  # the raw frame goes no further than the redaction
+                flight.append((task, at, study))
                 await self.clock.sleep(max(0.0, period - (self.clock.monotonic() - started)))
         finally:
+            for task, _, _ in flight:
+                task.cancel()
             await self.finish("the recorder stopped")
             self._encode.shutdown(wait=False)
 
-    async def _record(
-        self, study_id: int, pixels: np.ndarray, now: float, blank_reason: str | None
+    async def _drain(
+        self, flight: collections.deque[tuple[asyncio.Task[Redacted], float, Study]]
     ) -> None:
+        while flight:
+            task, at, study = flight.popleft()
+            await self._handle(await task, at, study)
+
+    async def _handle(self, redacted: Redacted, at: float, study: Study) -> None:
+        if self.present(redacted.people, study):
+            self._last_seen = at
+        if at - self._last_seen <= self.cfg.linger:
+            await self._record(study, redacted, at)
+        else:
+            await self.finish("the area is empty")
+
+    async def _record(self, study: Study, redacted: Redacted, now: float) -> None:
+        pixels, blank_reason = redacted.pixels, redacted.blank_reason
         h, w = pixels.shape[:2]
         w, h = w - w % 2, h - h % 2  # yuv420p needs even sides
         w_ = self.writer
-        if w_ is not None and (self.study_id != study_id or (w_.width, w_.height) != (w, h)):
+        if w_ is not None and (self.study_id != study.study_id or (w_.width, w_.height) != (w, h)):
             await self.finish("the study or the picture size changed")
         loop = asyncio.get_running_loop()
         if self.writer is None:
             self.writer = await loop.run_in_executor(
                 self._encode, ClipWriter, w, h, self.cfg.fps, now
             )
-            self.study_id = study_id
-        writer = self.writer
+            self.study_id = study.study_id
+            self.movement = Movement((h, w), study.area, study.zones)
+        writer, movement = self.writer, self.movement
+        assert movement is not None
         await loop.run_in_executor(
             self._encode, writer.add, pixels[:h, :w], now, blank_reason is not None
         )
+        # Movement in the clip's own time; a blanked frame shows nobody, and moves nothing.
+        if blank_reason is None:
+            at = (writer.last_pts) / writer.fps
+            await loop.run_in_executor(self._encode, movement.step, at, redacted.people, pixels)
         if blank_reason:
             self.blank_frames += 1
             self.health.set(self.component, "warning", f"frames blanked in a clip: {blank_reason}")
         if writer.duration >= self.cfg.seconds:
             await self.finish("the clip reached its length")
 
+    async def store_waiting(self) -> list[str]:
+        """Store the finished clips the store refused before (a full disk), oldest first;
+        keep what it still refuses, up to UNSTORED clips (then the oldest is lost, counted)."""
+        stored = []
+        while self.unstored:
+            clip, events = self.unstored[0]
+            try:
+                media_id = await self.pipeline.store.add_picture(clip)
+            except StoreError as exc:
+                while len(self.unstored) > UNSTORED:
+                    self.unstored.popleft()
+                    self.lost += 1
+                lost = f"; {self.lost} clip(s) lost" if self.lost else ""
+                self.health.set(
+                    self.component,
+                    "error",
+                    f"cannot store clips ({exc}); {len(self.unstored)} waiting in memory{lost}",
+                )
+                break
+            self.unstored.popleft()
+            self.clips += 1
+            stored.append(media_id)
+            if events:
+                expires = self.pipeline.store.expires("research_clips", clip.recorded_at or 0.0)
+                await self.pipeline.store.db.write(
+                    insert_events_job, media_id, clip.study_id, events, expires
+                )
+                self.events += len(events)
+        return stored
+
     async def finish(self, why: str) -> str | None:
         """Close the clip being recorded (if any) and store it; returns its media id."""
-        writer, study_id = self.writer, self.study_id
-        self.writer = self.study_id = None
+        writer, study_id, movement = self.writer, self.study_id, self.movement
+        self.writer = self.study_id = self.movement = None
         if writer is None or study_id is None:
             return None
         loop = asyncio.get_running_loop()
@@ -220,12 +310,12 @@ class ClipRecorder:
             frames=writer.frames,
             blank_frames=writer.blank,
         )
-        try:
-            media_id = await self.pipeline.store.add_picture(clip)
-        except StoreError as exc:
-            self.health.set(self.component, "error", f"cannot store clips: {exc}")
-            raise
-        self.clips += 1
+        events = movement.close(writer.duration) if movement is not None else []
+        self.unstored.append((clip, events))
+        stored = await self.store_waiting()
+        if not stored:
+            return None
+        media_id = stored[-1]
         if writer.blank == 0:
             self.health.set(self.component, "ok", f"last clip {writer.duration:.0f} s ({why})")
         log.info(

@@ -447,7 +447,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int)
     sp.add_argument("--speed", type=float, default=1.0)
     sp.add_argument("--faults", default="noise=0.002,bad_checksum=0.002")
-    sp.add_argument("--scenario", default="normal-day", choices=scenario_names)
+    sp.add_argument(
+        "--scenario",
+        default="normal-day",
+        choices=[*scenario_names, "research"],
+        help="a sensor-board scenario, or research: a study recording a shopper at a shelf",
+    )
     sp.add_argument("--email-to", metavar="ADDRESS", help="mail alarms to this address")
     sp.add_argument(
         "--smtp", default="127.0.0.1:25", metavar="HOST:PORT", help="a mail server on loopback"

@@ -118,6 +118,7 @@ def write_config(
     defrost: list[str] | None = None,
     email_to: str | None = None,
     smtp: str = "127.0.0.1:25",
+    research: Path | None = None,
 ) -> Path:
     """The demo's config; with simulated time running ``speed`` times faster, everything
     that should keep its real-time pace (camera frames, health writes, sign-in sessions)
@@ -152,8 +153,22 @@ def write_config(
             retry_min=_within(5 * speed, "notify.retry_min"),
             retry_max=_within(5 * 60 * speed, "notify.retry_max"),
         )
+    if research is not None:
+        text += RESEARCH_CONFIG.format(scene=research)
     path.write_text(text)
     return path
+
+
+# The research scenario: a research camera over the aisle, replaying a drawn scene (a shopper
+# walks to the shelf, takes a product, leaves) at its clip rate.
+RESEARCH_CONFIG = """
+[[cameras]]
+name = "aisle-2"
+purpose = "research"
+research_basis = "the demo's bread-shelf study: consent of its participants"
+source = {{ kind = "replay", path = "{scene}" }}
+clips = {{ fps = 10, seconds = "60s", linger = "1s" }}
+"""
 
 
 NOTIFY_CONFIG = """

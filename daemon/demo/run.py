@@ -13,8 +13,9 @@ from veilcam.accounts import Accounts
 from veilcam.clock import ScaledClock
 from veilcam.config import Config, load
 from veilcam.demo import fridge
+from veilcam.demo import research as research_scene
 from veilcam.demo.config import write_config
-from veilcam.privacy import requests
+from veilcam.privacy import gates, requests
 from veilcam.privacy.scope import Scope, media_job
 from veilcam.runtime.context import App
 from veilcam.runtime.supervisor import running, stop_on_signals
@@ -82,6 +83,30 @@ async def _second_admin_proposal(app: App) -> None:
     )
 
 
+async def _research_study(app: App) -> None:
+    """The research scenario: the demo's administrator approves the DPO's proposal (both
+    are the demo's accounts: in a store, two people decide) and a study starts on the aisle
+    camera, with the shelf as its zone."""
+    privacy, research = app.privacy, app.research
+    if privacy is None or research is None or "research" in privacy.open_gates:
+        return
+    rows = await app.store.db.read(gates.list_job)
+    proposed = next(g for g in rows if g["feature"] == "research" and g["state"] == "proposed")
+    await privacy.decide_gate(privacy.act("admin"), proposed["id"], True)
+    now = app.clock.now()
+    await research.create(
+        privacy.act("admin"),
+        name="bread shelf",
+        purpose="how shoppers reach at the bread shelf, for the chain's layout study",
+        legal_basis="consent of the study's participants (GDPR Art. 6(1)(a))",
+        starts_at=now - 60,
+        ends_at=now + 14 * 86400,
+        areas={"aisle-2": research_scene.AREA},
+        zones={"aisle-2": {"bread": research_scene.ZONE}},
+    )
+    print("veilcam demo: research study 'bread shelf' recording on aisle-2", flush=True)
+
+
 async def _privacy_examples(app: App) -> None:
     """Two shoppers' requests about the floor camera's last minutes, as a store would have
     them: one asking for a copy (access), one letter asking for erasure that came in six
@@ -143,7 +168,12 @@ async def run_demo(
         defrost = sorted({(start + dt.timedelta(hours=6 * k)).strftime("%H:%M") for k in range(4)})
     fridge.write_day(data_dir / "fridge-1-replay")
     calibrate_fridge(data_dir)
-    config: Config = load(write_config(data_dir, port, speed, defrost, email_to, smtp))
+    scene = None
+    if scenario == "research":
+        scene = data_dir / "research-scene"
+        research_scene.write(scene)
+        scenario = "normal-day"  # the sensor board's day goes on as usual
+    config: Config = load(write_config(data_dir, port, speed, defrost, email_to, smtp, scene))
     assert config.sensors is not None
     sim_log = (data_dir / "sim.log").open("a")
     sim = BoardSimulator(
@@ -174,6 +204,8 @@ async def run_demo(
                     await _first_admin(app)
                 await _stock_catalogue(app)
                 await _second_admin_proposal(app)
+                if scene is not None:
+                    await _research_study(app)
                 board = asyncio.create_task(sim.run())
                 examples = asyncio.create_task(_privacy_examples(app))
                 with contextlib.suppress(TimeoutError):

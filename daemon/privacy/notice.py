@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,13 @@ class Notice:
 
 
 def build(
-    config: Config, open_gates: dict[str, dict[str, Any]], now_text: str, lang: str
+    config: Config,
+    open_gates: dict[str, dict[str, Any]],
+    now_text: str,
+    lang: str,
+    studies: Sequence[tuple[str, str, list[str]]] = (),
 ) -> Notice:
+    """``studies``: the research studies recording now, as (name, end date, cameras)."""
     t = strings(lang)
     text, capture, classes, labels = t["text"], t["capture"], t["classes"], t["labels"]
     site = config.site
@@ -130,6 +136,10 @@ def build(
         )
     if not gated:
         decisions.lines.append(text["no_decisions"])
+    for name, until, cams in studies:
+        decisions.lines.append(
+            text["study_line"].format(name=name, until=until, cameras=", ".join(cams))
+        )
 
     contact = config.privacy.contact or controller
     sections = [

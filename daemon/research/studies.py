@@ -9,6 +9,7 @@ Functions named ``*_job`` run on the store's writer or reader thread.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from veilcam.privacy.scope import Act, insert, required
 
 MAX_DAYS = 92  # "a few weeks": a study longer than a quarter is a new decision
 MAX_POINTS = 32
+ZONE = re.compile(r"[a-z0-9_-]{1,32}")
 
 Polygon = tuple[tuple[float, float], ...]
 
@@ -33,6 +35,11 @@ class Running:
     name: str
     area: Polygon
     ends_at: float
+    zones: dict[str, Polygon]  # shelf zones on this camera, by name
+
+
+def _polygon(points: list[list[float]]) -> Polygon:
+    return tuple((float(x), float(y)) for x, y in points)
 
 
 def parse_area(value: Any, camera: str) -> Polygon:
@@ -45,6 +52,8 @@ def parse_area(value: Any, camera: str) -> Polygon:
             raise PrivacyRefused(
                 f"the area on {camera} is not a list of x,y corners (e.g. 0.1,0.2 0.9,0.2 ...)"
             ) from None
+    if isinstance(value, tuple):
+        value = [list(pt) if isinstance(pt, tuple) else pt for pt in value]
     if not isinstance(value, list) or not 3 <= len(value) <= MAX_POINTS:
         raise PrivacyRefused(f"the area on {camera} needs 3 to {MAX_POINTS} corners")
     out = []
@@ -77,6 +86,7 @@ def create_job(
     areas: Mapping[str, Any],
     research_cameras: Sequence[str],
     gate_id: int,
+    zones: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> int:
     """A study under the open research gate ``gate_id``, on research cameras only."""
     if not areas:
@@ -92,6 +102,16 @@ def create_job(
     if ends_at <= act.now:
         raise PrivacyRefused("the study's end has already passed")
     polygons = {cam: parse_area(area, cam) for cam, area in areas.items()}
+    shelves: dict[str, dict[str, Polygon]] = {}
+    for cam, named in (zones or {}).items():
+        if cam not in polygons:
+            raise PrivacyRefused(f"shelf zones on {cam[:40]!r}, which the study does not cover")
+        for zone, poly in named.items():
+            if not ZONE.fullmatch(zone):
+                raise PrivacyRefused(
+                    f"a shelf zone's name is 1-32 of a-z, 0-9, -, _: {zone[:40]!r}"
+                )
+            shelves.setdefault(cam, {})[zone] = parse_area(poly, f"{cam} zone {zone}")
     study_id = insert(
         db,
         "studies",
@@ -103,6 +123,12 @@ def create_job(
             "ends_at": ends_at,
             "cameras": json.dumps(sorted(polygons)),
             "areas": json.dumps({c: [list(p) for p in poly] for c, poly in polygons.items()}),
+            "zones": json.dumps(
+                {
+                    c: {z: [list(p) for p in poly] for z, poly in zs.items()}
+                    for c, zs in shelves.items()
+                }
+            ),
             "gate_id": gate_id,
             "created_by": act.actor,
             "created_at": act.now,
@@ -129,6 +155,7 @@ def _shape(row: Any) -> dict[str, Any]:
     out = dict(row)
     out["cameras"] = json.loads(out["cameras"])
     out["areas"] = json.loads(out["areas"])
+    out["zones"] = json.loads(out["zones"])
     return out
 
 
@@ -153,7 +180,8 @@ def running_job(db: Database, now: float) -> dict[str, Running]:
     ):
         s = _shape(r)
         for cam, poly in s["areas"].items():
-            out.setdefault(cam, Running(s["id"], s["name"], tuple(map(tuple, poly)), s["ends_at"]))
+            zones = {z: _polygon(p) for z, p in s["zones"].get(cam, {}).items()}
+            out.setdefault(cam, Running(s["id"], s["name"], _polygon(poly), s["ends_at"], zones))
     return out
 
 

@@ -44,7 +44,13 @@ def notices(config: Config, request: web.Request, first: str) -> list[Notice]:
     gates = app.privacy.open_gates if app.privacy is not None else {}
     now = time.strftime("%Y-%m-%d %H:%M", time.localtime(app.clock.now()))
     langs = [first, *(c for c in config.privacy.notice_languages if c != first)]
-    return [build(config, gates, now, lang) for lang in langs]
+    running: dict[int, tuple[str, str, list[str]]] = {}
+    if app.research is not None and gates.get("research"):
+        for cam, run in app.research.running.items():
+            until = time.strftime("%Y-%m-%d", time.localtime(run.ends_at))
+            running.setdefault(run.study_id, (run.name, until, []))[2].append(cam)
+    studies = list(running.values())
+    return [build(config, gates, now, lang, studies) for lang in langs]
 
 
 async def privacy_page(request: web.Request) -> web.Response:

@@ -25,6 +25,19 @@ def research_of(request: web.Request) -> Research:
     return r
 
 
+def _zones(text: str) -> dict[str, str]:
+    """``"bread: x,y x,y x,y; milk: ..."`` -> {"bread": "x,y x,y x,y", ...}."""
+    out = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        name, sep, corners = part.partition(":")
+        if not sep:
+            raise PrivacyRefused(f"write each shelf zone as name: corners, not {part[:40]!r}")
+        out[name.strip()] = corners.strip()
+    return out
+
+
 def _corners(polygon: list[list[float]]) -> str:
     return " ".join(f"{x:g},{y:g}" for x, y in polygon)
 
@@ -60,8 +73,10 @@ async def studies_page(request: web.Request, **extra: Any) -> web.Response:
                 starts=when(s["starts_at"]),
                 ends=when(s["ends_at"]),
                 stopped=when(s["stopped_at"]) if s["stopped_at"] else "",
-                areas_text={
-                    c: " ".join(f"{x:g},{y:g}" for x, y in p) for c, p in s["areas"].items()
+                areas_text={c: _corners(p) for c, p in s["areas"].items()},
+                zones_text={
+                    c: "; ".join(f"{z}: {_corners(p)}" for z, p in zs.items())
+                    for c, zs in s["zones"].items()
                 },
                 clip_rows=clips[:50],
             )
@@ -87,6 +102,11 @@ async def studies_add(request: web.Request) -> web.Response:
             for cam in r.cameras
             if str(form.get(f"area_{cam}", "")).strip()
         }
+        zones = {
+            cam: _zones(str(form.get(f"zones_{cam}", "")))
+            for cam in areas
+            if str(form.get(f"zones_{cam}", "")).strip()
+        }
         starts, ends = local_time(form.get("starts")), local_time(form.get("ends"))
         if starts is None or ends is None:
             raise PrivacyRefused("give the study's start and end")
@@ -98,6 +118,7 @@ async def studies_add(request: web.Request) -> web.Response:
             starts_at=starts,
             ends_at=ends,
             areas=areas,
+            zones=zones,
         )
     except PrivacyRefused as exc:
         page = await studies_page(request, error=str(exc))

@@ -55,6 +55,7 @@ CREATE TABLE studies (
     ends_at REAL NOT NULL CHECK (ends_at > starts_at AND ends_at <= starts_at + 7948800),
     cameras TEXT NOT NULL CHECK (json_valid(cameras) AND json_array_length(cameras) > 0),
     areas TEXT NOT NULL CHECK (json_valid(areas)),
+    zones TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(zones)),
     gate_id INTEGER NOT NULL REFERENCES gates (id),
     created_by TEXT NOT NULL,
     created_at REAL NOT NULL,

@@ -144,3 +144,53 @@ async def test_nothing_is_recorded_outside_the_area_or_dates(data_dir: Path) -> 
         await app.research.stop(act, later, "cancelled")
         with pytest.raises(PrivacyRefused, match="already stopped"):
             await app.research.stop(act, later, "again")
+
+
+async def test_a_full_disk_keeps_finished_clips_until_there_is_room(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from veilcam.errors import StoreError
+
+    async with running(config_for(data_dir, AISLE)) as app:
+        assert app.research is not None and app.privacy is not None
+        await open_research_gate(app)
+        media = app.store.media
+        assert media is not None
+        real_write, full = media.write, True
+
+        def write(media_id: str, plaintext: bytes, key: bytes | None = None) -> int:
+            if full:
+                raise StoreError(f"cannot write picture {media_id}: No space left on device")
+            return real_write(media_id, plaintext, key)
+
+        monkeypatch.setattr(media, "write", write)
+        now = app.clock.now()
+        await app.research.create(
+            app.privacy.act("ada"),
+            name="s",
+            purpose="p",
+            legal_basis="consent",
+            starts_at=now - 60,
+            ends_at=now + DAY,
+            areas={"aisle-1": WHOLE},
+        )
+        recorder = app.recorders["aisle-1"]
+
+        async def waiting() -> bool:
+            return len(recorder.unstored) >= 1
+
+        await until(waiting, 30)
+        status = app.health.get("clips:aisle-1")
+        assert status is not None and status.state == "error"
+        assert "No space left" in status.message and "waiting in memory" in status.message
+        assert clips(app) == []
+        full = False  # room again: the waiting clip is stored, nothing lost
+
+        async def stored() -> bool:
+            return len(clips(app)) >= 1 and not recorder.unstored
+
+        await until(stored, 30)
+        assert recorder.lost == 0
+        await asyncio.sleep(0)

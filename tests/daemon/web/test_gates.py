@@ -192,3 +192,32 @@ async def test_the_processing_record_names_every_activity_and_decision(
     assert "Record of processing activities" in pdf[0].get_textpage().get_text_range()
     assert await asyncio.to_thread(main, ["privacy", "gates", "--data-dir", str(app.data_dir)]) == 0
     assert "research" in capsys.readouterr().out
+
+
+async def test_a_study_is_started_from_its_page_under_the_gate(site: tuple[App, Client]) -> None:
+    app, client = site
+    ada, ben, maria = await client("ada"), await client("ben"), await client("maria")
+    study = {
+        "name": "bread shelf",
+        "purpose": "how shoppers reach",
+        "legal_basis": "consent of the participants",
+        "starts": "2026-01-01T08:00",
+        "ends": "2026-01-20T20:00",
+        "area_aisle-1": "0,0.3 1,0.3 1,1 0,1",
+        "zones_aisle-1": "bread: 0.72,0.33 0.87,0.33 0.87,0.56 0.72,0.56",
+    }
+    r = await post(ada, "/studies", "/studies", study)
+    assert r.status == 400 and "research is off" in await r.text()
+    assert (await post(ada, "/gates", "/gates", STUDY)).status == 200
+    assert (await post(ben, "/gates", "/gates/1/approve", {})).status == 200
+    bad = {**study, "zones_aisle-1": "bread 0.7,0.3"}
+    r = await post(ada, "/studies", "/studies", bad)
+    assert r.status == 400 and "name: corners" in await r.text()
+    assert (await post(maria, "/studies", "/studies", study)).status == 403
+    r = await post(ada, "/studies", "/studies", study)
+    page = await r.text()
+    assert r.status == 200 and "study #1 saved" in page
+    assert "bread: 0.72,0.33 0.87,0.33 0.87,0.56 0.72,0.56" in page
+    assert "bread shelf" in await (await maria.get("/studies")).text()
+    r = await post(ada, "/studies", "/studies/1/stop", {"reason": "ended early"})
+    assert r.status == 200 and "stopped" in await r.text()

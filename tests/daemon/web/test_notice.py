@@ -97,3 +97,18 @@ def test_every_text_of_the_notice_is_translated() -> None:
                 want = sorted(w.split("}")[0] for w in text.split("{")[1:])
                 got = sorted(w.split("}")[0] for w in other[part][key].split("{")[1:])
                 assert got == want, f"{path.name} {part}.{key}: {got} != {want}"
+
+
+def test_a_running_study_is_named_with_its_end_and_cameras(data_dir: Path) -> None:
+    from veilcam.privacy.notice import build
+
+    config = config_for(data_dir)
+    gate = {"research": {"legal_basis": "consent", "proposed_by": "ada", "decided_by": "ben",
+                         "decided_at": 1.8e9, "dpia_ref": "DPIA-7"}}  # fmt: skip
+    studies = [("bread shelf", "2027-01-06", ["aisle-1"])]
+    en = build(config, gate, "now", "en", studies)
+    nl = build(config, gate, "now", "nl", studies)
+    assert any('"bread shelf" records here until 2027-01-06 (aisle-1)' in line
+               for s in en.sections for line in s.lines)  # fmt: skip
+    assert any("bread shelf" in line and "binnen 30 dagen" in line
+               for s in nl.sections for line in s.lines)  # fmt: skip

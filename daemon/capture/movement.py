@@ -1,0 +1,185 @@
+"""Movement events without identity, from a research clip's redacted frames and the people
+the redactor confirmed in them (masks, never stored).
+
+Tracks live only inside one clip: a tracker is made per clip, its ids start at 0, and
+nothing of a track (no picture, no template, no box history) outlives the clip's events. The
+events are geometric:
+
+- **enter**: a person's feet (the bottom centre of their region) are inside the study's area
+  for the first time in the clip;
+- **dwell**: a person stays at a shelf zone (their region touches it) for ``DWELL`` seconds
+  or more; one event when they leave, with how long;
+- **reach**: part of a person's region comes into a shelf zone (an arm or a lean: the zone
+  is drawn over the shelf, which a body standing in the aisle does not cover); at its start,
+  where;
+- **take**: when a reach ends, the shelf zone looks different from just before it (compared
+  where nobody covers it in either picture): a product has gone (or been put back).
+
+Depth, where a depth source exists, will confirm reaches (issue 18, still to come).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from veilcam.capture.geometry import polygon_mask
+from veilcam_native import mask as masks
+
+DWELL = 2.0  # seconds at a shelf zone that count as dwelling
+MIN_PERSON = 0.004  # share of the picture a person region must cover to be tracked
+REACH_SHARE = 0.08  # share of a shelf zone a person must cover to be reaching into it
+TAKE_DIFF = 18.0  # mean change (0-255) of the zone's uncovered pixels that counts as a take
+TAKE_SHARE = 0.02  # ... over at least this share of the zone
+MATCH = 0.2  # IoU that continues a track from one frame to the next
+NEAR = 0.1  # a person within this share of the picture's width of a zone is at it
+LOST_AFTER = 1.0  # seconds a track may go unseen before it ends
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    track: int
+    at: float  # seconds into the clip
+    kind: str  # enter | dwell | reach | take
+    zone: str | None = None
+    x: float | None = None  # fractions of the picture
+    y: float | None = None
+    duration: float | None = None
+
+
+@dataclass
+class _Track:
+    id: int
+    box: np.ndarray
+    seen: float
+    entered: bool = False
+    at_zone: dict[str, float] = field(default_factory=dict)  # zone -> since
+    reaching: dict[str, float] = field(default_factory=dict)  # zone -> since
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+class Movement:
+    """One clip's tracker; ``step`` each recorded frame, ``close`` at the clip's end."""
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        area: tuple[tuple[float, float], ...],
+        zones: dict[str, tuple[tuple[float, float], ...]],
+    ) -> None:
+        self.h, self.w = shape
+        self.area = polygon_mask(shape, area)
+        self.zones = {name: polygon_mask(shape, poly) for name, poly in zones.items()}
+        # Where standing counts as being at each zone: its box, widened.
+        self.near = {}
+        for name, poly in zones.items():
+            xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+            self.near[name] = (
+                (min(xs) - NEAR) * self.w,
+                (min(ys) - NEAR) * self.h,
+                (max(xs) + NEAR) * self.w,
+                (max(ys) + NEAR) * self.h,
+            )
+        self.tracks: list[_Track] = []
+        self.next_id = 0
+        self.events: list[Event] = []
+        # Each zone as it last looked with nobody in it, and what covered it then.
+        self.before: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _match(self, boxes: np.ndarray, t: float) -> list[_Track]:
+        out: list[_Track] = []
+        free = [tr for tr in self.tracks if t - tr.seen <= LOST_AFTER]
+        for box in boxes:
+            best = max(free, key=lambda tr: _iou(tr.box, box), default=None)
+            if best is not None and _iou(best.box, box) >= MATCH:
+                free.remove(best)
+                best.box, best.seen = box, t
+                out.append(best)
+            else:
+                tr = _Track(self.next_id, box, t)
+                self.next_id += 1
+                self.tracks.append(tr)
+                out.append(tr)
+        return out
+
+    def step(self, t: float, people: np.ndarray | None, pixels: np.ndarray) -> None:
+        h, w = self.h, self.w
+        people = people if people is not None else np.zeros((h, w), np.uint8)
+        people = people[:h, :w]
+        boxes = masks.mask_boxes(people, min_area=int(MIN_PERSON * h * w))
+        current = self._match(boxes, t)
+        for tr in current:
+            x0, y0, x1, y1 = (int(v) for v in tr.box)
+            own = np.zeros_like(people)
+            own[y0:y1, x0:x1] = people[y0:y1, x0:x1]
+            fx, fy = min(w - 1, (x0 + x1) // 2), min(h - 1, max(0, y1 - 1))
+            if not tr.entered and self.area[fy, fx]:
+                tr.entered = True
+                self.events.append(Event(tr.id, t, "enter", None, fx / w, fy / h))
+            for name, zone in self.zones.items():
+                inside = own & zone
+                covered = int(np.count_nonzero(inside))
+                nx0, ny0, nx1, ny1 = self.near[name]
+                touching = covered > 0 or (x0 < nx1 and x1 > nx0 and y0 < ny1 and y1 > ny0)
+                self._dwell(tr, name, t, touching)
+                reaching = covered >= REACH_SHARE * max(1, int(np.count_nonzero(zone)))
+                if reaching and name not in tr.reaching:
+                    tr.reaching[name] = t
+                    ys, xs = np.nonzero(inside)
+                    self.events.append(
+                        Event(tr.id, t, "reach", name, float(xs.mean()) / w, float(ys.mean()) / h)
+                    )
+                elif not reaching and name in tr.reaching:
+                    del tr.reaching[name]
+                    self._take(tr, name, t, pixels, people)
+        for tr in self.tracks:  # tracks unseen this frame leave their zones
+            if tr not in current and t - tr.seen > LOST_AFTER:
+                self._leave(tr, t)
+        for name, zone in self.zones.items():
+            if not any(name in tr.reaching for tr in self.tracks):
+                sel = zone.astype(bool)
+                self.before[name] = (pixels[:h, :w][sel].astype(np.int16), people[sel].copy())
+
+    def _dwell(self, tr: _Track, name: str, t: float, touching: bool) -> None:
+        if touching:
+            tr.at_zone.setdefault(name, t)
+        elif name in tr.at_zone:
+            since = tr.at_zone.pop(name)
+            if t - since >= DWELL:
+                self.events.append(Event(tr.id, since, "dwell", name, duration=round(t - since, 2)))
+
+    def _take(
+        self, tr: _Track, name: str, t: float, pixels: np.ndarray, people: np.ndarray
+    ) -> None:
+        if name not in self.before:
+            return
+        zone = self.zones[name].astype(bool)
+        then, covered_then = self.before[name]
+        now = pixels[: self.h, : self.w][zone].astype(np.int16)
+        clear = (covered_then == 0) & (people[zone] == 0)
+        if clear.sum() < 16:
+            return
+        diff = np.abs(now - then).mean(axis=-1)[clear]
+        changed = diff > TAKE_DIFF
+        if changed.mean() >= TAKE_SHARE:
+            self.events.append(Event(tr.id, t, "take", name))
+
+    def _leave(self, tr: _Track, t: float) -> None:
+        for name in list(tr.at_zone):
+            self._dwell(tr, name, t, False)
+        tr.reaching.clear()
+
+    def close(self, t: float) -> list[Event]:
+        """The clip ends: every open dwell ends with it. The events, in time order."""
+        for tr in self.tracks:
+            self._leave(tr, t)
+        self.tracks.clear()
+        return sorted(self.events, key=lambda e: (e.at, e.track))

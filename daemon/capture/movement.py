@@ -77,21 +77,30 @@ class Movement:
     ) -> None:
         self.h, self.w = shape
         self.area = polygon_mask(shape, area)
-        self.zones = {name: polygon_mask(shape, poly) for name, poly in zones.items()}
-        # Where standing counts as being at each zone: its box, widened.
-        self.near = {}
+        # Each zone as its bounding box and the polygon's mask inside it: every test below
+        # touches only those pixels, not the whole picture.
+        self.zones: dict[str, tuple[tuple[int, int, int, int], np.ndarray]] = {}
         for name, poly in zones.items():
-            xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+            full = polygon_mask(shape, poly)
+            ys, xs = np.nonzero(full)
+            if not len(xs):
+                continue
+            box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+            self.zones[name] = (box, full[box[1] : box[3], box[0] : box[2]].astype(bool))
+        # Where standing counts as being at each zone: its box, widened.
+        self.near: dict[str, tuple[float, float, float, float]] = {}
+        for name, poly in zones.items():
+            px, py = [p[0] for p in poly], [p[1] for p in poly]
             self.near[name] = (
-                (min(xs) - NEAR) * self.w,
-                (min(ys) - NEAR) * self.h,
-                (max(xs) + NEAR) * self.w,
-                (max(ys) + NEAR) * self.h,
+                (min(px) - NEAR) * self.w,
+                (min(py) - NEAR) * self.h,
+                (max(px) + NEAR) * self.w,
+                (max(py) + NEAR) * self.h,
             )
         self.tracks: list[_Track] = []
         self.next_id = 0
         self.events: list[Event] = []
-        # Each zone as it last looked with nobody in it, and what covered it then.
+        # Each zone's box as it last looked with nobody reaching in, and who covered it then.
         self.before: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def _match(self, boxes: np.ndarray, t: float) -> list[_Track]:
@@ -118,14 +127,19 @@ class Movement:
         current = self._match(boxes, t)
         for tr in current:
             x0, y0, x1, y1 = (int(v) for v in tr.box)
-            own = np.zeros_like(people)
-            own[y0:y1, x0:x1] = people[y0:y1, x0:x1]
             fx, fy = min(w - 1, (x0 + x1) // 2), min(h - 1, max(0, y1 - 1))
             if not tr.entered and self.area[fy, fx]:
                 tr.entered = True
                 self.events.append(Event(tr.id, t, "enter", None, fx / w, fy / h))
-            for name, zone in self.zones.items():
-                inside = own & zone
+            for name, ((zx0, zy0, zx1, zy1), zone) in self.zones.items():
+                # This person's pixels inside the zone: their box cut to the zone's box.
+                ix0, iy0, ix1, iy1 = max(x0, zx0), max(y0, zy0), min(x1, zx1), min(y1, zy1)
+                inside = np.zeros((0, 0), bool)
+                if ix0 < ix1 and iy0 < iy1:
+                    inside = (
+                        people[iy0:iy1, ix0:ix1].astype(bool)
+                        & zone[iy0 - zy0 : iy1 - zy0, ix0 - zx0 : ix1 - zx0]
+                    )
                 covered = int(np.count_nonzero(inside))
                 nx0, ny0, nx1, ny1 = self.near[name]
                 touching = covered > 0 or (x0 < nx1 and x1 > nx0 and y0 < ny1 and y1 > ny0)
@@ -134,19 +148,18 @@ class Movement:
                 if reaching and name not in tr.reaching:
                     tr.reaching[name] = t
                     ys, xs = np.nonzero(inside)
-                    self.events.append(
-                        Event(tr.id, t, "reach", name, float(xs.mean()) / w, float(ys.mean()) / h)
-                    )
+                    cx, cy = float(xs.mean()) + ix0, float(ys.mean()) + iy0
+                    self.events.append(Event(tr.id, t, "reach", name, cx / w, cy / h))
                 elif not reaching and name in tr.reaching:
                     del tr.reaching[name]
                     self._take(tr, name, t, pixels, people)
         for tr in self.tracks:  # tracks unseen this frame leave their zones
             if tr not in current and t - tr.seen > LOST_AFTER:
                 self._leave(tr, t)
-        for name, zone in self.zones.items():
+        for name, ((zx0, zy0, zx1, zy1), zone) in self.zones.items():
             if not any(name in tr.reaching for tr in self.tracks):
-                sel = zone.astype(bool)
-                self.before[name] = (pixels[:h, :w][sel].astype(np.int16), people[sel].copy())
+                crop = pixels[zy0:zy1, zx0:zx1][zone].astype(np.int16)
+                self.before[name] = (crop, people[zy0:zy1, zx0:zx1][zone].copy())
 
     def _dwell(self, tr: _Track, name: str, t: float, touching: bool) -> None:
         if touching:
@@ -161,10 +174,10 @@ class Movement:
     ) -> None:
         if name not in self.before:
             return
-        zone = self.zones[name].astype(bool)
+        (zx0, zy0, zx1, zy1), zone = self.zones[name]
         then, covered_then = self.before[name]
-        now = pixels[: self.h, : self.w][zone].astype(np.int16)
-        clear = (covered_then == 0) & (people[zone] == 0)
+        now = pixels[zy0:zy1, zx0:zx1][zone].astype(np.int16)
+        clear = (covered_then == 0) & (people[zy0:zy1, zx0:zx1][zone] == 0)
         if clear.sum() < 16:
             return
         diff = np.abs(now - then).mean(axis=-1)[clear]

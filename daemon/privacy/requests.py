@@ -27,7 +27,10 @@ PROCESSING = {
     "storage": "keeping redacted pictures of them (the pictures are deleted)",
     "stock_analysis": "stock analysis of fridge pictures they are in (the results are deleted "
     "and the pictures never analysed again)",
+    "research": "a research study's clips of them (deleted here, and deleted from the "
+    "research storage at the uploader's next pass)",
 }
+MAX_CLIP = 600.0  # seconds: a clip that started this long before a window may still hold it
 ANSWERS = ("answered", "refused")
 
 
@@ -247,6 +250,11 @@ def object_job(
         gone, held = _delete(db, act, rows, "objection")
         out.update(deleted=gone, held=len(held))
         _log(db, act, req, "storage stopped: pictures deleted", count=len(gone), held=len(held))
+    elif processing == "research":
+        gone, held = _delete(db, act, [r for r in rows if r["kind"] == "clip"], "objection")
+        n = _withdraw_uploads(db, act, scope)
+        out.update(deleted=gone, held=len(held), withdrawn=n)
+        _log(db, act, req, "research stopped: clips deleted, uploads withdrawn", count=len(gone))
     else:
         marks = ",".join("?" * len(rows)) or "NULL"
         n = db.conn.execute(
@@ -256,6 +264,25 @@ def object_job(
         _log(db, act, req, "stock analysis stopped: results withdrawn", count=n)
     act.audit(db, "request.object", f"request:{request_id}", processing)
     return out
+
+
+def _withdraw_uploads(db: Database, act: Act, scope: Scope) -> int:
+    """Clips of the window that already left: due for deletion there now (the uploader
+    deletes them at its next pass; those not yet sent are never sent). Errs towards the
+    shopper: every camera of a study covering one of the request's cameras counts."""
+    sql = (
+        "UPDATE uploads SET delete_at = min(delete_at, ?) WHERE deleted_at IS NULL"
+        " AND recorded_at <= ? AND recorded_at + ? >= ?"
+    )
+    args: list[Any] = [act.now, scope.end, MAX_CLIP, scope.start]
+    if scope.cameras:
+        marks = ",".join("?" * len(scope.cameras))
+        sql += (
+            " AND study_id IN (SELECT s.id FROM studies s, json_each(s.cameras) c"
+            f" WHERE c.value IN ({marks}))"
+        )
+        args += list(scope.cameras)
+    return int(db.conn.execute(sql, args).rowcount)
 
 
 def answer_job(db: Database, act: Act, request_id: int, status: str, reply: str) -> None:

@@ -121,8 +121,10 @@ def due_job(db: Database, now: float) -> list[dict[str, Any]]:
         dict(r)
         for r in db.conn.execute(
             "SELECT * FROM uploads WHERE uploaded_at IS NULL AND deleted_at IS NULL"
-            " AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (now, BATCH),
+            " AND next_attempt_at <= ? AND delete_at > ? AND media_id NOT IN"
+            " (SELECT id FROM media WHERE restricted_by IS NOT NULL)"  # a restriction holds it
+            " ORDER BY id LIMIT ?",
+            (now, now, BATCH),
         )
     ]
 
@@ -211,7 +213,7 @@ def expired_job(db: Database, now: float) -> list[dict[str, Any]]:
     return [
         dict(r)
         for r in db.conn.execute(
-            "SELECT * FROM uploads WHERE uploaded_at IS NOT NULL AND deleted_at IS NULL"
+            "SELECT * FROM uploads WHERE deleted_at IS NULL"
             " AND delete_at <= ? ORDER BY delete_at LIMIT ?",
             (now, BATCH * 4),
         )
@@ -394,6 +396,8 @@ class Uploader:
             return
         await self.store.db.write(deleted_job, row["id"], self.clock.now())
         await self.store.audit(
-            audit.Entry("system", "upload.deleted", row["object_key"], "30 days after recording")
+            audit.Entry(
+                "system", "upload.deleted", row["object_key"], "due: 30 days, or objected to"
+            )
         )
         self.progress.deleted += 1

@@ -6,6 +6,7 @@ ledger says so; nothing but encrypted clips and event files ever reaches the buc
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +15,11 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.daemon.capture.test_clips import AISLE, assert_redacted, open_research_gate
 from tests.support.aio import until
-from tests.support.daemon import config_for
+from tests.support.daemon import DEMO_ASSETS, config_for
 from tests.support.s3 import client, credentials_file, proxied, s3_server
 from veilcam.capture.clips import ClipWriter
 from veilcam.clock import FakeClock
@@ -127,6 +129,38 @@ async def test_clips_arrive_encrypted_and_decrypt_to_redacted_video(
             ).fetchall()
         assert disclosed == [(f"research storage {s3}/{BUCKET}", "ada")]
     assert not any((data_dir / "media").rglob(row["media_id"] + "*"))
+    nothing_but_redacted_clips_and_events(app, bucket, data_dir)
+
+
+EVENT_KEYS = {"track", "at", "kind", "zone", "x", "y", "depth_mm", "duration"}
+
+
+def nothing_but_redacted_clips_and_events(app: App, bucket: Any, data_dir: Path) -> None:
+    """Every object in the bucket decrypts to a redacted clip or an events file of plain
+    numbers (no picture, crop or template in it); no run of a source frame's raw pixels is in
+    the database or any object."""
+    key = (data_dir / "keys" / "study-1.key").read_bytes()
+    sources = [
+        np.asarray(Image.open(p).convert("RGB")) for p in sorted(DEMO_ASSETS.glob("floor/*"))
+    ]
+    # 48-byte runs of raw pixels from the middle of each source picture's rows.
+    runs = {src[y, 600:616].tobytes() for src in sources for y in range(100, 700, 50)}
+    runs = {r for r in runs if len(set(r)) > 6}  # flat runs would match anything
+    stored = [p.read_bytes() for p in data_dir.glob("veilcam.db*")]
+    for obj in bucket.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        blob = bucket.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
+        plain = unseal(key, obj["Key"], blob)
+        stored.append(plain)
+        if obj["Key"].endswith(".events.jsonl.enc"):
+            for line in plain.splitlines():
+                event = json.loads(line)
+                assert set(event) <= EVENT_KEYS, event
+                assert all(isinstance(v, int | float | str | None) for v in event.values())
+        else:
+            frames = sum(1 for _ in av.open(io.BytesIO(plain)).decode(video=0))
+            assert_redacted(app, plain, frames)
+    for data in stored:
+        assert not [r for r in runs if r in data], "raw pixels of a source frame were kept"
 
 
 async def seed_clips(store: Store, n: int) -> list[str]:
@@ -260,3 +294,69 @@ def test_credentials_must_be_private(tmp_path: Path) -> None:
     path.write_text('access_key_id = "x"\n')
     with pytest.raises(ConfigError, match="lacks secret_access_key"):
         credentials(str(path))
+
+
+async def test_a_restricted_clip_is_not_uploaded(
+    data_dir: Path, tmp_path: Path, s3: str, bucket: Any
+) -> None:
+    clock = FakeClock()
+    config = config_for(data_dir)
+    cfg = UploadsConfig(
+        endpoint=s3, bucket=BUCKET, credentials_file=str(credentials_file(tmp_path))
+    )
+    async with Store(data_dir, config.retention, clock) as store:
+        held, free = await seed_clips(store, 2)
+        up = Uploader(store, clock, Health(clock), cfg, Privacy(store, config, clock), "store")
+        await store.db.write(lambda db: up_enqueue(db, clock.now()))
+        await store.db.write(
+            lambda db: db.conn.execute("UPDATE media SET restricted_by = 7 WHERE id = ?", (held,))
+        )
+        await up.once()
+    keys = [o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+    assert keys and all(free in k for k in keys) and not any(held in k for k in keys)
+
+
+def up_enqueue(db: Any, now: float) -> None:
+    from veilcam.research.uploads import enqueue_job
+
+    enqueue_job(db, now, "store/")
+
+
+async def test_an_objection_withdraws_uploaded_clips(
+    data_dir: Path, tmp_path: Path, s3: str, bucket: Any
+) -> None:
+    from veilcam.privacy import requests
+    from veilcam.privacy.scope import Act, Scope
+
+    clock = FakeClock()
+    config = config_for(data_dir)
+    cfg = UploadsConfig(
+        endpoint=s3, bucket=BUCKET, credentials_file=str(credentials_file(tmp_path))
+    )
+    async with Store(data_dir, config.retention, clock) as store:
+        await seed_clips(store, 2)
+        up = Uploader(store, clock, Health(clock), cfg, Privacy(store, config, clock), "store")
+        await up.once()
+        assert len(bucket.list_objects_v2(Bucket=BUCKET)["Contents"]) == 4
+        now = clock.now()
+        act = Act("ada", now, now + DAY, now + DAY)
+        req = await store.db.write(
+            lambda db: requests.create_job(
+                db,
+                act,
+                kind="objection",
+                received_at=now,
+                channel="counter",
+                identity_check="receipt",
+                description="the shopper in the green coat",
+                scope=Scope(("aisle-1",), now - 600, now + 60),
+                processing="research",
+                correction=None,
+                days=7,
+            )  # fmt: skip
+        )
+        out = await store.db.write(lambda db: requests.object_job(db, act, req, None))
+        assert out["withdrawn"] == 4
+        await up.once()
+    assert bucket.list_objects_v2(Bucket=BUCKET).get("Contents", []) == []
+    assert all(r["deleted_at"] is not None for r in ledger(data_dir))

@@ -44,6 +44,8 @@ STRUCTS = [
     config.PrivacyConfig,
     config.ClipConfig,
     config.UploadsConfig,
+    config.ReplayDepthConfig,
+    config.V4L2DepthConfig,
 ]
 
 

@@ -24,6 +24,7 @@ import av
 import numpy as np
 
 from veilcam.capture.camera import Camera
+from veilcam.capture.depth import DepthSource, DepthWriter, open_depth
 from veilcam.capture.geometry import polygon_mask
 from veilcam.capture.movement import Event, Movement
 from veilcam.capture.pipeline import REDACT_WORKERS, Pipeline
@@ -49,7 +50,7 @@ class Study(Protocol):
     def zones(self) -> dict[str, tuple[tuple[float, float], ...]]: ...
 
 
-Flight = collections.deque[tuple["asyncio.Task[Redacted]", float, Study]]
+Flight = collections.deque[tuple["asyncio.Task[Redacted]", float, Study, "np.ndarray | None"]]
 
 
 class ClipWriter:
@@ -96,7 +97,7 @@ def insert_events_job(
     """A clip's movement events; they go with the clip (a trigger deletes them with it)."""
     db.conn.executemany(
         "INSERT INTO research_events (clip_id, study_id, track, at, kind, zone, x, y,"
-        " duration, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " duration, depth_mm, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 clip_id,
@@ -108,8 +109,9 @@ def insert_events_job(
                 e.x,
                 e.y,
                 e.duration,
+                e.depth_mm,
                 expires_at,
-            )  # fmt: skip
+            )
             for e in events
         ],
     )
@@ -147,6 +149,10 @@ class ClipRecorder:
         self.lost = 0
         self.events = 0
         self.movement: Movement | None = None
+        self.depth_cfg = cam.cfg.depth
+        self.depth: DepthSource | None = None
+        self.depth_writer: DepthWriter | None = None
+        self.depth_bad = 0
 
     def present(self, people: np.ndarray | None, study: Study) -> bool:
         if people is None or not people.any():
@@ -163,13 +169,13 @@ class ClipRecorder:
         period = 1.0 / self.cfg.fps
         self._last_seen = -math.inf
         backoff = 1.0
-        flight: collections.deque[tuple[asyncio.Task[Redacted], float, Study]] = collections.deque()
+        flight: Flight = collections.deque()
         try:
             while True:
                 started = self.clock.monotonic()
                 while flight and (flight[0][0].done() or len(flight) >= IN_FLIGHT):
-                    task, at, of = flight.popleft()
-                    await self._handle(await task, at, of)
+                    task, at, of, depth = flight.popleft()
+                    await self._handle(await task, at, of, depth)
                 study = self.study_for(self.cam.cfg.name)
                 if self.unstored:
                     await self.store_waiting()
@@ -197,30 +203,49 @@ class ClipRecorder:
                 at = self.clock.now()
                 task = asyncio.ensure_future(self.pipeline.redact(self.cam, frame.pixels))
                 del frame  # the raw frame goes no further than the redaction
-                flight.append((task, at, study))
+                flight.append((task, at, study, await self._grab_depth()))
                 await self.clock.sleep(max(0.0, period - (self.clock.monotonic() - started)))
         finally:
-            for task, _, _ in flight:
+            for task, *_ in flight:
                 task.cancel()
             await self.finish("the recorder stopped")
             self._encode.shutdown(wait=False)
 
-    async def _drain(
-        self, flight: collections.deque[tuple[asyncio.Task[Redacted], float, Study]]
-    ) -> None:
+    async def _drain(self, flight: Flight) -> None:
         while flight:
-            task, at, study = flight.popleft()
-            await self._handle(await task, at, study)
+            task, at, study, depth = flight.popleft()
+            await self._handle(await task, at, study, depth)
 
-    async def _handle(self, redacted: Redacted, at: float, study: Study) -> None:
+    async def _grab_depth(self) -> np.ndarray | None:
+        """The depth frame beside this colour frame; None (counted, in health) if the depth
+        source is missing or its frame is corrupt: the colour clip goes on."""
+        if self.depth_cfg is None:
+            return None
+        try:
+            if self.depth is None:
+                self.depth = await asyncio.to_thread(open_depth, self.depth_cfg)
+            frame = await asyncio.to_thread(self.depth.grab)
+        except SourceError as exc:
+            self.depth_bad += 1
+            self.health.set(
+                f"depth:{self.cam.cfg.name}", "warning", f"{exc} ({self.depth_bad} so far)"
+            )
+            return None
+        return frame
+
+    async def _handle(
+        self, redacted: Redacted, at: float, study: Study, depth: np.ndarray | None
+    ) -> None:
         if self.present(redacted.people, study):
             self._last_seen = at
         if at - self._last_seen <= self.cfg.linger:
-            await self._record(study, redacted, at)
+            await self._record(study, redacted, at, depth)
         else:
             await self.finish("the area is empty")
 
-    async def _record(self, study: Study, redacted: Redacted, now: float) -> None:
+    async def _record(
+        self, study: Study, redacted: Redacted, now: float, depth: np.ndarray | None
+    ) -> None:
         pixels, blank_reason = redacted.pixels, redacted.blank_reason
         h, w = pixels.shape[:2]
         w, h = w - w % 2, h - h % 2  # yuv420p needs even sides
@@ -239,10 +264,21 @@ class ClipRecorder:
         await loop.run_in_executor(
             self._encode, writer.add, pixels[:h, :w], now, blank_reason is not None
         )
+        if self.depth_cfg is not None:
+            if self.depth_writer is None and depth is not None:
+                dh, dw = depth.shape
+                self.depth_writer = DepthWriter(dw, dh, self.cfg.fps)
+            if self.depth_writer is not None:
+                await loop.run_in_executor(
+                    self._encode, self.depth_writer.add, depth, writer.last_pts
+                )
         # Movement in the clip's own time; a blanked frame shows nobody, and moves nothing.
         if blank_reason is None:
             at = (writer.last_pts) / writer.fps
-            await loop.run_in_executor(self._encode, movement.step, at, redacted.people, pixels)
+            units = self.depth.units_mm if self.depth is not None else 1.0
+            await loop.run_in_executor(
+                self._encode, movement.step, at, redacted.people, pixels, depth, units
+            )
         if blank_reason:
             self.blank_frames += 1
             self.health.set(self.component, "warning", f"frames blanked in a clip: {blank_reason}")
@@ -282,6 +318,7 @@ class ClipRecorder:
     async def finish(self, why: str) -> str | None:
         """Close the clip being recorded (if any) and store it; returns its media id."""
         writer, study_id, movement = self.writer, self.study_id, self.movement
+        depth, self.depth_writer = self.depth_writer, None
         self.writer = self.study_id = self.movement = None
         if writer is None or study_id is None:
             return None
@@ -312,6 +349,27 @@ class ClipRecorder:
         )
         events = movement.close(writer.duration) if movement is not None else []
         self.unstored.append((clip, events))
+        if depth is not None:  # the same study, the same first frame: the same 30 days
+            mkv = await loop.run_in_executor(self._encode, depth.finish)
+            self.unstored.append(
+                (
+                    Picture(
+                        camera=clip.camera,
+                        kind="clip",
+                        trigger="depth",
+                        jpeg=mkv,
+                        width=depth.width,
+                        height=depth.height,
+                        redaction={"status": "depth", "frames": depth.frames, "bad": depth.bad},
+                        study_id=study_id,
+                        recorded_at=writer.started,
+                        duration=clip.duration,
+                        frames=depth.frames,
+                        blank_frames=depth.bad,
+                    ),
+                    [],
+                )
+            )
         stored = await self.store_waiting()
         if not stored:
             return None

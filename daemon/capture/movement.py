@@ -46,6 +46,7 @@ class Event:
     x: float | None = None  # fractions of the picture
     y: float | None = None
     duration: float | None = None
+    depth_mm: float | None = None  # a reach's distance from the camera, when depth exists
 
 
 @dataclass
@@ -56,6 +57,20 @@ class _Track:
     entered: bool = False
     at_zone: dict[str, float] = field(default_factory=dict)  # zone -> since
     reaching: dict[str, float] = field(default_factory=dict)  # zone -> since
+
+
+def _depth_at(
+    depth: np.ndarray | None, box: tuple[int, int, int, int], shape: tuple[int, int], units: float
+) -> float | None:
+    """The median non-zero depth (millimetres) in ``box`` of the colour picture."""
+    if depth is None:
+        return None
+    sy, sx = depth.shape[0] / shape[0], depth.shape[1] / shape[1]
+    x0, y0, x1, y1 = box
+    part = depth[int(y0 * sy) : max(int(y0 * sy) + 1, int(y1 * sy)),
+                 int(x0 * sx) : max(int(x0 * sx) + 1, int(x1 * sx))]  # fmt: skip
+    seen = part[part > 0]
+    return round(float(np.median(seen)) * units, 1) if seen.size else None
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -119,7 +134,16 @@ class Movement:
                 out.append(tr)
         return out
 
-    def step(self, t: float, people: np.ndarray | None, pixels: np.ndarray) -> None:
+    def step(
+        self,
+        t: float,
+        people: np.ndarray | None,
+        pixels: np.ndarray,
+        depth: np.ndarray | None = None,
+        units_mm: float = 1.0,
+    ) -> None:
+        """One recorded frame at ``t`` seconds into the clip; ``depth`` (aligned to the
+        colour picture, any size) gives each reach its distance from the camera."""
         h, w = self.h, self.w
         people = people if people is not None else np.zeros((h, w), np.uint8)
         people = people[:h, :w]
@@ -149,7 +173,8 @@ class Movement:
                     tr.reaching[name] = t
                     ys, xs = np.nonzero(inside)
                     cx, cy = float(xs.mean()) + ix0, float(ys.mean()) + iy0
-                    self.events.append(Event(tr.id, t, "reach", name, cx / w, cy / h))
+                    mm = _depth_at(depth, (ix0, iy0, ix1, iy1), (h, w), units_mm)
+                    self.events.append(Event(tr.id, t, "reach", name, cx / w, cy / h, depth_mm=mm))
                 elif not reaching and name in tr.reaching:
                     del tr.reaching[name]
                     self._take(tr, name, t, pixels, people)

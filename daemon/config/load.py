@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from veilcam import durations
-from veilcam.config.schema import CameraConfig, Config, ReplaySourceConfig
+from veilcam.config.schema import CameraConfig, Config, ReplayDepthConfig, ReplaySourceConfig
 from veilcam.errors import ConfigError
 from veilcam.retention import CLASSES, check_limit
 
@@ -84,6 +84,11 @@ def _check(config: Config) -> None:
     for i, cam in enumerate(config.cameras):
         if cam.name in seen:
             raise ConfigError(f"cameras[{i}].name: {cam.name!r} is used twice; names must differ")
+        if cam.depth is not None and cam.purpose != "research":
+            raise ConfigError(
+                f"cameras[{i}].depth: depth is recorded for research studies only; camera "
+                f"{cam.name!r} is a {cam.purpose} camera"
+            )
         if cam.purpose == "research" and not cam.research_basis.strip():
             raise ConfigError(
                 f"cameras[{i}].research_basis: camera {cam.name!r} is a research camera, "
@@ -151,6 +156,9 @@ def load(path: str | Path) -> Config:
 
 
 def _resolve_camera(cam: CameraConfig, base: Path) -> CameraConfig:
+    if isinstance(cam.depth, ReplayDepthConfig):
+        depth = msgspec.structs.replace(cam.depth, path=str(base / cam.depth.path))
+        cam = msgspec.structs.replace(cam, depth=depth)
     if isinstance(cam.source, ReplaySourceConfig):
         src = msgspec.structs.replace(cam.source, path=str(base / cam.source.path))
         return msgspec.structs.replace(cam, source=src)

@@ -199,6 +199,24 @@ class StreamConfig(_Strict, frozen=True):
     analyser_queue: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
 
 
+class ReplayDepthConfig(_Strict, tag="replay", tag_field="kind", frozen=True):
+    path: str  # a folder of 16-bit PNG depth frames, replayed in name order
+    units_mm: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
+
+
+class V4L2DepthConfig(_Strict, tag="v4l2", tag_field="kind", frozen=True):
+    """A depth camera's Z16 stream through the kernel's UVC driver (RealSense, Orbbec),
+    aligned to the colour camera by the device."""
+
+    device: str = "/dev/video2"
+    width: Annotated[int, msgspec.Meta(gt=0, le=2048)] = 848
+    height: Annotated[int, msgspec.Meta(gt=0, le=2048)] = 480
+    units_mm: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0
+
+
+DepthConfig = ReplayDepthConfig | V4L2DepthConfig
+
+
 class ClipConfig(_Strict, frozen=True):
     """How a research camera records clips while someone is in its study's area."""
 
@@ -242,8 +260,10 @@ class CameraConfig(_Strict, frozen=True):
     source: SourceConfig
     triggers: TriggerConfig = TriggerConfig()
     stream: StreamConfig | None = None
-    # Research cameras only: the clips recorded for a running study.
+    # Research cameras only: the clips recorded for a running study, and a depth stream
+    # aligned to this camera, recorded beside them.
     clips: ClipConfig = ClipConfig()
+    depth: DepthConfig | None = None
     jpeg_quality: Annotated[int, msgspec.Meta(ge=30, le=95)] = 85
     # Larger frames are refused (fail closed) rather than risking memory or time limits.
     max_pixels: Annotated[int, msgspec.Meta(gt=0, le=7680 * 4320)] = 3840 * 2160

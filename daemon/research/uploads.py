@@ -93,12 +93,17 @@ def unseal(key: bytes, object_key: str, blob: bytes) -> bytes:
 def enqueue_job(db: Database, now: float, prefix: str) -> int:
     """A ledger row per part of every clip not yet in it (restricted clips wait)."""
     rows = db.conn.execute(
-        "SELECT id, study_id, created_at FROM media WHERE kind = 'clip'"
+        "SELECT id, study_id, created_at, trigger FROM media WHERE kind = 'clip'"
         " AND restricted_by IS NULL AND id NOT IN (SELECT media_id FROM uploads)"
     ).fetchall()
     for r in rows:
         delete_at = r["created_at"] + CLIP_DAYS
-        for part, ext in (("clip", "mp4"), ("events", "events.jsonl")):
+        parts = (
+            (("clip", "depth.mkv"),)  # a clip's depth: events go with its colour clip
+            if r["trigger"] == "depth"
+            else (("clip", "mp4"), ("events", "events.jsonl"))
+        )
+        for part, ext in parts:
             db.conn.execute(
                 "INSERT INTO uploads (media_id, part, study_id, object_key, recorded_at,"
                 " delete_at, next_attempt_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -200,8 +205,9 @@ def delivered_job(db: Database, now: float) -> list[str]:
         r[0]
         for r in db.conn.execute(
             "SELECT m.id FROM media m WHERE m.kind = 'clip' AND m.hold_id IS NULL"
-            " AND (SELECT count(*) FROM uploads u WHERE u.media_id = m.id"
-            " AND u.uploaded_at IS NOT NULL) = 2"
+            " AND EXISTS (SELECT 1 FROM uploads u WHERE u.media_id = m.id)"
+            " AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.media_id = m.id"
+            " AND u.uploaded_at IS NULL)"
         )
     ]
     db.conn.executemany("DELETE FROM media WHERE id = ?", [(i,) for i in ids])

@@ -165,4 +165,5 @@ async def clip_mp4(request: web.Request) -> web.Response:
         await audit_request(request, "clip.view.failed", row["id"], str(exc))
         raise web.HTTPInternalServerError(text="the clip file is damaged") from None
     await audit_request(request, "clip.view", row["id"], row["camera"])
-    return web.Response(body=mp4, content_type="video/mp4", headers={"Cache-Control": "no-store"})
+    kind = "video/x-matroska" if row["trigger"] == "depth" else "video/mp4"
+    return web.Response(body=mp4, content_type=kind, headers={"Cache-Control": "no-store"})

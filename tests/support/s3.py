@@ -27,14 +27,18 @@ def moto_server() -> str:
 
 
 @contextlib.contextmanager
-def s3_server() -> Iterator[str]:
-    """``http://127.0.0.1:PORT`` of a fresh moto S3 server, stopped afterwards."""
+def s3_server(*, checks_keys: bool = False) -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of a fresh moto S3 server, stopped afterwards; with
+    ``checks_keys`` it refuses every request whose access key it does not know."""
     port = free_port()
+    env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "1"}
+    if checks_keys:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
     proc = subprocess.Popen(
         [moto_server(), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "1"},
+        env=env,
     )
     try:
         deadline = time.monotonic() + 30

@@ -360,3 +360,21 @@ async def test_an_objection_withdraws_uploaded_clips(
         await up.once()
     assert bucket.list_objects_v2(Bucket=BUCKET).get("Contents", []) == []
     assert all(r["deleted_at"] is not None for r in ledger(data_dir))
+
+
+async def test_credentials_the_server_refuses_are_named(data_dir: Path, tmp_path: Path) -> None:
+    from tests.support.s3 import s3_server
+
+    clock = FakeClock()
+    config = config_for(data_dir)
+    with s3_server(checks_keys=True) as endpoint:
+        cfg = UploadsConfig(
+            endpoint=endpoint, bucket=BUCKET, credentials_file=str(credentials_file(tmp_path))
+        )
+        async with Store(data_dir, config.retention, clock) as store:
+            await seed_clips(store, 1)
+            health = Health(clock)
+            await Uploader(store, clock, health, cfg, Privacy(store, config, clock), "store").once()
+            message = health.get("uploads").message  # type: ignore[union-attr]
+    assert "credentials refused by the server" in message, message
+    assert all(r["uploaded_at"] is None and r["attempts"] == 1 for r in ledger(data_dir))

@@ -194,3 +194,41 @@ async def test_a_full_disk_keeps_finished_clips_until_there_is_room(
         await until(stored, 30)
         assert recorder.lost == 0
         await asyncio.sleep(0)
+
+
+async def test_an_unplugged_camera_ends_the_clip_and_keeps_it(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from veilcam.errors import SourceError
+
+    async with running(config_for(data_dir, AISLE)) as app:
+        assert app.research is not None and app.privacy is not None
+        await open_research_gate(app)
+        cam = app.pipeline.cameras["aisle-1"]
+        real_grab, grabs = cam.grab, {"n": 0}
+
+        async def grab():  # type: ignore[no-untyped-def]
+            grabs["n"] += 1
+            if 8 <= grabs["n"] < 12:  # two seconds in, the cable comes out for a while
+                raise SourceError("/dev/video0: device unplugged")
+            return await real_grab()
+
+        monkeypatch.setattr(cam, "grab", grab)
+        now = app.clock.now()
+        await app.research.create(
+            app.privacy.act("ada"),
+            name="s",
+            purpose="p",
+            legal_basis="consent",
+            starts_at=now - 60,
+            ends_at=now + DAY,
+            areas={"aisle-1": WHOLE},
+        )
+
+        async def kept() -> bool:
+            return len(clips(app)) >= 1
+
+        await until(kept, 30)
+    first = clips(app)[0]
+    assert "the camera failed: /dev/video0: device unplugged" in first["redaction"]
+    assert first["frames"] >= 5

@@ -13,14 +13,10 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_ui import ARGS, CHROMIUM, PW, REQUIRED, SHOTS, signed_in
-from tests.support.daemon import DEMO_ASSETS, config_for, free_port
+from tests.browser.test_ui import CHROMIUM, REQUIRED, SHOTS, served, signed_in
+from tests.support.daemon import DEMO_ASSETS, config_for
 from tests.support.web import CABINET
-from veilcam.accounts import Accounts
-from veilcam.config import WebConfig
 from veilcam.runtime.context import App
-from veilcam.runtime.supervisor import running
-from veilcam.web.app import serve
 
 pytestmark = [
     pytest.mark.slow,
@@ -38,38 +34,9 @@ FLOOR = (
 
 @pytest.fixture
 async def site(data_dir: Path) -> AsyncIterator[tuple[App, str]]:
-    port = free_port()
-    async with running(config_for(data_dir, CABINET + FLOOR)) as app:
-        acc = Accounts(app.store)
-        for name, role in (("ada", "admin"), ("ben", "admin"), ("maria", "manager")):
-            await acc.add(name, role, PW, actor="test")
-        await app.pipeline.capture("floor-1", "manual")
-        server = asyncio.create_task(serve(app, WebConfig(port=port)))
-        for _ in range(200):
-            try:
-                _, w = await asyncio.open_connection("127.0.0.1", port)
-                w.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
-        try:
-            yield app, f"https://127.0.0.1:{port}"
-        finally:
-            server.cancel()
-            await asyncio.gather(server, return_exceptions=True)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    assert CHROMIUM, "Chromium is required here: apt-get install chromium"
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
+    users = (("ada", "admin"), ("ben", "admin"), ("maria", "manager"))
+    async with served(config_for(data_dir, CABINET + FLOOR), users, "floor-1") as out:
+        yield out
 
 
 async def shot(page: Any, name: str) -> None:

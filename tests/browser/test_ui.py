@@ -6,6 +6,7 @@ phone and desktop width in test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from tests.support.daemon import config_for, free_port
 from tests.support.web import CABINET
 from veilcam.accounts import Accounts
 from veilcam.alerts.episodes import Transition
-from veilcam.config import WebConfig
+from veilcam.config import Config, WebConfig
 from veilcam.runtime.context import App
 from veilcam.runtime.supervisor import running
 from veilcam.sensors.ingest import DoorEvent
@@ -44,14 +45,18 @@ ARGS = [
 ]
 
 
-@pytest.fixture
-async def site(data_dir: Path) -> AsyncIterator[tuple[App, str]]:
+@contextlib.asynccontextmanager
+async def served(
+    config: Config, users: tuple[tuple[str, str], ...], camera: str
+) -> AsyncIterator[tuple[App, str]]:
+    """The daemon with ``users`` (name, role), one picture from ``camera``, and its web UI
+    over HTTPS on a free port: (app, base URL)."""
     port = free_port()
-    async with running(config_for(data_dir, CABINET)) as app:
+    async with running(config) as app:
         acc = Accounts(app.store)
-        for name, role in (("ada", "admin"), ("maria", "manager"), ("aud", "auditor")):
+        for name, role in users:
             await acc.add(name, role, PW, actor="test")
-        await app.pipeline.capture("fridge-1", "manual")
+        await app.pipeline.capture(camera, "manual")
         server = asyncio.create_task(serve(app, WebConfig(port=port)))
         for _ in range(200):
             try:
@@ -68,16 +73,10 @@ async def site(data_dir: Path) -> AsyncIterator[tuple[App, str]]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    assert CHROMIUM, "Chromium is required here: apt-get install chromium"
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            await b.close()
+async def site(data_dir: Path) -> AsyncIterator[tuple[App, str]]:
+    users = (("ada", "admin"), ("maria", "manager"), ("aud", "auditor"))
+    async with served(config_for(data_dir, CABINET), users, "fridge-1") as out:
+        yield out
 
 
 async def signed_in(

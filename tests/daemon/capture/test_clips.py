@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -47,6 +48,24 @@ async def open_research_gate(app: App) -> None:
     await app.privacy.decide_gate(app.privacy.act("ben"), gate, True)
 
 
+async def start_study(
+    app: App, areas: dict[str, Any], zones: dict[str, dict[str, Any]] | None = None
+) -> int:
+    """A study running from a minute ago for a day, under the (open) research gate."""
+    assert app.research is not None and app.privacy is not None
+    now = app.clock.now()
+    return await app.research.create(
+        app.privacy.act("ada"),
+        name="bread shelf",
+        purpose="how shoppers reach",
+        legal_basis="consent",
+        starts_at=now - 60,
+        ends_at=now + DAY,
+        areas=areas,
+        zones=zones,
+    )
+
+
 def clips(app: App) -> list[sqlite3.Row]:
     with sqlite3.connect(app.data_dir / "veilcam.db") as conn:
         conn.row_factory = sqlite3.Row
@@ -80,6 +99,7 @@ def assert_redacted(app: App, mp4: bytes, frames: int) -> None:
     assert seen_people > 0
 
 
+@pytest.mark.slow  # the real redactor over whole clips: too slow on the NumPy twins
 async def test_a_study_records_redacted_clips(data_dir: Path) -> None:
     async with running(config_for(data_dir, AISLE)) as app:
         assert app.research is not None and app.privacy is not None
@@ -122,6 +142,7 @@ async def test_a_study_records_redacted_clips(data_dir: Path) -> None:
     assert_redacted(app, mp4, first["frames"])
 
 
+@pytest.mark.slow  # the real redactor over whole clips: too slow on the NumPy twins
 async def test_nothing_is_recorded_outside_the_area_or_dates(data_dir: Path) -> None:
     async with running(config_for(data_dir, AISLE)) as app:
         assert app.research is not None and app.privacy is not None
@@ -146,6 +167,7 @@ async def test_nothing_is_recorded_outside_the_area_or_dates(data_dir: Path) -> 
             await app.research.stop(act, later, "again")
 
 
+@pytest.mark.slow  # the real redactor over whole clips: too slow on the NumPy twins
 async def test_a_full_disk_keeps_finished_clips_until_there_is_room(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,16 +188,7 @@ async def test_a_full_disk_keeps_finished_clips_until_there_is_room(
             return real_write(media_id, plaintext, key)
 
         monkeypatch.setattr(media, "write", write)
-        now = app.clock.now()
-        await app.research.create(
-            app.privacy.act("ada"),
-            name="s",
-            purpose="p",
-            legal_basis="consent",
-            starts_at=now - 60,
-            ends_at=now + DAY,
-            areas={"aisle-1": WHOLE},
-        )
+        await start_study(app, {"aisle-1": WHOLE})
         recorder = app.recorders["aisle-1"]
 
         async def waiting() -> bool:
@@ -196,6 +209,7 @@ async def test_a_full_disk_keeps_finished_clips_until_there_is_room(
         await asyncio.sleep(0)
 
 
+@pytest.mark.slow  # the real redactor over whole clips: too slow on the NumPy twins
 async def test_an_unplugged_camera_ends_the_clip_and_keeps_it(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -214,16 +228,7 @@ async def test_an_unplugged_camera_ends_the_clip_and_keeps_it(
             return await real_grab()
 
         monkeypatch.setattr(cam, "grab", grab)
-        now = app.clock.now()
-        await app.research.create(
-            app.privacy.act("ada"),
-            name="s",
-            purpose="p",
-            legal_basis="consent",
-            starts_at=now - 60,
-            ends_at=now + DAY,
-            areas={"aisle-1": WHOLE},
-        )
+        await start_study(app, {"aisle-1": WHOLE})
 
         async def kept() -> bool:
             return len(clips(app)) >= 1

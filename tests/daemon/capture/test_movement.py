@@ -9,19 +9,20 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from tests.daemon.capture.test_clips import open_research_gate
+from tests.daemon.capture.test_clips import open_research_gate, start_study
 from tests.support.aio import until
 from tests.support.daemon import config_for, status_json
 from veilcam.capture.movement import Movement
 from veilcam.config import loads
 from veilcam.demo import research as scene
-from veilcam.durations import DAY
 from veilcam.redaction.redactor import VisionRedactor
 from veilcam.runtime.supervisor import running
 from veilcam.vision.pipeline import Vision
 
 
+@pytest.mark.slow  # the real redactor over whole clips: too slow on the NumPy twins
 def test_the_scene_gives_its_known_events(vision: Vision) -> None:
     cam = loads(
         '[[cameras]]\nname = "a"\npurpose = "research"\nresearch_basis = "x"\n'
@@ -43,6 +44,7 @@ def test_the_scene_gives_its_known_events(vision: Vision) -> None:
     assert (dwell.duration or 0) >= 3.0
 
 
+@pytest.mark.slow  # the real redactor over whole clips: too slow on the NumPy twins
 async def test_the_daemon_records_the_scene_with_its_events(data_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "scene"
     scene.write(folder)
@@ -54,17 +56,7 @@ async def test_the_daemon_records_the_scene_with_its_events(data_dir: Path, tmp_
     async with running(config_for(data_dir, extra)) as app:
         assert app.research is not None and app.privacy is not None
         await open_research_gate(app)
-        now = app.clock.now()
-        await app.research.create(
-            app.privacy.act("ada"),
-            name="bread shelf",
-            purpose="reach",
-            legal_basis="consent",
-            starts_at=now - 60,
-            ends_at=now + DAY,
-            areas={"aisle-2": scene.AREA},
-            zones={"aisle-2": {"bread": scene.ZONE}},
-        )
+        await start_study(app, {"aisle-2": scene.AREA}, {"aisle-2": {"bread": scene.ZONE}})
 
         def events() -> list[tuple[str, str, int]]:
             with sqlite3.connect(data_dir / "veilcam.db") as conn:

@@ -77,6 +77,7 @@ async def open_uploads_gate(app: App) -> None:
     await app.privacy.decide_gate(app.privacy.act("ben"), gate, True)
 
 
+@pytest.mark.slow  # the real redactor over whole clips: too slow on the NumPy twins
 async def test_clips_arrive_encrypted_and_decrypt_to_redacted_video(
     data_dir: Path, tmp_path: Path, s3: str, bucket: Any
 ) -> None:

@@ -48,8 +48,8 @@ def encoding_alone(seconds: float = 10.0) -> float:
 
 
 async def record(data: Path, seconds: float) -> dict[str, float]:
+    from tests.daemon.capture.test_clips import open_research_gate, start_study
     from tests.support.daemon import config_for
-    from veilcam.accounts import Accounts
     from veilcam.runtime.supervisor import running
 
     extra = (
@@ -59,28 +59,8 @@ async def record(data: Path, seconds: float) -> dict[str, float]:
         f'clips = {{ fps = {FPS:g}, seconds = "60s", linger = "10s" }}\n'
     )
     async with running(config_for(data, extra)) as app:
-        assert app.privacy is not None and app.research is not None
-        for name in ("ada", "ben"):
-            await Accounts(app.store).add(name, "admin", "correct horse battery", actor="bench")
-        gate = await app.privacy.propose(
-            app.privacy.act("ada"),
-            feature="research",
-            legal_basis="bench",
-            purpose="bench",
-            dpia_ref="bench",
-            signage="bench",
-        )
-        await app.privacy.decide_gate(app.privacy.act("ben"), gate, True)
-        now = app.clock.now()
-        await app.research.create(
-            app.privacy.act("ada"),
-            name="bench",
-            purpose="bench",
-            legal_basis="bench",
-            starts_at=now - 60,
-            ends_at=now + 86400,
-            areas={"aisle-1": "0,0 1,0 1,1 0,1"},
-        )
+        await open_research_gate(app)
+        await start_study(app, {"aisle-1": "0,0 1,0 1,1 0,1"})
         t0 = time.perf_counter()
         await asyncio.sleep(seconds)
         wall = time.perf_counter() - t0

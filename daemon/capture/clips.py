@@ -236,7 +236,9 @@ class ClipRecorder:
     async def _handle(
         self, redacted: Redacted, at: float, study: Study, depth: np.ndarray | None
     ) -> None:
-        if self.present(redacted.people, study):
+        # Whole-picture mask arithmetic: on the encoder's thread, not the event loop.
+        loop = asyncio.get_running_loop()
+        if await loop.run_in_executor(self._encode, self.present, redacted.people, study):
             self._last_seen = at
         if at - self._last_seen <= self.cfg.linger:
             await self._record(study, redacted, at, depth)

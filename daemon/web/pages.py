@@ -140,36 +140,47 @@ async def gallery(request: web.Request) -> web.Response:
     )
 
 
-async def _picture_row(request: web.Request) -> dict[str, Any]:
-    media_id = request.match_info["media_id"]
+async def media_row(request: web.Request, key: str, clip: bool) -> dict[str, Any]:
+    """The row of the picture (or, with ``clip``, the research clip) a route names; a
+    restricted one is refused, and the refusal audited."""
+    what = "clip" if clip else "picture"
+    media_id = request.match_info[key]
     if not MEDIA_ID.match(media_id):
-        raise web.HTTPNotFound(text="no such picture")
+        raise web.HTTPNotFound(text=f"no such {what}")
     row = await app_of(request).store.db.read(queries.picture_job, media_id)
-    if row is None:
-        raise web.HTTPNotFound(text="no such picture (it may have expired or been erased)")
+    if row is None or (row["kind"] == "clip") != clip:
+        raise web.HTTPNotFound(text=f"no such {what} (it may have expired or been erased)")
     if row["restricted_by"] is not None:
-        await audit_request(request, "picture.view.refused", row["id"], "restricted")
+        await audit_request(request, f"{what}.view.refused", row["id"], "restricted")
         raise web.HTTPForbidden(
-            text=f"this picture is restricted by request {row['restricted_by']}: "
+            text=f"this {what} is restricted by request {row['restricted_by']}: "
             "it is kept, but not shown, exported or analysed until the restriction is lifted"
         )
     return row
 
 
+async def served_media(
+    request: web.Request, row: dict[str, Any], what: str, content_type: str
+) -> web.Response:
+    """A picture or clip decrypted for the signed-in reader: the only way one is shown,
+    each time audited, never cached."""
+    try:
+        data = await app_of(request).store.read_picture(row["id"])
+    except MediaIntegrityError as exc:
+        await audit_request(request, f"{what}.view.failed", row["id"], str(exc))
+        raise web.HTTPInternalServerError(text=f"the {what} file is damaged") from None
+    await audit_request(request, f"{what}.view", row["id"], row["camera"])
+    return web.Response(body=data, content_type=content_type, headers={"Cache-Control": "no-store"})
+
+
 async def picture_page(request: web.Request) -> web.Response:
-    return render(request, "picture.html", p=await _picture_row(request))
+    return render(request, "picture.html", p=await media_row(request, "media_id", clip=False))
 
 
 async def picture_jpeg(request: web.Request) -> web.Response:
     """The only way a picture leaves the appliance's store: decrypted here, audited."""
-    row = await _picture_row(request)
-    try:
-        jpeg = await app_of(request).store.read_picture(row["id"])
-    except MediaIntegrityError as exc:
-        await audit_request(request, "picture.view.failed", row["id"], str(exc))
-        raise web.HTTPInternalServerError(text="the picture file is damaged") from None
-    await audit_request(request, "picture.view", row["id"], row["camera"])
-    return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    row = await media_row(request, "media_id", clip=False)
+    return await served_media(request, row, "picture", "image/jpeg")
 
 
 async def history(request: web.Request) -> web.Response:

@@ -7,12 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from veilcam.errors import MediaIntegrityError, PrivacyRefused
+from veilcam.errors import PrivacyRefused
 from veilcam.research import studies
 from veilcam.research.service import Research
-from veilcam.web import queries
-from veilcam.web.common import ADMIN, app_of, audit_request, render, session_of
+from veilcam.web.common import ADMIN, app_of, render, session_of
 from veilcam.web.display import picture_row, when
+from veilcam.web.pages import media_row, served_media
 from veilcam.web.privacy import act_of, local_input, local_time
 
 MEDIA_ID_RE = "[0-9a-f]{32}"
@@ -141,29 +141,12 @@ async def studies_stop(request: web.Request) -> web.Response:
     )
 
 
-async def _clip_row(request: web.Request) -> dict[str, Any]:
-    clip_id = request.match_info["clip_id"]
-    row = await app_of(request).store.db.read(queries.picture_job, clip_id)
-    if row is None or row["kind"] != "clip":
-        raise web.HTTPNotFound(text="no such clip (it may have expired or been erased)")
-    if row["restricted_by"] is not None:
-        await audit_request(request, "clip.view.refused", row["id"], "restricted")
-        raise web.HTTPForbidden(text=f"this clip is restricted by request {row['restricted_by']}")
-    return row
-
-
 async def clip_page(request: web.Request) -> web.Response:
-    return render(request, "research_clip.html", c=await _clip_row(request))
+    return render(request, "research_clip.html", c=await media_row(request, "clip_id", clip=True))
 
 
 async def clip_mp4(request: web.Request) -> web.Response:
-    """A clip for the player: decrypted here, audited, never cached."""
-    row = await _clip_row(request)
-    try:
-        mp4 = await app_of(request).store.read_picture(row["id"])
-    except MediaIntegrityError as exc:
-        await audit_request(request, "clip.view.failed", row["id"], str(exc))
-        raise web.HTTPInternalServerError(text="the clip file is damaged") from None
-    await audit_request(request, "clip.view", row["id"], row["camera"])
+    """A clip for the player (or a depth clip to open): decrypted here, audited."""
+    row = await media_row(request, "clip_id", clip=True)
     kind = "video/x-matroska" if row["trigger"] == "depth" else "video/mp4"
-    return web.Response(body=mp4, content_type=kind, headers={"Cache-Control": "no-store"})
+    return await served_media(request, row, "clip", kind)

@@ -32,20 +32,26 @@ AISLE = (
 WHOLE = "0,0 1,0 1,1 0,1"
 
 
-async def open_research_gate(app: App) -> None:
-    acc = Accounts(app.store)
-    await acc.add("ada", "admin", PW, actor="test")
-    await acc.add("ben", "admin", PW, actor="test")
+async def open_gate(app: App, feature: str) -> None:
+    """``feature`` proposed by ada and approved by ben, the site's two administrators."""
     assert app.privacy is not None
     gate = await app.privacy.propose(
         app.privacy.act("ada"),
-        feature="research",
+        feature=feature,
         legal_basis="consent of the participants",
-        purpose="reach at the bread shelf",
+        purpose="how shoppers reach at the bread shelf",
         dpia_ref="DPIA-2026-07",
         signage="A4 at the entrances",
     )
     await app.privacy.decide_gate(app.privacy.act("ben"), gate, True)
+
+
+async def open_research_gate(app: App) -> None:
+    """The two administrators, and the research gate open."""
+    acc = Accounts(app.store)
+    await acc.add("ada", "admin", PW, actor="test")
+    await acc.add("ben", "admin", PW, actor="test")
+    await open_gate(app, "research")
 
 
 async def start_study(

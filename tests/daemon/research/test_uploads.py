@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.daemon.capture.test_clips import AISLE, assert_redacted, open_research_gate
+from tests.daemon.capture.test_clips import AISLE, assert_redacted, open_gate, open_research_gate
 from tests.support.aio import until
 from tests.support.daemon import DEMO_ASSETS, config_for
 from tests.support.s3 import client, credentials_file, proxied, s3_server
@@ -64,19 +64,6 @@ def ledger(data_dir: Path) -> list[sqlite3.Row]:
         return conn.execute("SELECT * FROM uploads ORDER BY id").fetchall()
 
 
-async def open_uploads_gate(app: App) -> None:
-    assert app.privacy is not None
-    gate = await app.privacy.propose(
-        app.privacy.act("ada"),
-        feature="uploads",
-        legal_basis="consent of the participants",
-        purpose="train the chain's layout models",
-        dpia_ref="DPIA-2026-07",
-        signage="A4 at the entrances",
-    )
-    await app.privacy.decide_gate(app.privacy.act("ben"), gate, True)
-
-
 @pytest.mark.slow  # the real redactor over whole clips: too slow on the NumPy twins
 async def test_clips_arrive_encrypted_and_decrypt_to_redacted_video(
     data_dir: Path, tmp_path: Path, s3: str, bucket: Any
@@ -85,7 +72,7 @@ async def test_clips_arrive_encrypted_and_decrypt_to_redacted_video(
     async with running(config) as app:
         assert app.research is not None and app.privacy is not None
         await open_research_gate(app)
-        await open_uploads_gate(app)
+        await open_gate(app, "uploads")
         now = app.clock.now()
         await app.research.create(
             app.privacy.act("ada"),
@@ -164,6 +151,14 @@ def nothing_but_redacted_clips_and_events(app: App, bucket: Any, data_dir: Path)
         assert not [r for r in runs if r in data], "raw pixels of a source frame were kept"
 
 
+def uploader(store: Store, cfg: UploadsConfig, health: Health | None = None) -> Uploader:
+    """The uploader as the daemon builds it, on ``store``'s clock (its gate is not asked:
+    the tests call ``once`` themselves)."""
+    config = config_for(store.data_dir)
+    privacy = Privacy(store, config, store.clock)
+    return Uploader(store, store.clock, health or Health(store.clock), cfg, privacy, "store")
+
+
 async def seed_clips(store: Store, n: int) -> list[str]:
     """``n`` short clips of a study under open gates, as the recorder stores them."""
     now = store.clock.now()
@@ -225,7 +220,7 @@ async def test_an_outage_and_a_restart_deliver_every_clip_once(
         async with Store(data_dir, config.retention, clock) as store:
             ids = await seed_clips(store, 3)
             health = Health(clock)
-            up = Uploader(store, clock, health, cfg, Privacy(store, config, clock), "store")
+            up = uploader(store, cfg, health)
             await up.once()
             assert "cannot reach" in health.get("uploads").message  # type: ignore[union-attr]
             assert "nothing recorded is lost" in health.get("uploads").message  # type: ignore[union-attr]
@@ -237,7 +232,7 @@ async def test_an_outage_and_a_restart_deliver_every_clip_once(
         await proxy.restore()
         clock.advance(6)
         async with Store(data_dir, config.retention, clock) as store:
-            up = Uploader(store, clock, Health(clock), cfg, Privacy(store, config, clock), "store")
+            up = uploader(store, cfg)
             await up.once()
             await up.once()  # nothing more to send
             left = await store.db.read(
@@ -254,7 +249,7 @@ async def test_an_outage_and_a_restart_deliver_every_clip_once(
         # Day 30 after recording: deleted there too, and the ledger says when.
         clock.advance(30 * DAY)
         async with Store(data_dir, config.retention, clock) as store:
-            up = Uploader(store, clock, Health(clock), cfg, Privacy(store, config, clock), "store")
+            up = uploader(store, cfg)
             await up.once()
         assert bucket.list_objects_v2(Bucket=BUCKET).get("Contents", []) == []
         assert all(r["deleted_at"] is not None for r in ledger(data_dir))
@@ -274,7 +269,7 @@ async def test_a_missing_bucket_is_named_and_nothing_is_lost(
     async with Store(data_dir, config.retention, clock) as store:
         await seed_clips(store, 1)
         health = Health(clock)
-        await Uploader(store, clock, health, cfg, Privacy(store, config, clock), "store").once()
+        await uploader(store, cfg, health).once()
         assert "no bucket 'no-such-bucket'" in health.get("uploads").message  # type: ignore[union-attr]
         kept = await store.db.read(
             lambda db: db.conn.execute("SELECT count(*) FROM media").fetchone()[0]
@@ -307,7 +302,7 @@ async def test_a_restricted_clip_is_not_uploaded(
     )
     async with Store(data_dir, config.retention, clock) as store:
         held, free = await seed_clips(store, 2)
-        up = Uploader(store, clock, Health(clock), cfg, Privacy(store, config, clock), "store")
+        up = uploader(store, cfg)
         await store.db.write(lambda db: up_enqueue(db, clock.now()))
         await store.db.write(
             lambda db: db.conn.execute("UPDATE media SET restricted_by = 7 WHERE id = ?", (held,))
@@ -336,7 +331,7 @@ async def test_an_objection_withdraws_uploaded_clips(
     )
     async with Store(data_dir, config.retention, clock) as store:
         await seed_clips(store, 2)
-        up = Uploader(store, clock, Health(clock), cfg, Privacy(store, config, clock), "store")
+        up = uploader(store, cfg)
         await up.once()
         assert len(bucket.list_objects_v2(Bucket=BUCKET)["Contents"]) == 4
         now = clock.now()
@@ -375,7 +370,7 @@ async def test_credentials_the_server_refuses_are_named(data_dir: Path, tmp_path
         async with Store(data_dir, config.retention, clock) as store:
             await seed_clips(store, 1)
             health = Health(clock)
-            await Uploader(store, clock, health, cfg, Privacy(store, config, clock), "store").once()
+            await uploader(store, cfg, health).once()
             message = health.get("uploads").message  # type: ignore[union-attr]
     assert "credentials refused by the server" in message, message
     assert all(r["uploaded_at"] is None and r["attempts"] == 1 for r in ledger(data_dir))

@@ -260,3 +260,19 @@ def test_every_cli_export_refuses_without_a_record(tmp_path: Path) -> None:
         )
         assert out.returncode == 0, out.stderr
         assert dest.stat().st_size > 0 and dest.stat().st_mode & 0o077 == 0
+
+
+async def test_a_clip_is_not_a_picture_nor_a_picture_a_clip(ui: UI) -> None:
+    app, _, client = ui
+    values = await seed(app)
+    admin = await client("admin")
+    for url in (
+        f"/pictures/{values['clip_id']}.jpg",
+        f"/pictures/{values['clip_id']}",
+        f"/clips/{values['media_id']}.mp4",
+        f"/clips/{values['media_id']}",
+    ):
+        r = await admin.get(url)
+        assert r.status == 404, url
+    r = await admin.get(f"/clips/{values['clip_id']}.mp4")
+    assert r.status == 200 and r.content_type == "video/mp4"

@@ -65,7 +65,18 @@ setup(
     # the model manifest, templates and static files, type stubs.
     include_package_data=False,  # MANIFEST.in is for the sdist; the wheel takes only these
     package_data={
-        "": ["*.jpg", "*.toml", "*.sql", "*.html", "*.css", "*.js", "*.pyi", "*.pxd", "py.typed"]
+        "": [
+            "*.jpg",
+            "*.png",
+            "*.toml",
+            "*.sql",
+            "*.html",
+            "*.css",
+            "*.js",
+            "*.pyi",
+            "*.pxd",
+            "py.typed",
+        ]
     },
     ext_modules=cythonize(
         EXTENSIONS,

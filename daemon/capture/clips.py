@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import io
+import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -26,7 +27,7 @@ import numpy as np
 from veilcam.capture.camera import Camera
 from veilcam.capture.depth import DepthSource, DepthWriter, open_depth
 from veilcam.capture.geometry import polygon_mask
-from veilcam.capture.movement import Event, Movement
+from veilcam.capture.movement import Event, Movement, PoseFrame
 from veilcam.capture.pipeline import REDACT_WORKERS, Pipeline
 from veilcam.clock import Clock
 from veilcam.config import ClipConfig
@@ -92,9 +93,15 @@ class ClipWriter:
 
 
 def insert_events_job(
-    db: Any, clip_id: str, study_id: int | None, events: list[Event], expires_at: float
+    db: Any,
+    clip_id: str,
+    study_id: int | None,
+    events: list[Event],
+    expires_at: float,
+    poses: Sequence[PoseFrame] = (),
 ) -> None:
-    """A clip's movement events; they go with the clip (a trigger deletes them with it)."""
+    """A clip's movement events and pose landmarks; they go with the clip (a trigger
+    deletes them with it)."""
     db.conn.executemany(
         "INSERT INTO research_events (clip_id, study_id, track, at, kind, zone, x, y,"
         " duration, depth_mm, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -114,6 +121,11 @@ def insert_events_job(
             )
             for e in events
         ],
+    )
+    db.conn.executemany(
+        "INSERT INTO research_poses (clip_id, study_id, track, at, points, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(clip_id, study_id, p.track, p.at, json.dumps(p.points), expires_at) for p in poses],
     )
 
 
@@ -145,7 +157,10 @@ class ClipRecorder:
         self.clips = 0
         self.blank_frames = 0
         self._last_seen = -math.inf
-        self.unstored: collections.deque[tuple[Picture, list[Event]]] = collections.deque()
+        # Finished clips the store has not taken yet, with their events and poses.
+        self.unstored: collections.deque[tuple[Picture, list[Event], list[PoseFrame]]] = (
+            collections.deque()
+        )
         self.lost = 0
         self.events = 0
         self.movement: Movement | None = None
@@ -279,7 +294,14 @@ class ClipRecorder:
             at = (writer.last_pts) / writer.fps
             units = self.depth.units_mm if self.depth is not None else 1.0
             await loop.run_in_executor(
-                self._encode, movement.step, at, redacted.people, pixels, depth, units
+                self._encode,
+                movement.step,
+                at,
+                redacted.people,
+                pixels,
+                depth,
+                units,
+                redacted.poses,
             )
         if blank_reason:
             self.blank_frames += 1
@@ -292,7 +314,7 @@ class ClipRecorder:
         keep what it still refuses, up to UNSTORED clips (then the oldest is lost, counted)."""
         stored = []
         while self.unstored:
-            clip, events = self.unstored[0]
+            clip, events, poses = self.unstored[0]
             try:
                 media_id = await self.pipeline.store.add_picture(clip)
             except StoreError as exc:
@@ -309,10 +331,10 @@ class ClipRecorder:
             self.unstored.popleft()
             self.clips += 1
             stored.append(media_id)
-            if events:
+            if events or poses:
                 expires = self.pipeline.store.expires("research_clips", clip.recorded_at or 0.0)
                 await self.pipeline.store.db.write(
-                    insert_events_job, media_id, clip.study_id, events, expires
+                    insert_events_job, media_id, clip.study_id, events, expires, poses
                 )
                 self.events += len(events)
         return stored
@@ -350,7 +372,8 @@ class ClipRecorder:
             blank_frames=writer.blank,
         )
         events = movement.close(writer.duration) if movement is not None else []
-        self.unstored.append((clip, events))
+        poses = movement.poses if movement is not None else []
+        self.unstored.append((clip, events, poses))
         if depth is not None:  # the same study, the same first frame: the same 30 days
             mkv = await loop.run_in_executor(self._encode, depth.finish)
             self.unstored.append(
@@ -369,6 +392,7 @@ class ClipRecorder:
                         frames=depth.frames,
                         blank_frames=depth.bad,
                     ),
+                    [],
                     [],
                 )
             )

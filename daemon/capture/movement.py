@@ -9,23 +9,31 @@ events are geometric:
   for the first time in the clip;
 - **dwell**: a person stays at a shelf zone (their region touches it) for ``DWELL`` seconds
   or more; one event when they leave, with how long;
-- **reach**: part of a person's region comes into a shelf zone (an arm or a lean: the zone
-  is drawn over the shelf, which a body standing in the aisle does not cover); at its start,
-  where;
+- **reach**: a person's hand (a wrist or index fingertip from their pose landmarks) comes
+  into a shelf zone; at its start, where, and how far from the camera when depth exists.
+  A person the pose model has not placed yet reaches when part of their region comes into
+  the zone (an arm or a lean: the zone is drawn over the shelf, which a body standing in the
+  aisle does not cover); once placed, a frame without landmarks changes nothing;
 - **take**: when a reach ends, the shelf zone looks different from just before it (compared
   where nobody covers it in either picture): a product has gone (or been put back).
 
-Depth, where a depth source exists, will confirm reaches (issue 18, still to come).
+Each person's body landmarks (``PoseFrame``: shoulders, elbows, wrists, fingertips, hips,
+knees, ankles, as fractions of the picture) are kept per frame under the clip's track id.
+The face's landmarks (nose, eyes, ears, mouth) are never kept.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from veilcam.capture.geometry import polygon_mask
 from veilcam_native import mask as masks
+
+if TYPE_CHECKING:
+    from veilcam.vision.heads import Pose
 
 DWELL = 2.0  # seconds at a shelf zone that count as dwelling
 MIN_PERSON = 0.004  # share of the picture a person region must cover to be tracked
@@ -35,6 +43,27 @@ TAKE_SHARE = 0.02  # ... over at least this share of the zone
 MATCH = 0.2  # IoU that continues a track from one frame to the next
 NEAR = 0.1  # a person within this share of the picture's width of a zone is at it
 LOST_AFTER = 1.0  # seconds a track may go unseen before it ends
+# The body landmarks kept (BlazePose's indices); never the face's (0-10).
+BODY = {
+    "left_shoulder": 11,
+    "right_shoulder": 12,
+    "left_elbow": 13,
+    "right_elbow": 14,
+    "left_wrist": 15,
+    "right_wrist": 16,
+    "left_index": 19,
+    "right_index": 20,
+    "left_hip": 23,
+    "right_hip": 24,
+    "left_knee": 25,
+    "right_knee": 26,
+    "left_ankle": 27,
+    "right_ankle": 28,
+}
+HANDS = (15, 16, 19, 20)  # wrists and index fingertips: what reaches into a shelf
+VISIBLE = 0.5  # a landmark less visible than this is not kept, and reaches nothing
+POSE_MATCH = 0.5  # IoU between a pose's region and a track's box that gives it the pose
+HAND_BOX = 0.02  # share of the picture's width round a hand where its depth is measured
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +78,26 @@ class Event:
     depth_mm: float | None = None  # a reach's distance from the camera, when depth exists
 
 
+@dataclass(frozen=True, slots=True)
+class PoseFrame:
+    """One person's body landmarks in one frame: for each of ``BODY`` in order, x and y as
+    fractions of the picture and visibility, or None where the model could not see it."""
+
+    track: int
+    at: float
+    points: tuple[tuple[float, float, float] | None, ...]
+
+    def as_dict(self) -> dict[str, list[float] | None]:
+        return {name: list(p) if p else None for name, p in zip(BODY, self.points, strict=True)}
+
+
 @dataclass
 class _Track:
     id: int
     box: np.ndarray
     seen: float
     entered: bool = False
+    posed: bool = False  # the pose model has placed this person: hands decide reaches
     at_zone: dict[str, float] = field(default_factory=dict)  # zone -> since
     reaching: dict[str, float] = field(default_factory=dict)  # zone -> since
 
@@ -71,6 +114,17 @@ def _depth_at(
                  int(x0 * sx) : max(int(x0 * sx) + 1, int(x1 * sx))]  # fmt: skip
     seen = part[part > 0]
     return round(float(np.median(seen)) * units, 1) if seen.size else None
+
+
+def _f(v: float) -> float:
+    """A fraction of the picture, to a thousandth (about a pixel at 1080p)."""
+    return round(min(1.0, max(0.0, float(v))), 3)
+
+
+def _in_zone(p: tuple[float, float], box: tuple[int, int, int, int], zone: np.ndarray) -> bool:
+    x, y = int(p[0]), int(p[1])
+    x0, y0, x1, y1 = box
+    return x0 <= x < x1 and y0 <= y < y1 and bool(zone[y - y0, x - x0])
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -115,6 +169,7 @@ class Movement:
         self.tracks: list[_Track] = []
         self.next_id = 0
         self.events: list[Event] = []
+        self.poses: list[PoseFrame] = []
         # Each zone's box as it last looked with nobody reaching in, and who covered it then.
         self.before: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -141,15 +196,19 @@ class Movement:
         pixels: np.ndarray,
         depth: np.ndarray | None = None,
         units_mm: float = 1.0,
+        poses: list[Pose] | None = None,
     ) -> None:
         """One recorded frame at ``t`` seconds into the clip; ``depth`` (aligned to the
-        colour picture, any size) gives each reach its distance from the camera."""
+        colour picture, any size) gives each reach its distance from the camera; ``poses``
+        (the redactor's, in frame pixels) place each person's body and hands."""
         h, w = self.h, self.w
         people = people if people is not None else np.zeros((h, w), np.uint8)
         people = people[:h, :w]
         boxes = masks.mask_boxes(people, min_area=int(MIN_PERSON * h * w))
         current = self._match(boxes, t)
+        posed = self._poses(current, poses or [], t)
         for tr in current:
+            hands = posed.get(tr.id)
             x0, y0, x1, y1 = (int(v) for v in tr.box)
             fx, fy = min(w - 1, (x0 + x1) // 2), min(h - 1, max(0, y1 - 1))
             if not tr.entered and self.area[fy, fx]:
@@ -168,13 +227,28 @@ class Movement:
                 nx0, ny0, nx1, ny1 = self.near[name]
                 touching = covered > 0 or (x0 < nx1 and x1 > nx0 and y0 < ny1 and y1 > ny0)
                 self._dwell(tr, name, t, touching)
-                reaching = covered >= REACH_SHARE * max(1, int(np.count_nonzero(zone)))
+                if hands:  # hands placed this frame: they decide
+                    zbox = (zx0, zy0, zx1, zy1)
+                    at = [p for p in hands if _in_zone(p, zbox, zone)]
+                    reaching = bool(at)
+                elif tr.posed:  # placed before, hands unseen now: nothing changes
+                    reaching = name in tr.reaching
+                else:
+                    reaching = covered >= REACH_SHARE * max(1, int(np.count_nonzero(zone)))
                 if reaching and name not in tr.reaching:
                     tr.reaching[name] = t
-                    ys, xs = np.nonzero(inside)
-                    cx, cy = float(xs.mean()) + ix0, float(ys.mean()) + iy0
-                    mm = _depth_at(depth, (ix0, iy0, ix1, iy1), (h, w), units_mm)
-                    self.events.append(Event(tr.id, t, "reach", name, cx / w, cy / h, depth_mm=mm))
+                    if hands:
+                        cx, cy = np.mean(at, axis=0)
+                        r = HAND_BOX * w
+                        near = (int(cx - r), int(cy - r), int(cx + r) + 1, int(cy + r) + 1)
+                    else:
+                        ys, xs = np.nonzero(inside)
+                        cx, cy = float(xs.mean()) + ix0, float(ys.mean()) + iy0
+                        near = (ix0, iy0, ix1, iy1)
+                    mm = _depth_at(depth, near, (h, w), units_mm)
+                    self.events.append(
+                        Event(tr.id, t, "reach", name, _f(cx / w), _f(cy / h), depth_mm=mm)
+                    )
                 elif not reaching and name in tr.reaching:
                     del tr.reaching[name]
                     self._take(tr, name, t, pixels, people)
@@ -185,6 +259,33 @@ class Movement:
             if not any(name in tr.reaching for tr in self.tracks):
                 crop = pixels[zy0:zy1, zx0:zx1][zone].astype(np.int16)
                 self.before[name] = (crop, people[zy0:zy1, zx0:zx1][zone].copy())
+
+    def _poses(
+        self, current: list[_Track], poses: list[Pose], t: float
+    ) -> dict[int, list[tuple[float, float]]]:
+        """Give each pose to the track whose box it was found on; keep its body landmarks.
+        Returns each placed track's visible hands (frame pixels)."""
+        out: dict[int, list[tuple[float, float]]] = {}
+        free = list(current)
+        for pose in poses:
+            box = np.asarray(pose.region, np.float64)
+            best = max(free, key=lambda tr: _iou(tr.box, box), default=None)
+            if best is None or _iou(best.box, box) < POSE_MATCH:
+                continue
+            free.remove(best)
+            best.posed = True
+            pts = pose.points
+            out[best.id] = [
+                (float(pts[i, 0]), float(pts[i, 1])) for i in HANDS if pts[i, 2] >= VISIBLE
+            ]
+            kept = tuple(
+                (_f(pts[i, 0] / self.w), _f(pts[i, 1] / self.h), round(float(pts[i, 2]), 2))
+                if pts[i, 2] >= VISIBLE
+                else None
+                for i in BODY.values()
+            )
+            self.poses.append(PoseFrame(best.id, round(t, 3), kept))
+        return out
 
     def _dwell(self, tr: _Track, name: str, t: float, touching: bool) -> None:
         if touching:

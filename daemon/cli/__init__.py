@@ -179,7 +179,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2, sort_keys=True))
         return 0
     print(f"daemon: {out['daemon']}   overall: {out['overall']}")
-    keys = ("temperature_readings", "door_events", "captures", "clips", "research_events")
+    keys = ["temperature_readings", "door_events", "captures", "clips"]
+    keys += ["research_events", "research_poses"]
     for key in (*keys, "media_files", "faults"):
         print(f"  {key.replace('_', ' '):22} {out[key]}")
     for name, h in out["health"].items():

@@ -22,6 +22,7 @@ from veilcam.vision.pipeline import Policy
 if TYPE_CHECKING:
     from veilcam.config import CameraConfig
     from veilcam.store.references import References
+    from veilcam.vision.heads import Pose
     from veilcam.vision.pipeline import Vision
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class Redacted:
     # Where people are (0/1, the frame's size), painted or not: a research camera records
     # only while someone is in its study's area. Never stored.
     people: np.ndarray | None = field(default=None, repr=False)
+    # Research: each person's pose landmarks, for movement data. Never stored as they are.
+    poses: list[Pose] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, object]:
         status = "blanked" if self.blank_reason else "redacted"
@@ -102,5 +105,11 @@ class VisionRedactor:
         timings["redact"] = round((time.perf_counter() - t1) * 1000, 2)
         timings["detect"] = round((t1 - t0) * 1000, 2)
         return Redacted(
-            out, regions, found.models, timings_ms=timings, boxes=boxes, people=found.bodies
+            out,
+            regions,
+            found.models,
+            timings_ms=timings,
+            boxes=boxes,
+            people=found.bodies,
+            poses=found.poses,
         )

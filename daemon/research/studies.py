@@ -162,7 +162,8 @@ def _shape(row: Any) -> dict[str, Any]:
 def list_job(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     rows = db.conn.execute(
         "SELECT s.*, (SELECT count(*) FROM media m WHERE m.study_id = s.id) AS clips,"
-        " (SELECT count(*) FROM research_events e WHERE e.study_id = s.id) AS events"
+        " (SELECT count(*) FROM research_events e WHERE e.study_id = s.id) AS events,"
+        " (SELECT count(*) FROM research_poses p WHERE p.study_id = s.id) AS poses"
         " FROM studies s ORDER BY s.id DESC LIMIT ?",
         (limit,),
     )

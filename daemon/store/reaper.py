@@ -36,6 +36,7 @@ EXPIRING_TABLES = (
     "objections",
     "deletions",
     "research_events",
+    "research_poses",
     "uploads",
 )
 # The retention class each table's deletions count under, in the retention report.

@@ -93,6 +93,7 @@ def counts(db: Database) -> dict[str, int]:
     }
     out["clips"] = db.conn.execute("SELECT count(*) FROM media WHERE kind = 'clip'").fetchone()[0]
     out["research_events"] = db.conn.execute("SELECT count(*) FROM research_events").fetchone()[0]
+    out["research_poses"] = db.conn.execute("SELECT count(*) FROM research_poses").fetchone()[0]
     return out
 
 

@@ -36,7 +36,7 @@ import numpy as np
 from veilcam.vision import people, ssd
 from veilcam.vision.changes import changed
 from veilcam.vision.detect import Region, SSDDetector, squares
-from veilcam.vision.heads import POSE_PRESENT, Heads
+from veilcam.vision.heads import POSE_PRESENT, Heads, Pose
 from veilcam.vision.runtime import BoardProfile, TFLiteModel
 from veilcam.vision.subjects import PURPOSES, SUBJECTS
 from veilcam.vision.verify import Verifier
@@ -89,6 +89,7 @@ class Found:
     faces: list[Region] = field(default_factory=list)
     hands: list[Region] = field(default_factory=list)
     heads: list[Region] = field(default_factory=list)
+    poses: list[Pose] = field(default_factory=list)  # research: every person's landmarks
     people: np.ndarray | None = None  # to be painted (purposes that hide whole people)
     bodies: np.ndarray | None = None  # every confirmed person, painted or not (0/1 HxW)
     changes: np.ndarray | None = None
@@ -232,7 +233,9 @@ class Vision:
             found.people = confirmed
         if "head" in want:
             t0 = time.perf_counter()
-            found.heads = self.heads.find(frame, confirmed, found.faces, policy.min_face_px)
+            found.heads = self.heads.find(
+                frame, confirmed, found.faces, policy.min_face_px, found.poses
+            )
             found.models += ["pose_landmark_full"]
             timed("heads", t0)
         if "change" in want and reference is not None:

@@ -6,6 +6,7 @@ configuration may exceed are checked next to their fields or in ``load``.
 
 from __future__ import annotations
 
+import importlib.util
 import urllib.parse
 from typing import Annotated, Literal
 
@@ -341,8 +342,16 @@ class UploadsConfig(_Strict, frozen=True):
     # Ask the bucket to expire the prefix's objects after 30 days as well, where the
     # server supports lifecycle rules (the ledger deletes them in any case).
     lifecycle: bool = True
+    # Each clip's events and pose landmarks beside it: JSON Lines, or Apache Parquet
+    # (needs pyarrow: pip install veilcam[parquet]).
+    events_format: Literal["jsonl", "parquet"] = "jsonl"
 
     def __post_init__(self) -> None:
+        if self.events_format == "parquet" and importlib.util.find_spec("pyarrow") is None:
+            raise ValueError(
+                "events_format = parquet needs pyarrow, which is not installed:"
+                " pip install 'veilcam[parquet]'"
+            )
         url = urllib.parse.urlsplit(self.endpoint)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"endpoint must be an http(s) URL, not {self.endpoint!r}")

@@ -35,6 +35,7 @@ from veilcam.durations import DAY
 from veilcam.errors import ConfigError, MediaIntegrityError, StoreError
 from veilcam.health import Health
 from veilcam.privacy.service import Privacy
+from veilcam.research import tables
 from veilcam.store import Store, audit
 from veilcam.store.reaper import count_deletions
 
@@ -90,7 +91,7 @@ def unseal(key: bytes, object_key: str, blob: bytes) -> bytes:
 # Jobs (the store's threads)
 
 
-def enqueue_job(db: Database, now: float, prefix: str) -> int:
+def enqueue_job(db: Database, now: float, prefix: str, events_format: str = "jsonl") -> int:
     """A ledger row per part of every clip not yet in it (restricted clips wait)."""
     rows = db.conn.execute(
         "SELECT id, study_id, created_at, trigger FROM media WHERE kind = 'clip'"
@@ -101,7 +102,7 @@ def enqueue_job(db: Database, now: float, prefix: str) -> int:
         parts = (
             (("clip", "depth.mkv"),)  # a clip's depth: events go with its colour clip
             if r["trigger"] == "depth"
-            else (("clip", "mp4"), ("events", "events.jsonl"))
+            else (("clip", "mp4"), ("events", f"events.{events_format}"))
         )
         for part, ext in parts:
             db.conn.execute(
@@ -132,15 +133,6 @@ def due_job(db: Database, now: float) -> list[dict[str, Any]]:
             (now, now, BATCH),
         )
     ]
-
-
-def events_job(db: Database, media_id: str) -> bytes:
-    rows = db.conn.execute(
-        "SELECT track, at, kind, zone, x, y, depth_mm, duration FROM research_events"
-        " WHERE clip_id = ? ORDER BY at, id",
-        (media_id,),
-    )
-    return b"".join(json.dumps(dict(r), sort_keys=True).encode() + b"\n" for r in rows)
 
 
 def sent_job(
@@ -298,7 +290,7 @@ class Uploader:
     async def once(self) -> None:
         """One pass: enqueue new clips, send what is due, delete what is old."""
         now = self.clock.now()
-        await self.store.db.write(enqueue_job, now, self.prefix)
+        await self.store.db.write(enqueue_job, now, self.prefix, self.cfg.events_format)
         due = await self.store.db.read(due_job, now)
         old = await self.store.db.read(expired_job, now)
         if not due and not old and self._lifecycle_done:
@@ -343,7 +335,9 @@ class Uploader:
             if row["part"] == "clip":
                 plaintext = await self.store.read_picture(row["media_id"])
             else:
-                plaintext = await self.store.db.read(events_job, row["media_id"])
+                rows = await self.store.db.read(tables.rows_job, row["media_id"])
+                fmt = "parquet" if row["object_key"].endswith(".parquet.enc") else "jsonl"
+                plaintext = await asyncio.to_thread(tables.encode, rows, fmt)
         except (MediaIntegrityError, StoreError) as exc:
             await self.store.db.write(abandon_job, row["id"], str(exc), self.clock.now())
             return

@@ -21,7 +21,8 @@ from tests.daemon.capture.test_clips import AISLE, assert_redacted, open_gate, o
 from tests.support.aio import until
 from tests.support.daemon import DEMO_ASSETS, config_for
 from tests.support.s3 import client, credentials_file, proxied, s3_server
-from veilcam.capture.clips import ClipWriter
+from veilcam.capture.clips import ClipWriter, insert_events_job
+from veilcam.capture.movement import BODY, Event, PoseFrame
 from veilcam.clock import FakeClock
 from veilcam.config import UploadsConfig
 from veilcam.durations import DAY
@@ -123,6 +124,18 @@ async def test_clips_arrive_encrypted_and_decrypt_to_redacted_video(
 EVENT_KEYS = {"track", "at", "kind", "zone", "x", "y", "depth_mm", "duration"}
 
 
+def plain_numbers(row: dict[str, Any]) -> None:
+    """An event, or a pose row whose points are body landmarks as three numbers each."""
+    if row["kind"] == "pose":
+        assert set(row) == {"track", "at", "kind", "points"}, row
+        assert set(row["points"]) == set(BODY), "only body landmarks, never the face's"
+        for p in row["points"].values():
+            assert p is None or (len(p) == 3 and all(isinstance(v, float) for v in p))
+    else:
+        assert set(row) <= EVENT_KEYS, row
+        assert all(isinstance(v, int | float | str | None) for v in row.values())
+
+
 def nothing_but_redacted_clips_and_events(app: App, bucket: Any, data_dir: Path) -> None:
     """Every object in the bucket decrypts to a redacted clip or an events file of plain
     numbers (no picture, crop or template in it); no run of a source frame's raw pixels is in
@@ -141,9 +154,7 @@ def nothing_but_redacted_clips_and_events(app: App, bucket: Any, data_dir: Path)
         stored.append(plain)
         if obj["Key"].endswith(".events.jsonl.enc"):
             for line in plain.splitlines():
-                event = json.loads(line)
-                assert set(event) <= EVENT_KEYS, event
-                assert all(isinstance(v, int | float | str | None) for v in event.values())
+                plain_numbers(json.loads(line))
         else:
             frames = sum(1 for _ in av.open(io.BytesIO(plain)).decode(video=0))
             assert_redacted(app, plain, frames)
@@ -256,6 +267,54 @@ async def test_an_outage_and_a_restart_deliver_every_clip_once(
         # Only encrypted objects ever went: the events files are JSON Lines inside.
         key = (data_dir / "keys" / "study-1.key").read_bytes()
         assert key and len(key) == 32
+
+
+async def test_events_and_poses_arrive_as_parquet(
+    data_dir: Path, tmp_path: Path, s3: str, bucket: Any
+) -> None:
+    import pyarrow.parquet as pq
+
+    clock = FakeClock()
+    config = config_for(data_dir)
+    cfg = UploadsConfig(
+        endpoint=s3,
+        bucket=BUCKET,
+        credentials_file=str(credentials_file(tmp_path)),
+        events_format="parquet",
+    )
+    wrist = (0.8, 0.45, 0.9)
+    points = tuple(wrist if name == "right_wrist" else None for name in BODY)
+    async with Store(data_dir, config.retention, clock) as store:
+        (clip,) = await seed_clips(store, 1)
+        events = [Event(0, 0.0, "enter", x=0.1, y=0.9), Event(0, 0.4, "reach", "bread", 0.8, 0.45)]
+        poses = [PoseFrame(0, 0.2, points), PoseFrame(0, 0.4, points)]
+        await store.db.write(insert_events_job, clip, 1, events, clock.now() + DAY, poses)
+        await uploader(store, cfg).once()
+    row = next(r for r in ledger(data_dir) if r["part"] == "events")
+    assert row["object_key"].endswith(f"{clip}.events.parquet.enc") and row["uploaded_at"]
+    key = (data_dir / "keys" / "study-1.key").read_bytes()
+    blob = bucket.get_object(Bucket=BUCKET, Key=row["object_key"])["Body"].read()
+    table = pq.read_table(io.BytesIO(unseal(key, row["object_key"], blob))).to_pylist()
+    assert [(r["kind"], r["at"]) for r in table] == [
+        ("enter", 0.0), ("pose", 0.2), ("reach", 0.4), ("pose", 0.4)
+    ]  # fmt: skip
+    pose = table[1]
+    assert pose["right_wrist"] == pytest.approx(list(wrist)) and pose["left_wrist"] is None
+    assert table[2]["zone"] == "bread" and table[2]["right_wrist"] is None
+    assert not {"nose", "left_eye", "mouth_left"} & set(table[0])
+
+
+def test_parquet_needs_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a)
+    )
+    with pytest.raises(ValueError, match=r"needs pyarrow.*veilcam\[parquet\]"):
+        UploadsConfig(
+            endpoint="http://127.0.0.1:9", bucket="b", credentials_file="x", events_format="parquet"
+        )
 
 
 async def test_a_missing_bucket_is_named_and_nothing_is_lost(

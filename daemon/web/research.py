@@ -141,8 +141,31 @@ async def studies_stop(request: web.Request) -> web.Response:
     )
 
 
+def movement_job(db: Any, clip_id: str) -> dict[str, Any]:
+    """A clip's movement events, and per track how many frames its pose was placed in."""
+    events = [
+        dict(r)
+        for r in db.conn.execute(
+            "SELECT track, at, kind, zone, x, y, depth_mm, duration FROM research_events"
+            " WHERE clip_id = ? ORDER BY at, id",
+            (clip_id,),
+        )
+    ]
+    tracks = [
+        dict(r)
+        for r in db.conn.execute(
+            "SELECT track, count(*) AS frames, min(at) AS first, max(at) AS last"
+            " FROM research_poses WHERE clip_id = ? GROUP BY track ORDER BY track",
+            (clip_id,),
+        )
+    ]
+    return {"events": events, "tracks": tracks}
+
+
 async def clip_page(request: web.Request) -> web.Response:
-    return render(request, "research_clip.html", c=await media_row(request, "clip_id", clip=True))
+    row = await media_row(request, "clip_id", clip=True)
+    movement = await app_of(request).store.db.read(movement_job, row["id"])
+    return render(request, "research_clip.html", c=row, m=movement)
 
 
 async def clip_mp4(request: web.Request) -> web.Response:

@@ -276,3 +276,32 @@ async def test_a_clip_is_not_a_picture_nor_a_picture_a_clip(ui: UI) -> None:
         assert r.status == 404, url
     r = await admin.get(f"/clips/{values['clip_id']}.mp4")
     assert r.status == 200 and r.content_type == "video/mp4"
+
+
+async def test_the_clip_page_shows_its_movement_and_plays_audited(ui: UI) -> None:
+    from veilcam.capture.clips import insert_events_job
+    from veilcam.capture.movement import BODY, Event, PoseFrame
+
+    app, _, client = ui
+    values = await seed(app)
+    clip = values["clip_id"]
+    hand = tuple((0.8, 0.4, 0.9) if n == "right_wrist" else None for n in BODY)
+    await app.store.db.write(
+        insert_events_job,
+        clip,
+        1,
+        [Event(0, 1.0, "reach", "bread", 0.81, 0.42, depth_mm=1150.0)],
+        app.clock.now() + 3600,
+        [PoseFrame(0, 0.9, hand), PoseFrame(0, 1.0, hand)],
+    )
+    admin = await client("admin")
+    page = await (await admin.get(f"/clips/{clip}")).text()
+    assert "track 0: pose placed in 2 frame(s), 0.9–1.0 s" in page
+    assert re.search(r"<td>reach</td><td>bread</td><td>0\.81, 0\.42</td><td>1150 mm</td>", page)
+    assert (await admin.get(f"/clips/{clip}.mp4")).status == 200
+    audited = await app.store.db.read(
+        lambda db: db.conn.execute(
+            "SELECT action FROM audit_log WHERE object = ? ORDER BY id", (clip,)
+        ).fetchall()
+    )
+    assert [a[0] for a in audited][-1:] == ["clip.view"]

@@ -35,7 +35,7 @@ models: install
 	$(BIN)/veilcam models fetch
 
 run: models
-	$(BIN)/veilcam demo --data-dir .demo-data --port $(PORT)
+	$(BIN)/veilcam demo --data-dir .demo-data --port $(PORT) $(if $(SCENARIO),--scenario $(SCENARIO))
 
 test: models
 	$(BIN)/python -m pytest

@@ -16,7 +16,7 @@ import numpy as np
 
 from veilcam.capture.camera import Camera
 from veilcam.config import CameraConfig
-from veilcam.errors import FeatureClosed, StoreError
+from veilcam.errors import FeatureClosed, PrivacyRefused, StoreError
 from veilcam.health import Health
 from veilcam.redaction.imaging import encode_jpeg
 from veilcam.redaction.redactor import Redacted, Redactor, blanked
@@ -111,8 +111,6 @@ class Pipeline:
         h, w = redacted.pixels.shape[:2]
         picture = Picture(
             camera=cam.cfg.name,
-            # A research camera's stills are shop-floor stills (72 h, 30 days at most: the
-            # study's own limit); its clips get their own class with the research mode.
             kind="fridge" if cam.cfg.purpose == "fridge" else "floor",
             trigger=trigger,
             jpeg=jpeg,
@@ -136,9 +134,16 @@ class Pipeline:
         return media_id
 
     async def capture(self, camera: str, trigger: str) -> str:
-        """Grab, redact, store; return the media id. Raises SourceError if no frame came."""
+        """Grab, redact, store; return the media id. Raises SourceError if no frame came.
+        A research camera keeps bodies visible, which only a running study's clips may do
+        (within its dates and area): it takes no stills."""
         cam = self.cameras[camera]
         self.allowed(cam)
+        if cam.cfg.purpose == "research":
+            raise PrivacyRefused(
+                f"{camera} is a research camera: it records clips for a running study only,"
+                " never stills"
+            )
         frame = await cam.grab()
         redacted = await self.redact(cam, frame.pixels)
         del frame  # the raw frame goes no further than this line

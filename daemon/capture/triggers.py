@@ -9,7 +9,7 @@ from veilcam.capture.pipeline import Pipeline
 from veilcam.clock import Clock
 from veilcam.config import CameraConfig
 from veilcam.durations import is_on
-from veilcam.errors import FeatureClosed, SourceError, StoreError
+from veilcam.errors import PrivacyRefused, SourceError, StoreError
 from veilcam.events import Hub
 from veilcam.sensors.ingest import DoorEvent
 from veilcam.tasks import TaskOwner
@@ -55,6 +55,8 @@ class Triggers:
                 while True:
                     event = await sub.get()
                     for cam in self.cameras:
+                        if cam.purpose == "research":  # clips for a study, never stills
+                            continue
                         if cam.triggers.doors and event.door not in cam.triggers.doors:
                             continue
                         t = cam.triggers
@@ -81,5 +83,5 @@ class Triggers:
     async def _fire(self, camera: str, trigger: str) -> None:
         try:
             await self.pipeline.capture(camera, trigger)
-        except (SourceError, StoreError, FeatureClosed) as exc:  # in health; keep triggering
+        except (SourceError, StoreError, PrivacyRefused) as exc:  # in health; keep triggering
             log.warning("capture on %s for %s skipped: %s", camera, trigger, exc)

@@ -94,6 +94,12 @@ def _check(config: Config) -> None:
                 f"cameras[{i}].research_basis: camera {cam.name!r} is a research camera, "
                 "which keeps bodies visible; say the legal basis the store recorded for it"
             )
+        if cam.purpose == "research" and (cam.stream is not None or cam.triggers.times):
+            what = "stream" if cam.stream is not None else "triggers.times"
+            raise ConfigError(
+                f"cameras[{i}].{what}: camera {cam.name!r} is a research camera, which records"
+                " clips for a running study only, never stills"
+            )
         seen.add(cam.name)
         if cam.stream and cam.stream.still_interval < 1:
             raise ConfigError(f"cameras[{i}].stream.still_interval: must be at least 1s")

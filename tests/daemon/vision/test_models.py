@@ -26,6 +26,20 @@ def test_manifest_pins_every_package_and_model() -> None:
         assert m.package in man.packages and len(m.sha256) == 64
 
 
+def test_face_models_come_only_on_request_and_never_the_68_point_one(face_models: Path) -> None:
+    man = models.Manifest.load()
+    faces = {n for n, m in man.models.items() if m.extra == "faces"}
+    assert faces == {"dlib_resnet", "dlib_landmarks5"}
+    assert not any("68" in m.member or "mmod" in m.member for m in man.models.values())
+    # The default fetch leaves them out; the cache holds no other file of their package.
+    assert faces.isdisjoint(m.name for m in models.selected(man))
+    assert faces.isdisjoint(m.name for m in models.selected(man, optional=True))
+    assert faces <= {m.name for m in models.selected(man, extras=("faces",))}
+    for name in faces:
+        assert models.path(name, face_models).stat().st_size > 1_000_000
+    assert not list(face_models.glob("*68*")) and not list(face_models.glob("*mmod*"))
+
+
 def test_cached_models_verify_and_load(model_cache: Path) -> None:
     for name in ("face_full", "selfie_segmentation"):
         p = models.path(name, model_cache)

@@ -167,6 +167,31 @@ class Vision:
         fb, fs = self.face.raw(frame, fine, FACE_SCORE_FINE)
         return self.verify.faces(frame, self.face.regions(frame, fb, fs))
 
+    def _faces(
+        self, frame: np.ndarray, sides: list[int]
+    ) -> tuple[list[Region], list[Region], np.ndarray]:
+        """Faces over the whole frame and the coarse tiles: (verified, turned down, every
+        faint hint's box)."""
+        h, w = frame.shape[:2]
+        whole = tiles_for(h, w, sides[:1])
+        coarse = tiles_for(h, w, sides[1:2])
+        wb, ws = self.face.raw(frame, whole, FACE_SCORE_HINT)
+        cb, cs = self.face.raw(frame, coarse, FACE_SCORE_HINT)
+        keep_w, keep_c = ws >= FACE_SCORE_WHOLE, cs >= FACE_SCORE_TILES
+        candidates = self.face.regions(
+            frame,
+            np.concatenate([wb[keep_w], cb[keep_c]]),
+            np.concatenate([ws[keep_w], cs[keep_c]]),
+        )
+        sure, down = self.verify.faces(frame, candidates)
+        return sure, down, np.concatenate([wb, cb])
+
+    def faces(self, frame: np.ndarray, min_face_px: int = 20) -> list[Region]:
+        """Verified faces only, largest first: what the face features look at."""
+        h, w = frame.shape[:2]
+        sure, _, _ = self._faces(frame, scales(h, w, min_face_px))
+        return sorted(sure, key=lambda r: -(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]))
+
     def find(self, frame: np.ndarray, policy: Policy, reference: np.ndarray | None = None) -> Found:
         h, w = frame.shape[:2]
         want = policy.subjects
@@ -176,24 +201,13 @@ class Vision:
         def timed(name: str, t0: float) -> None:
             found.timings_ms[name] = round((time.perf_counter() - t0) * 1000, 2)
 
-        whole = tiles_for(h, w, sides[:1])
-        coarse = tiles_for(h, w, sides[1:2])
         t0 = time.perf_counter()
-        wb, ws = self.face.raw(frame, whole, FACE_SCORE_HINT)
-        cb, cs = self.face.raw(frame, coarse, FACE_SCORE_HINT)
-        keep_w, keep_c = ws >= FACE_SCORE_WHOLE, cs >= FACE_SCORE_TILES
-        candidates = self.face.regions(
-            frame,
-            np.concatenate([wb[keep_w], cb[keep_c]]),
-            np.concatenate([ws[keep_w], cs[keep_c]]),
-        )
-        hints = np.concatenate([wb, cb])
-        faces, turned_down = self.verify.faces(frame, candidates)
+        faces, turned_down, hints = self._faces(frame, sides)
         found.models += ["face_full", "face_landmark"]
         timed("faces", t0)
         if "hand" in want:
             t0 = time.perf_counter()
-            palms = self.palm.detect(frame, [(whole + coarse, PALM_SCORE)])
+            palms = self.palm.detect(frame, [(tiles_for(h, w, sides[:2]), PALM_SCORE)])
             found.hands = self.verify.hands(frame, palms)
             found.models += ["palm_lite", "hand_landmark_lite"]
             timed("hands", t0)

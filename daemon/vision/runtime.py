@@ -109,9 +109,12 @@ class TFLiteModel:
         *,
         spare_idle: float = SPARE_IDLE,
         now: Callable[[], float] = time.monotonic,
+        file: Path | None = None,
     ) -> None:
         self.name = name
-        self._file = models.path(name, cache)  # refuses a missing or altered file by name
+        # ``file``: a model outside the manifest whose hash the caller has checked (an
+        # operator-supplied embedder); otherwise the manifest's, refused if missing or altered.
+        self._file = file if file is not None else models.path(name, cache)
         self._profile = profile
         self._free: list[tuple[Any, float]] = []  # (interpreter, when it came back), newest last
         self._cond = threading.Condition()

@@ -32,7 +32,7 @@ LAYERS: list[set[str]] = [
     {"capture"},
     {"alerts"},
     {"coldchain", "stock", "accounts", "tokens", "privacy", "renewal"},
-    {"research"},  # studies run under the privacy gates
+    {"research", "faces"},  # studies and the face features run under the privacy gates
     {"runtime"},
     {"web"},
     {"demo"},  # what a person runs

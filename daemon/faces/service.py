@@ -1,0 +1,235 @@
+"""The watchlist as the web UI, the command line and the entrance camera use it.
+
+Every path asks the watchlist gate first and refuses, naming the missing decision, before a
+model is loaded or a photo decoded. Registration photos are decoded, their largest face
+found by the product's detector, judged and embedded in memory; only the mean template is
+kept (transformed by the site key, sealed). Matching compares in memory with the native
+top-k against the active entries of the same model; a face that matches nothing leaves no
+trace (no row, no file, no log line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from veilcam.clock import Clock
+from veilcam.errors import PrivacyRefused
+from veilcam.faces import keys, watchlist
+from veilcam.faces.keys import SiteKey
+from veilcam.privacy import gates
+from veilcam.privacy.scope import Act
+from veilcam.privacy.service import Privacy
+from veilcam.store import Store
+from veilcam_native import embed as kernels
+
+MAX_PHOTOS = 5
+MAX_PHOTO_BYTES = 15 * 1024 * 1024
+MAX_PHOTO_PIXELS = 40_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    entry_id: int
+    score: float
+
+
+class Watchlist:
+    def __init__(self, store: Store, clock: Clock, privacy: Privacy, cache: Path | None = None):
+        self.store, self.clock, self.privacy, self.cache = store, clock, privacy, cache
+        self._features: Any = None
+        self._vision: Any = None
+        self._key: SiteKey | None = None
+        self._ids = np.zeros(0, np.int64)
+        self._gallery = np.zeros((0, 1), np.float32)
+
+    def require(self) -> None:
+        """FeatureClosed, naming the missing decision, unless the watchlist gate is open."""
+        gates.check(self.privacy.open_gates, "watchlist")
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.store.data_dir / "keys"
+
+    def _models(self) -> Any:
+        """The detector and the embedder, loaded on first use (after the gate said yes)."""
+        if self._features is None:
+            from veilcam.vision.embed import DlibEmbedder, FaceFeatures
+            from veilcam.vision.pipeline import Vision
+            from veilcam.vision.runtime import BoardProfile
+
+            profile = BoardProfile.load("generic")
+            self._vision = Vision(profile, self.cache)
+            self._features = FaceFeatures(DlibEmbedder(self.cache), profile, self.cache)
+        return self._features
+
+    async def key(self) -> SiteKey:
+        if self._key is None:
+            self._key = await self._load_key()
+        return self._key
+
+    async def _load_key(self) -> SiteKey:
+        nxt = self.keys_dir / (keys.NAME + ".next")
+        if nxt.exists():  # a re-keying stopped half way: which key do the rows use?
+            candidate = SiteKey.from_secret(nxt.read_bytes(), self.dim)
+            used = await self.store.db.read(
+                lambda db: db.conn.execute(
+                    "SELECT count(*) FROM watchlist WHERE key_id = ?", (candidate.key_id,)
+                ).fetchone()[0]
+            )
+            if used:
+                keys.destroy(self.keys_dir / keys.NAME)
+                nxt.replace(self.keys_dir / keys.NAME)
+            else:
+                keys.destroy(nxt)
+        return keys.load(self.keys_dir, self.dim)
+
+    @property
+    def dim(self) -> int:
+        return 128 if self._features is None else int(self._features.embedder.dim)
+
+    # -- registration -------------------------------------------------------------------
+
+    def _template(self, photos: list[bytes]) -> tuple[np.ndarray, str]:
+        features = self._models()
+        found = []
+        for i, data in enumerate(photos, 1):
+            if len(data) > MAX_PHOTO_BYTES:
+                raise PrivacyRefused(f"photo {i} is larger than {MAX_PHOTO_BYTES >> 20} MB")
+            try:
+                with Image.open(io.BytesIO(data)) as im:
+                    if im.width * im.height > MAX_PHOTO_PIXELS:
+                        raise PrivacyRefused(f"photo {i} has more than 40 megapixels")
+                    pixels = np.asarray(im.convert("RGB"))
+            except (UnidentifiedImageError, OSError, ValueError) as exc:
+                raise PrivacyRefused(
+                    f"photo {i} is not a picture that can be read ({exc})"
+                ) from None
+            faces = self._vision.faces(pixels, min_face_px=12)
+            if not faces:
+                raise PrivacyRefused(f"photo {i}: no face found")
+            d = features.describe(pixels, faces[0])
+            if d.template is None:
+                raise PrivacyRefused(f"photo {i}: the face is not usable ({d.quality.reason})")
+            found.append(d.template)
+        mean = np.mean(found, axis=0).astype(np.float32)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12), features.embedder.model_id
+
+    async def register(
+        self,
+        act: Act,
+        photos: list[bytes],
+        *,
+        reference: str,
+        category: str,
+        days: int = watchlist.DEFAULT_DAYS,
+    ) -> int:
+        """A proposed entry from one to five photos of the person; only the template stays."""
+        self.require()
+        await self._operator(act, "watchlist.register.refused")
+        if not 1 <= len(photos) <= MAX_PHOTOS:
+            raise PrivacyRefused(f"one to {MAX_PHOTOS} photos, not {len(photos)}")
+        template, model_id = await asyncio.to_thread(self._template, photos)
+        job = functools.partial(
+            watchlist.register_job,
+            template=template,
+            model_id=model_id,
+            key=await self.key(),
+            photos=len(photos),
+            reference=reference,
+            category=category,
+            days=days,
+        )
+        del template
+        return int(await self.store.db.write(job, act))
+
+    async def _operator(self, act: Act, refused: str) -> None:
+        """Refuse (and audit the refusal) an account that may not operate the list."""
+        try:
+            await self.store.db.read(watchlist.check_operator, act)
+        except PrivacyRefused as exc:
+            await self._audit(act, refused, None, str(exc))
+            raise
+
+    async def _audit(self, act: Act, action: str, obj: str | None, detail: str) -> None:
+        await self.store.db.write(lambda db: act.audit(db, action, obj, detail))
+
+    async def decide(self, act: Act, entry_id: int, approve: bool, reason: str = "") -> None:
+        self.require()
+        await self._operator(act, "watchlist.decide.refused")
+        try:
+            await self.store.db.write(watchlist.decide_job, act, entry_id, approve, reason)
+        except PrivacyRefused as exc:
+            await self._audit(act, "watchlist.decide.refused", f"watchlist:{entry_id}", str(exc))
+            raise
+        await self.refresh()
+
+    async def remove(self, act: Act, entry_id: int, reason: str) -> None:
+        self.require()
+        await self.store.db.write(watchlist.remove_job, act, entry_id, reason)
+        await self.refresh()
+
+    async def entries(self, act: Act) -> list[dict[str, Any]]:
+        self.require()
+        await self._operator(act, "watchlist.view.refused")
+        return list(await self.store.db.write(watchlist.list_job, act))
+
+    # -- matching -----------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """The active entries' templates into memory (transformed, as stored)."""
+        if "watchlist" not in self.privacy.open_gates:
+            self._ids, self._gallery = np.zeros(0, np.int64), np.zeros((0, 1), np.float32)
+            return
+        await self.store.db.write(watchlist.expire_job, self.clock.now())
+        rows = await self.store.db.read(watchlist.active_job, self.clock.now())
+        key = await self.key()
+        model = self._features.embedder.model_id if self._features is not None else None
+        usable = [r for r in rows if r[2] == key.key_id and (model is None or r[1] == model)]
+        self._ids = np.array([r[0] for r in usable], np.int64)
+        self._gallery = (
+            np.stack([key.unseal(r[0], r[3]) for r in usable]).astype(np.float32)
+            if usable
+            else np.zeros((0, self.dim), np.float32)
+        )
+
+    def match(self, template: np.ndarray, threshold: float) -> Match | None:
+        """The best active entry at or above ``threshold`` for a template (in memory)."""
+        self.require()
+        if not len(self._ids) or self._key is None:
+            return None
+        query = self._key.transform(template)
+        score, idx = kernels.topk_dot(query[None], self._gallery, k=1)
+        best = float(score[0, 0])
+        if best < threshold:
+            return None
+        return Match(int(self._ids[int(idx[0, 0])]), best)
+
+    async def rekey(self, act: Act) -> int:
+        """A new site key: every kept template moves to it; the old one is destroyed."""
+        self.require()
+        await self._operator(act, "watchlist.rekey.refused")
+        old = await self.key()
+        secret = secrets.token_bytes(32)
+        nxt = self.keys_dir / (keys.NAME + ".next")
+        keys.write(nxt, secret)  # first: a stop half way finds the key the rows moved to
+        new = SiteKey.from_secret(secret, self.dim)
+        moved = int(await self.store.db.write(watchlist.rekey_job, old, new))
+        keys.destroy(self.keys_dir / keys.NAME)
+        nxt.replace(self.keys_dir / keys.NAME)
+        self._key = new
+        await self.store.db.write(
+            lambda db: act.audit(
+                db, "watchlist.rekey", None, f"{moved} templates, key {new.key_id}"
+            )
+        )
+        await self.refresh()
+        return moved

@@ -85,6 +85,12 @@ bench: models
 			../shared/eval/fridge --exclude ../shared/eval/fridge/hands.json \
 			> bench/results/redaction_hands.jsonl; \
 	else echo "../shared/eval not here: redaction recall not measured"; fi
+	@if [ -d ../shared/eval/pairs ]; then \
+		$(BIN)/python -m pip install -q -c constraints.txt -e ".[faces]" --no-build-isolation; \
+		$(BIN)/veilcam models fetch --faces; \
+		$(BIN)/python bench/faces_eval.py --pairs ../shared/eval/pairs --json \
+			> bench/results/faces_eval.jsonl; \
+	else echo "../shared/eval/pairs not here: face verification not measured"; fi
 	$(BIN)/python bench/core.py --json > bench/results/core.jsonl
 	$(BIN)/python bench/signin_load.py --json > bench/results/signin_load.jsonl
 	$(BIN)/python bench/chaos.py --json > bench/results/chaos.jsonl

@@ -45,6 +45,29 @@ SECTIONS = {
             "ratio",
         ],
     ),
+    "faces_eval": (
+        "Face verification",
+        "`bench/faces_eval.py --pairs ../shared/eval/pairs`: every photo against every other "
+        "(plain), and each against the others' harder copies (30 px faces, greyscale, both, "
+        "tight crops); ours (the product's detector, face-mesh landmarks, the quality gate, "
+        "the native warp, dlib's ResNet) beside dlib's own pipeline (HOG detector, 5-point "
+        "model, its chip); a photo without a usable face counts as a wrong answer.",
+        [
+            "pipeline",
+            "photos",
+            "no_usable_face",
+            "plain_accuracy",
+            "plain_tar",
+            "plain_far",
+            "hard",
+            "small_accuracy",
+            "grey_accuracy",
+            "small+grey_accuracy",
+            "crop_accuracy",
+            "threshold",
+            "embed_ms",
+        ],
+    ),
     "stock_eval": (
         "Stock evaluation set",
         "`bench/stock_eval.py`: 64 scenes built from ../shared/eval/products by the recipe in "

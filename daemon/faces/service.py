@@ -174,6 +174,7 @@ class Watchlist:
 
     async def remove(self, act: Act, entry_id: int, reason: str) -> None:
         self.require()
+        await self._operator(act, "watchlist.remove.refused")
         await self.store.db.write(watchlist.remove_job, act, entry_id, reason)
         await self.refresh()
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from veilcam.capture.camera import Camera
 from veilcam.config import CameraConfig
-from veilcam.errors import FeatureClosed, PrivacyRefused, StoreError
+from veilcam.errors import FeatureClosed, PrivacyRefused, StoreError, VeilcamError
 from veilcam.health import Health
 from veilcam.redaction.imaging import encode_jpeg
 from veilcam.redaction.redactor import Redacted, Redactor, blanked
@@ -68,6 +68,9 @@ class Pipeline:
         # Raises FeatureClosed while a feature's gate is not open (set by the runtime from
         # the privacy registers; nothing is gated until then).
         self.gate: Callable[[str], None] = lambda feature: None
+        # Watchlist cameras: the raw frame is shown to this before redaction (memory only;
+        # set by the runtime when the face features are configured).
+        self.inspect: Callable[[str, np.ndarray], Awaitable[None]] | None = None
 
     def allowed(self, cam: Camera) -> None:
         """Refuse to look through a camera whose purpose needs an open feature gate: a
@@ -89,6 +92,13 @@ class Pipeline:
             cam.close()
 
     async def redact(self, cam: Camera, pixels: np.ndarray) -> Redacted:
+        if self.inspect is not None and cam.cfg.watchlist:
+            try:
+                await self.inspect(cam.cfg.name, pixels)
+            # A missing face model or extra, a broken key: named in health; the picture is
+            # redacted and stored regardless.
+            except (VeilcamError, RuntimeError, ValueError, OSError) as exc:
+                self.health.set(f"watchlist:{cam.cfg.name}", "error", f"not looking: {exc}")
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(REDACT_TIMEOUT):

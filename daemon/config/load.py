@@ -100,6 +100,11 @@ def _check(config: Config) -> None:
                 f"cameras[{i}].{what}: camera {cam.name!r} is a research camera, which records"
                 " clips for a running study only, never stills"
             )
+        if cam.watchlist and cam.purpose != "floor":
+            raise ConfigError(
+                f"cameras[{i}].watchlist: only a floor camera (at the entrance) compares faces"
+                f" with the watchlist, not a {cam.purpose} camera"
+            )
         seen.add(cam.name)
         if cam.stream and cam.stream.still_interval < 1:
             raise ConfigError(f"cameras[{i}].stream.still_interval: must be at least 1s")

@@ -273,6 +273,9 @@ class CameraConfig(_Strict, frozen=True):
     # The legal basis on which a research camera keeps bodies visible (the store's recorded
     # decision, e.g. "consent, study notice at the entrance, DPIA 2026-03"); required there.
     research_basis: str = ""
+    # A floor camera at the entrance whose faces are compared with the watchlist, in memory,
+    # before redaction (only while the watchlist gate is open; needs the [faces] extra).
+    watchlist: bool = False
 
 
 class StockConfig(_Strict, frozen=True):

@@ -31,6 +31,7 @@ from veilcam.privacy.service import Privacy
 from veilcam.store import Store
 from veilcam_native import embed as kernels
 
+REFRESH = 30.0
 MAX_PHOTOS = 5
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_PHOTO_PIXELS = 40_000_000
@@ -43,10 +44,18 @@ class Match:
 
 
 class Watchlist:
-    def __init__(self, store: Store, clock: Clock, privacy: Privacy, cache: Path | None = None):
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        privacy: Privacy,
+        cache: Path | None = None,
+        vision: Any = None,
+    ) -> None:
+        """``vision``: the redactor's detector, shared (its models are loaded already)."""
         self.store, self.clock, self.privacy, self.cache = store, clock, privacy, cache
         self._features: Any = None
-        self._vision: Any = None
+        self._vision: Any = vision
         self._key: SiteKey | None = None
         self._ids = np.zeros(0, np.int64)
         self._gallery = np.zeros((0, 1), np.float32)
@@ -67,7 +76,8 @@ class Watchlist:
             from veilcam.vision.runtime import BoardProfile
 
             profile = BoardProfile.load("generic")
-            self._vision = Vision(profile, self.cache)
+            if self._vision is None:
+                self._vision = Vision(profile, self.cache)
             self._features = FaceFeatures(DlibEmbedder(self.cache), profile, self.cache)
         return self._features
 
@@ -184,6 +194,13 @@ class Watchlist:
         return list(await self.store.db.write(watchlist.list_job, act))
 
     # -- matching -----------------------------------------------------------------------
+
+    async def run(self, every: float = REFRESH) -> None:
+        """Keep the in-memory gallery true to the list and the gate (approvals, removals,
+        expiries, a gate opened or closed) at most ``every`` seconds late."""
+        while True:
+            await self.refresh()
+            await self.clock.sleep(every)
 
     async def refresh(self) -> None:
         """The active entries' templates into memory (transformed, as stored)."""

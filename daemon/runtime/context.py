@@ -19,6 +19,8 @@ from veilcam.clock import Clock
 from veilcam.coldchain.service import AlarmService
 from veilcam.config import Config
 from veilcam.events import Hub
+from veilcam.faces.entrance import Entrance
+from veilcam.faces.service import Watchlist
 from veilcam.health import Health
 from veilcam.privacy.service import Privacy
 from veilcam.research.service import Research
@@ -49,6 +51,8 @@ class App:
     privacy: Privacy | None = None
     tls: Served | None = None  # the web UI's certificate, when it serves HTTPS
     research: Research | None = None
+    watchlist: Watchlist | None = None
+    entrance: Entrance | None = None
     uploader: Uploader | None = None
     recorders: dict[str, ClipRecorder] = field(default_factory=dict)
     streams: dict[str, Stream] = field(default_factory=dict)

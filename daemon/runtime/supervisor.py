@@ -30,6 +30,8 @@ from veilcam.config import Config
 from veilcam.control.server import ControlServer
 from veilcam.errors import ModelError
 from veilcam.events import Hub
+from veilcam.faces.entrance import Entrance
+from veilcam.faces.service import Watchlist
 from veilcam.health import Health
 from veilcam.privacy import gates
 from veilcam.privacy.deadlines import Deadlines
@@ -278,6 +280,22 @@ async def running(
                 )
                 app.recorders[cam.name] = recorder
                 start(f"clips:{cam.name}", recorder.run)
+        if any(c.watchlist for c in config.cameras):
+            shared = redactor.vision if isinstance(redactor, VisionRedactor) else None
+            app.watchlist = watchlist = Watchlist(store, clock, privacy, vision=shared)
+            app.entrance = entrance = Entrance(
+                watchlist,
+                store,
+                clock,
+                health,
+                notify if outbox is not None else None,
+                config.site,
+                outbox.wake if outbox is not None else None,
+            )
+            entrance.recorder.transitions = app.alarm_changes
+            pipeline.inspect = entrance.inspect
+            stack.callback(entrance.close)
+            start("watchlist", watchlist.run)
         if config.uploads is not None:
             app.uploader = Uploader(store, clock, health, config.uploads, privacy, config.site)
             start("uploads", app.uploader.run)

@@ -280,9 +280,10 @@ async def running(
                 )
                 app.recorders[cam.name] = recorder
                 start(f"clips:{cam.name}", recorder.run)
+        shared = redactor.vision if isinstance(redactor, VisionRedactor) else None
+        app.watchlist = watchlist = Watchlist(store, clock, privacy, vision=shared)
+        start("watchlist", watchlist.run)
         if any(c.watchlist for c in config.cameras):
-            shared = redactor.vision if isinstance(redactor, VisionRedactor) else None
-            app.watchlist = watchlist = Watchlist(store, clock, privacy, vision=shared)
             app.entrance = entrance = Entrance(
                 watchlist,
                 store,
@@ -295,7 +296,6 @@ async def running(
             entrance.recorder.transitions = app.alarm_changes
             pipeline.inspect = entrance.inspect
             stack.callback(entrance.close)
-            start("watchlist", watchlist.run)
         if config.uploads is not None:
             app.uploader = Uploader(store, clock, health, config.uploads, privacy, config.site)
             start("uploads", app.uploader.run)

@@ -166,7 +166,12 @@ async def access(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method == "POST" and session.csrf:
         # A form sends its hidden field; a script using a signed-in session (JSON body) the
         # same token in a header, which another site's page cannot set.
+        # A large file upload (multipart, read by its handler as a stream, past the small
+        # body limit: the watchlist's photos) carries it in its form's action instead, and
+        # the body is not read here.
         sent = request.headers.get("X-CSRF-Token")
+        if sent is None and request.content_type == "multipart/form-data":
+            sent = request.query.get("csrf")
         if sent is None:
             sent = str((await request.post()).get("csrf", ""))
         if not secrets.compare_digest(sent, session.csrf):

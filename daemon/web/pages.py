@@ -148,7 +148,7 @@ async def media_row(request: web.Request, key: str, clip: bool) -> dict[str, Any
     if not MEDIA_ID.match(media_id):
         raise web.HTTPNotFound(text=f"no such {what}")
     row = await app_of(request).store.db.read(queries.picture_job, media_id)
-    if row is None or (row["kind"] == "clip") != clip:
+    if row is None or (row["kind"] == "clip") != clip or row["kind"] == "evidence":
         raise web.HTTPNotFound(text=f"no such {what} (it may have expired or been erased)")
     if row["restricted_by"] is not None:
         await audit_request(request, f"{what}.view.refused", row["id"], "restricted")

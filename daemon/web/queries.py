@@ -16,8 +16,9 @@ def pictures_job(
     db: Database, camera: str | None, since: float | None, until: float | None, limit: int = 60
 ) -> list[dict[str, Any]]:
     # Restricted pictures are left out of every list (a restriction request holds them).
-    # Clips are on their study's page, with a player.
-    sql = "SELECT * FROM media WHERE restricted_by IS NULL AND kind != 'clip'"
+    # Clips are on their study's page, with a player; a watchlist match's evidence (a face,
+    # unredacted) only on the watchlist's page, for its two administrators.
+    sql = "SELECT * FROM media WHERE restricted_by IS NULL AND kind NOT IN ('clip', 'evidence')"
     args: list[Any] = []
     if camera:
         sql += " AND camera = ?"
@@ -41,7 +42,7 @@ def picture_job(db: Database, media_id: str) -> dict[str, Any] | None:
 def latest_per_camera_job(db: Database) -> dict[str, dict[str, Any]]:
     rows = db.conn.execute(
         "SELECT m.* FROM media m JOIN (SELECT camera, max(created_at) AS t FROM media"
-        " WHERE restricted_by IS NULL AND kind != 'clip' GROUP BY camera) l"
+        " WHERE restricted_by IS NULL AND kind NOT IN ('clip', 'evidence') GROUP BY camera) l"
         " ON l.camera = m.camera AND l.t = m.created_at"
     )
     return {r["camera"]: picture_row(r) for r in rows}

@@ -25,6 +25,7 @@ from veilcam.web import (
     stock,
     stock_api,
     system,
+    watchlist,
 )
 from veilcam.web.common import (
     ACKERS,
@@ -119,6 +120,20 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("POST", "/studies/{study_id:[0-9]{1,9}}/stop", research.studies_stop, ADMIN),
     ("GET", "/clips/{clip_id:[0-9a-f]{32}}", research.clip_page, READERS),
     ("GET", "/clips/{clip_id:[0-9a-f]{32}}.mp4", research.clip_mp4, READERS),
+    ("GET", "/watchlist", watchlist.watchlist_page, ADMIN),
+    ("POST", "/watchlist", watchlist.watchlist_register, ADMIN),
+    (
+        "POST",
+        "/watchlist/{entry_id:[0-9]{1,9}}/{action:approve|refuse|remove}",
+        watchlist.watchlist_update,
+        ADMIN,
+    ),
+    (
+        "GET",
+        "/watchlist/evidence/{evidence_id:[0-9a-f]{32}}.jpg",
+        watchlist.evidence_jpeg,
+        ADMIN,
+    ),
     ("GET", "/health", system.health_page, ALL),
     ("POST", "/health/certificate", system.certificate_renew, ADMIN),
     ("GET", "/users", people.users_page, ADMIN),
@@ -202,6 +217,9 @@ VIEWS = {  # personal data shown on the appliance's own pages, not handed over
     "audited as clip.view, never cached",
     "/pictures/{media_id}.jpg": "a redacted picture drawn inline for a signed-in reader; "
     "audited as picture.view, never cached",
+    "/watchlist/evidence/{evidence_id}.jpg": "a watchlist match's face crop, drawn inline for "
+    "one of the two administrators operating the list, to review; audited as evidence.view, "
+    "never cached, gone after 72 hours unless a legal hold",
 }
 NOT_PERSONAL = {
     "/privacy/notice.pdf": "the notice to shoppers: settings and open feature gates",

@@ -20,6 +20,7 @@ import numpy as np
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
+from tests.support.web import USERS
 from veilcam.cli import NOT_EXPORTS, build_parser
 from veilcam.cli.privacy import EXPORTS as CLI_EXPORTS
 from veilcam.clock import FakeClock, SystemClock
@@ -106,8 +107,23 @@ async def seed(app: App) -> dict[str, str]:
             days=7,
         )
     )
+    # A watchlist match's evidence, under an open watchlist gate the signed-in admin decided.
+    await app.store.db.write(
+        lambda db: db.conn.execute(
+            "INSERT INTO gates (feature, legal_basis, purpose, dpia_ref, signage, proposed_by,"
+            " proposed_at, state, decided_by, decided_at) VALUES ('watchlist', 'interest', 'p',"
+            " 'D-2', 'A4', 'ben', ?, 'open', ?, ?)",
+            (now, USERS["admin"], now),
+        )
+    )
+    assert app.privacy is not None
+    await app.privacy.refresh()
+    evidence_id = await app.store.add_picture(
+        Picture("fridge-1", "evidence", "watchlist:1", jpeg(), 64, 48)
+    )
     return {
         "media_id": media_id,
+        "evidence_id": evidence_id,
         "clip_id": clip_id,
         "request_id": str(req),
         "camera": "fridge-1",

@@ -90,6 +90,7 @@ bench: models
 		$(BIN)/veilcam models fetch --faces; \
 		$(BIN)/python bench/faces_eval.py --pairs ../shared/eval/pairs --json \
 			> bench/results/faces_eval.jsonl; \
+		$(BIN)/python bench/faces_bench.py --json > bench/results/faces.jsonl; \
 	else echo "../shared/eval/pairs not here: face verification not measured"; fi
 	$(BIN)/python bench/core.py --json > bench/results/core.jsonl
 	$(BIN)/python bench/signin_load.py --json > bench/results/signin_load.jsonl

@@ -45,6 +45,15 @@ SECTIONS = {
             "ratio",
         ],
     ),
+    "faces": (
+        "Face features' speed",
+        "`bench/faces_bench.py`: embedding a face on one core (ours: face-mesh landmarks, the "
+        "quality gate, the native warp, dlib's ResNet; dlib's own: its 5-point model, chip and "
+        "ResNet from the same face); matching one face against 10,000 site-keyed templates "
+        "(the site key's transform and the native top-k) beside faiss; the entrance camera "
+        "at 720p with five faces in view on two cores, beside its redaction alone.",
+        ["measure", "ours_ms", "ours_fps", "anchor", "anchor_ms", "anchor_fps", "ratio"],
+    ),
     "faces_eval": (
         "Face verification",
         "`bench/faces_eval.py --pairs ../shared/eval/pairs`: every photo against every other "

@@ -194,19 +194,36 @@ class DlibEmbedder:
     # vectors this is the calibrated cosine (bench/faces_eval.py).
     threshold = 0.925
 
-    def __init__(self, cache: Path | None = None) -> None:
+    def __init__(self, cache: Path | None = None, copies: int = 2) -> None:
         try:
             import dlib
         except ImportError:
             raise ModelError(
                 "the face features need dlib: pip install 'veilcam[faces]' (prebuilt dlib-bin)"
             ) from None
-        self._net = dlib.face_recognition_model_v1(str(models.path("dlib_resnet", cache)))
-        self._lock = threading.Lock()
+        self._path = str(models.path("dlib_resnet", cache))
+        self._make = dlib.face_recognition_model_v1
+        # One net runs one face at a time: up to ``copies`` of them (one per core), made
+        # when two faces are embedded at once (about 30 MB each).
+        self._free: list[Any] = [self._make(self._path)]
+        self._made, self._copies = 1, max(1, copies)
+        self._cond = threading.Condition()
 
     def embed(self, chip: np.ndarray) -> np.ndarray:
-        with self._lock:  # one dlib net, one thread at a time
-            raw = self._net.compute_face_descriptor(np.ascontiguousarray(chip))
+        with self._cond:
+            while not self._free and self._made >= self._copies:
+                self._cond.wait()
+            net = self._free.pop() if self._free else None
+            if net is None:
+                self._made += 1
+        if net is None:
+            net = self._make(self._path)
+        try:
+            raw = net.compute_face_descriptor(np.ascontiguousarray(chip))
+        finally:
+            with self._cond:
+                self._free.append(net)
+                self._cond.notify()
         return _unit(np.asarray(raw))
 
 

@@ -21,7 +21,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from veilcam.alerts.episodes import Episodes, Source, Transition
+from veilcam.alerts.recorder import Recorder
 from veilcam.clock import Clock
+from veilcam.durations import DAY
 from veilcam.errors import PrivacyRefused
 from veilcam.faces import keys, watchlist
 from veilcam.faces.keys import SiteKey
@@ -32,9 +35,17 @@ from veilcam.store import Store
 from veilcam_native import embed as kernels
 
 REFRESH = 30.0
+REMIND_BEFORE = 14 * DAY  # an entry's coming expiry is an alert this long before
 MAX_PHOTOS = 5
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_PHOTO_PIXELS = 40_000_000
+
+
+REMINDERS = Source(
+    "watchlist",
+    "Watchlist entry",
+    {"expiring": "a watchlist entry expires soon: keep it only with a fresh decision"},
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,9 @@ class Watchlist:
         self._key: SiteKey | None = None
         self._ids = np.zeros(0, np.int64)
         self._gallery = np.zeros((0, 1), np.float32)
+        # Reminders of coming expiries, through the shared alerts (set by the runtime).
+        self.reminders: Recorder | None = None
+        self._expiring: dict[int, Episodes] = {}
 
     def require(self) -> None:
         """FeatureClosed, naming the missing decision, unless the watchlist gate is open."""
@@ -208,6 +222,7 @@ class Watchlist:
             self._ids, self._gallery = np.zeros(0, np.int64), np.zeros((0, 1), np.float32)
             return
         await self.store.db.write(watchlist.expire_job, self.clock.now())
+        await self._remind()
         rows = await self.store.db.read(watchlist.active_job, self.clock.now())
         key = await self.key()
         model = self._features.embedder.model_id if self._features is not None else None
@@ -218,6 +233,28 @@ class Watchlist:
             if usable
             else np.zeros((0, self.dim), np.float32)
         )
+
+    async def _remind(self) -> None:
+        """An alert for each active entry within ``REMIND_BEFORE`` of its expiry, closed
+        when it expires or is removed. The message names no person or incident: it may be
+        mailed to people who do not operate the list."""
+        if self.reminders is None:
+            return
+        now = self.clock.now()
+        soon = dict(await self.store.db.read(watchlist.expiring_job, now, REMIND_BEFORE))
+        out: list[Transition] = []
+        for entry_id, at in soon.items():
+            eps = self._expiring.setdefault(entry_id, Episodes("watchlist", f"entry {entry_id}"))
+            days = max(0, int((at - now) // DAY))
+            msg = (
+                f"watchlist entry {entry_id} expires in {days} day(s) and is then deleted;"
+                " to keep it, an administrator registers it again and the other approves"
+            )
+            out += eps.raise_to("expiring", "warning", now, None, msg)
+        for entry_id in [e for e in self._expiring if e not in soon]:
+            out += self._expiring.pop(entry_id).close("expiring", now, "expired or removed")
+        if out:
+            await self.reminders.apply(out)
 
     def match(self, template: np.ndarray, threshold: float) -> Match | None:
         """The best active entry at or above ``threshold`` for a template (in memory)."""

@@ -159,6 +159,18 @@ def expire_job(db: Database, now: float) -> list[int]:
     return ids
 
 
+def expiring_job(db: Database, now: float, within: float) -> list[tuple[int, float]]:
+    """(id, expires_at) of the active entries that expire within ``within`` seconds."""
+    return [
+        (int(r[0]), float(r[1]))
+        for r in db.conn.execute(
+            "SELECT id, expires_at FROM watchlist WHERE state = 'active'"
+            " AND expires_at > ? AND expires_at <= ? ORDER BY id",
+            (now, now + within),
+        )
+    ]
+
+
 def list_job(db: Database, act: Act) -> list[dict[str, Any]]:
     """The entries, without templates, for an operator; the look is audited."""
     check_operator(db, act)

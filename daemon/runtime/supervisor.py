@@ -18,6 +18,7 @@ from typing import Any
 import veilcam_native
 from veilcam import __version__
 from veilcam.alerts.outbox import Outbox
+from veilcam.alerts.recorder import Recorder
 from veilcam.capture.camera import Camera
 from veilcam.capture.clips import ClipRecorder
 from veilcam.capture.pipeline import REDACT_WORKERS, Pipeline
@@ -31,7 +32,7 @@ from veilcam.control.server import ControlServer
 from veilcam.errors import ModelError
 from veilcam.events import Hub
 from veilcam.faces.entrance import Entrance
-from veilcam.faces.service import Watchlist
+from veilcam.faces.service import REMINDERS, Watchlist
 from veilcam.health import Health
 from veilcam.privacy import gates
 from veilcam.privacy.deadlines import Deadlines
@@ -282,6 +283,17 @@ async def running(
                 start(f"clips:{cam.name}", recorder.run)
         shared = redactor.vision if isinstance(redactor, VisionRedactor) else None
         app.watchlist = watchlist = Watchlist(store, clock, privacy, vision=shared)
+        watchlist.reminders = Recorder(
+            REMINDERS,
+            store,
+            health,
+            notify if outbox is not None else None,
+            config.site,
+            outbox.wake if outbox is not None else None,
+            retention="watchlist",
+            health_key="watchlist_records",
+        )
+        watchlist.reminders.transitions = app.alarm_changes
         start("watchlist", watchlist.run)
         if any(c.watchlist for c in config.cameras):
             app.entrance = entrance = Entrance(

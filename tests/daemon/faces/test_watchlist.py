@@ -190,3 +190,41 @@ async def test_templates_are_bound_to_the_site_key_and_renewed(
     (blob,) = rows(data_dir, "SELECT template FROM watchlist")[0]
     with pytest.raises(InvalidTag):
         here.unseal(entry, blob)
+
+
+async def test_an_entry_is_recalled_before_it_expires_and_deleted_after(
+    site: tuple[Watchlist, Privacy], data_dir: Path, assets: Path
+) -> None:
+    from veilcam.alerts.recorder import Recorder
+    from veilcam.durations import DAY
+    from veilcam.faces.service import REMINDERS
+    from veilcam.health import Health
+
+    w, privacy = site
+    clock = w.clock
+    assert isinstance(clock, FakeClock)
+    w.reminders = Recorder(REMINDERS, w.store, Health(clock), retention="watchlist")
+    await open_gate(privacy)
+    astronaut = np.asarray(Image.open(assets / "astronaut.png").convert("RGB"))
+    entry = await w.register(
+        privacy.act("ada"), [jpeg(astronaut)], reference="INC-3", category="other", days=30
+    )
+    await w.decide(privacy.act("ben"), entry, True)
+    await w.refresh()
+    assert rows(data_dir, "SELECT count(*) FROM alarms") == [(0,)]
+    clock.advance(20 * DAY)  # ten days left
+    await w.refresh()
+    ((subject, rule, level, message, closed),) = rows(
+        data_dir, "SELECT subject, rule, level, message, closed_at FROM alarms"
+    )
+    assert (subject, rule, level, closed) == (f"entry {entry}", "expiring", "warning", None)
+    assert "expires in 10 day(s)" in str(message) and "INC-3" not in str(message)
+    await w.refresh()  # once, not every refresh
+    assert rows(data_dir, "SELECT count(*) FROM alarms") == [(1,)]
+    clock.advance(11 * DAY)
+    await w.refresh()
+    assert rows(data_dir, "SELECT state, reason, length(template) FROM watchlist") == [
+        ("removed", "expired", 0)
+    ]
+    assert rows(data_dir, "SELECT closed_at IS NOT NULL FROM alarms") == [(1,)]
+    assert w._ids.size == 0

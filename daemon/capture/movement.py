@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from veilcam.capture.geometry import polygon_mask
+from veilcam.capture.geometry import iou, polygon_mask
 from veilcam_native import mask as masks
 
 if TYPE_CHECKING:
@@ -127,14 +127,6 @@ def _in_zone(p: tuple[float, float], box: tuple[int, int, int, int], zone: np.nd
     return x0 <= x < x1 and y0 <= y < y1 and bool(zone[y - y0, x - x0])
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0, x1 - x0) * max(0, y1 - y0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 class Movement:
     """One clip's tracker; ``step`` each recorded frame, ``close`` at the clip's end."""
 
@@ -177,8 +169,8 @@ class Movement:
         out: list[_Track] = []
         free = [tr for tr in self.tracks if t - tr.seen <= LOST_AFTER]
         for box in boxes:
-            best = max(free, key=lambda tr: _iou(tr.box, box), default=None)
-            if best is not None and _iou(best.box, box) >= MATCH:
+            best = max(free, key=lambda tr: iou(tr.box, box), default=None)
+            if best is not None and iou(best.box, box) >= MATCH:
                 free.remove(best)
                 best.box, best.seen = box, t
                 out.append(best)
@@ -269,8 +261,8 @@ class Movement:
         free = list(current)
         for pose in poses:
             box = np.asarray(pose.region, np.float64)
-            best = max(free, key=lambda tr: _iou(tr.box, box), default=None)
-            if best is None or _iou(best.box, box) < POSE_MATCH:
+            best = max(free, key=lambda tr: iou(tr.box, box), default=None)
+            if best is None or iou(best.box, box) < POSE_MATCH:
                 continue
             free.remove(best)
             best.posed = True

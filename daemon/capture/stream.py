@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,8 +21,10 @@ from veilcam.config import StreamConfig
 from veilcam.errors import FeatureClosed, SourceError, StoreError
 from veilcam.events import Hub, Subscription
 from veilcam.tasks import TaskOwner
+from veilcam_native import mask as masks
 
 log = logging.getLogger(__name__)
+MIN_PERSON_PX = 400  # a person region smaller than 20 x 20 pixels is not handed on
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -30,6 +32,9 @@ class RedactedFrame:
     camera: str
     pixels: np.ndarray  # already redacted: safe for analysers
     at: float
+    # Where the redactor confirmed people, as (N, 4) boxes x0, y0, x1, y1 in frame pixels:
+    # enough to count them, nothing to recognise them by.
+    people: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.int32))
 
 
 @dataclass(slots=True)
@@ -95,7 +100,14 @@ class Stream:
             redacted = await self.pipeline.redact(self.cam, pixels)
             del pixels
             self.stats.processed += 1
-            self.frames.publish(RedactedFrame(self.cam.cfg.name, redacted.pixels, self.clock.now()))
+            people = (
+                masks.mask_boxes(redacted.people, min_area=MIN_PERSON_PX)
+                if redacted.people is not None
+                else np.zeros((0, 4), np.int32)
+            )
+            self.frames.publish(
+                RedactedFrame(self.cam.cfg.name, redacted.pixels, self.clock.now(), people)
+            )
             if self.clock.monotonic() >= next_still:
                 next_still = self.clock.monotonic() + interval
                 try:

@@ -100,6 +100,12 @@ def _check(config: Config) -> None:
                 f"cameras[{i}].{what}: camera {cam.name!r} is a research camera, which records"
                 " clips for a running study only, never stills"
             )
+        if cam.counting is not None and (cam.purpose != "floor" or cam.stream is None):
+            raise ConfigError(
+                f"cameras[{i}].counting: visitors are counted on a floor camera's stream;"
+                f" {cam.name!r} is a {cam.purpose} camera"
+                + ("" if cam.stream is not None else " without a [cameras.stream]")
+            )
         if cam.watchlist and cam.purpose != "floor":
             raise ConfigError(
                 f"cameras[{i}].watchlist: only a floor camera (at the entrance) compares faces"

@@ -230,6 +230,33 @@ class ClipConfig(_Strict, frozen=True):
     min_presence: Annotated[float, msgspec.Meta(ge=0.0005, le=0.2)] = 0.002
 
 
+Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+Point = tuple[Fraction, Fraction]
+
+
+class CountingConfig(_Strict, frozen=True):
+    """Visitor counting on a floor camera's stream: people crossing a line, counted per 15
+    minutes from the redactor's person regions (no face, no template: ``anonymous``)."""
+
+    # Two points, fractions of the picture. Stand at the first looking at the second:
+    # crossing from the left to the right is coming in (drawn left to right across a
+    # door at the top of the picture, walking down the picture is coming in).
+    line: tuple[Point, Point]
+    mode: Literal["anonymous"] = "anonymous"
+    # Where staff badge in (a polygon): a person seen there is not counted at all.
+    staff_zone: list[Point] = []
+    # A crossing counts once the feet are this far (share of the picture's height) past
+    # the line: someone standing on it is not counted over and over.
+    hysteresis: Annotated[float, msgspec.Meta(ge=0.0, le=0.2)] = 0.02
+
+    def __post_init__(self) -> None:
+        (x0, y0), (x1, y1) = self.line
+        if abs(x1 - x0) + abs(y1 - y0) < 0.05:
+            raise ValueError("line: its two points must be apart (a share of the picture)")
+        if self.staff_zone and len(self.staff_zone) < 3:
+            raise ValueError("staff_zone: a polygon needs at least three points")
+
+
 class RedactionConfig(_Strict, frozen=True):
     """How a camera's pictures are redacted. What is looked for follows from the camera's
     purpose (``veilcam.vision.subjects``); configuration can only add protection
@@ -276,6 +303,8 @@ class CameraConfig(_Strict, frozen=True):
     # A floor camera at the entrance whose faces are compared with the watchlist, in memory,
     # before redaction (only while the watchlist gate is open; needs the [faces] extra).
     watchlist: bool = False
+    # A floor camera with a stream that counts visitors crossing a line.
+    counting: CountingConfig | None = None
 
 
 class StockConfig(_Strict, frozen=True):

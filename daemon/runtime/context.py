@@ -19,6 +19,7 @@ from veilcam.clock import Clock
 from veilcam.coldchain.service import AlarmService
 from veilcam.config import Config
 from veilcam.events import Hub
+from veilcam.faces.counting import Counting
 from veilcam.faces.entrance import Entrance
 from veilcam.faces.service import Watchlist
 from veilcam.health import Health
@@ -53,6 +54,7 @@ class App:
     research: Research | None = None
     watchlist: Watchlist | None = None
     entrance: Entrance | None = None
+    counting: Counting | None = None
     uploader: Uploader | None = None
     recorders: dict[str, ClipRecorder] = field(default_factory=dict)
     streams: dict[str, Stream] = field(default_factory=dict)

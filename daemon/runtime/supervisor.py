@@ -31,6 +31,7 @@ from veilcam.config import Config
 from veilcam.control.server import ControlServer
 from veilcam.errors import ModelError
 from veilcam.events import Hub
+from veilcam.faces.counting import Counting
 from veilcam.faces.entrance import Entrance
 from veilcam.faces.service import REMINDERS, Watchlist
 from veilcam.health import Health
@@ -266,6 +267,9 @@ async def running(
                 stream = Stream(pipeline.cameras[cam.name], cam.stream, pipeline, clock)
                 app.streams[cam.name] = stream
                 start(f"stream:{cam.name}", stream.run)
+        if any(c.counting is not None for c in config.cameras):
+            app.counting = Counting(store, clock, health, app.streams)
+            start("counting", app.counting.run)
         app.research = research = Research(store, config, clock, privacy)
         await research.refresh()
         start("research", research.run)

@@ -37,6 +37,7 @@ EXPIRING_TABLES = (
     "deletions",
     "research_events",
     "research_poses",
+    "visitor_counts",
     "uploads",
 )
 # The retention class each table's deletions count under, in the retention report.

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from veilcam.alerts.records import list_job
 from veilcam.errors import AccountError
+from veilcam.faces import counting
 from veilcam.store import status
 from veilcam.tokens import DEFAULT_DAYS, Tokens
 from veilcam.web import queries
@@ -63,6 +64,25 @@ async def api_alarms(request: web.Request) -> web.Response:
     """Cold-chain alarms, newest first (?open=1: only those not closed)."""
     open_only = request.query.get("open", "") in ("1", "true", "yes")
     return web.json_response(await app_of(request).store.db.read(list_job, open_only))
+
+
+async def api_counts(request: web.Request) -> web.Response:
+    """Visitor counts per camera and 15 minutes (?camera=NAME, ?hours=N up to 744: the last
+    N hours, 24 by default): in, out and staff not counted; numbers only."""
+    app = app_of(request)
+    camera = request.query.get("camera") or None
+    names = [c.name for c in app.config.cameras if c.counting is not None]
+    if camera is not None and camera not in names:
+        raise _json_error(web.HTTPBadRequest, f"no counting camera named {camera[:40]!r}")
+    try:
+        hours = int(request.query.get("hours", "24"))
+    except ValueError:
+        raise _json_error(web.HTTPBadRequest, "hours must be a whole number") from None
+    if not 1 <= hours <= 744:
+        raise _json_error(web.HTTPBadRequest, "hours must be 1 to 744 (31 days)")
+    since = app.clock.now() - hours * 3600
+    rows = await app.store.db.read(counting.counts_job, camera, since)
+    return web.json_response({"bucket_seconds": counting.BUCKET, "counts": rows})
 
 
 def _json_error(status: type[web.HTTPException], text: str) -> web.HTTPException:

@@ -149,6 +149,7 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/api/temperatures", api.api_temperatures, ALL),
     ("GET", "/api/doors", api.api_doors, ALL),
     ("GET", "/api/alarms", api.api_alarms, ALL),
+    ("GET", "/api/counts", api.api_counts, ALL),
     ("GET", "/api/stock", stock_api.api_stock, ALL),
     ("GET", "/api/stock/catalogue", stock_api.api_catalogue, ALL),
     ("POST", "/api/stock/catalogue", stock_api.api_catalogue_import, EDITORS),

@@ -70,6 +70,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/api/temperatures"): (401, 200, 200, 200, 200),
     ("GET", "/api/doors"): (401, 200, 200, 200, 200),
     ("GET", "/api/alarms"): (401, 200, 200, 200, 200),
+    ("GET", "/api/counts"): (401, 200, 200, 200, 200),
     ("GET", "/api/tokens"): (401, 200, 403, 403, 403),
     ("POST", "/api/tokens"): (401, 403, 403, 403, 403),  # a session's POST needs its CSRF
     ("POST", "/api/tokens/{name}/revoke"): (401, 403, 403, 403, 403),

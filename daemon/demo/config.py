@@ -153,10 +153,24 @@ def write_config(
             retry_min=_within(5 * speed, "notify.retry_min"),
             retry_max=_within(5 * 60 * speed, "notify.retry_max"),
         )
+    text += DOOR_CONFIG.format(scene=data_dir / "door-replay", fps=f"{2 / speed:.6g}")
     if research is not None:
         text += RESEARCH_CONFIG.format(scene=research)
     path.write_text(text)
     return path
+
+
+# A camera over the aisle's way in, counting visitors from person shapes only (no face is
+# looked at): the replayed shopper walks in and out again about once a minute.
+DOOR_CONFIG = """
+[[cameras]]
+name = "aisle-door"
+purpose = "floor"
+source = {{ kind = "replay", path = "{scene}" }}
+stream = {{ fps = {fps}, still_interval = "5m" }}
+counting = {{ line = [[0.5, 1.0], [0.5, 0.3]] }}
+triggers = {{ door_open_delay = "off", door_close_settle = "off" }}
+"""
 
 
 # The research scenario: a research camera over the aisle, replaying a drawn scene (a shopper

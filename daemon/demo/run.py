@@ -168,6 +168,7 @@ async def run_demo(
         defrost = sorted({(start + dt.timedelta(hours=6 * k)).strftime("%H:%M") for k in range(4)})
     fridge.write_day(data_dir / "fridge-1-replay")
     calibrate_fridge(data_dir)
+    research_scene.write(data_dir / "door-replay")  # the counting camera's walking shopper
     scene = None
     if scenario == "research":
         scene = data_dir / "research-scene"

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from veilcam.durations import format_duration
 from veilcam.errors import MediaIntegrityError
+from veilcam.faces import counting
 from veilcam.privacy import requests as privacy_requests
 from veilcam.web import display, queries
 from veilcam.web.common import (
@@ -25,6 +26,26 @@ from veilcam.web.common import (
 from veilcam.web.stock import fridge_names, fridge_view
 
 MEDIA_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+async def _visitors_today(app: Any, now: float) -> list[dict[str, Any]]:
+    """Per counting camera: in, out and staff since local midnight (numbers only)."""
+    names = [c.name for c in app.config.cameras if c.counting is not None]
+    if not names:
+        return []
+    rows = await app.store.db.read(counting.counts_job, None, display.local_midnight(now))
+    out = []
+    for name in names:
+        mine = [r for r in rows if r["camera"] == name]
+        out.append(
+            {
+                "camera": name,
+                "entered": sum(r["entered"] for r in mine),
+                "exited": sum(r["exited"] for r in mine),
+                "staff": sum(r["staff"] for r in mine),
+            }
+        )
+    return out
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -64,6 +85,7 @@ async def dashboard(request: web.Request) -> web.Response:
         door_state=door_state,
         overall=app.health.overall(),
         stock=await stock_tiles(request),
+        visitors=await _visitors_today(app, now),
         privacy=await privacy_tile(request) if role in READERS else None,
     )
 

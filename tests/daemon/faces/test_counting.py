@@ -9,14 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from tests.support.aio import until
 from tests.support.daemon import config_for
-from veilcam.config import CountingConfig, loads
+from tests.support.web import PW, sign_in
+from veilcam.accounts import Accounts
+from veilcam.config import CountingConfig, WebConfig, loads
 from veilcam.demo import research as scene
 from veilcam.errors import ConfigError
 from veilcam.faces.counting import BUCKET, LineCounter
 from veilcam.runtime.supervisor import running
+from veilcam.web.app import make_web_app
 
 SHAPE = (100, 200)  # h, w
 ACROSS = CountingConfig(line=((0.0, 0.5), (1.0, 0.5)))  # walking down the picture: in
@@ -112,7 +116,22 @@ async def test_the_daemon_counts_the_replayed_shopper(data_dir: Path, tmp_path: 
             return bool(got) and sum(r[3] for r in got) >= 1  # type: ignore[misc]
 
         await until(both_ways, 60)
+        # The manager's dashboard shows today's numbers, and nothing more.
+        await Accounts(app.store).add("maria", "manager", PW, actor="test")
+        web = TestClient(TestServer(make_web_app(app, WebConfig(tls=False))))
+        await web.start_server()
+        try:
+            assert (await sign_in(web, "maria")).status == 302
+            page = await (await web.get("/")).text()
+            counts = await (await web.get("/api/counts?camera=door")).json()
+            bad = await web.get("/api/counts?hours=100000")
+        finally:
+            await web.close()
     got = rows()
+    assert "came in past door" in page and "no face is looked at" in page
+    assert counts["bucket_seconds"] == BUCKET and counts["counts"]
+    assert set(counts["counts"][0]) == {"camera", "bucket", "entered", "exited", "staff"}
+    assert bad.status == 400
     assert {r[0] for r in got} == {"door"} and all(float(r[1]) % BUCKET == 0 for r in got)  # type: ignore[arg-type]
     entered, exited = sum(r[2] for r in got), sum(r[3] for r in got)  # type: ignore[misc]
     assert entered >= 1 and exited >= 1 and abs(entered - exited) <= 1

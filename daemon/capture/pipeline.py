@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 import numpy as np
 
@@ -44,6 +45,14 @@ def redact_frame(redactor: Redactor, pixels: np.ndarray, cfg: CameraConfig) -> R
     return result
 
 
+class Inspector(Protocol):
+    """A face feature looking at raw frames before redaction, in memory only."""
+
+    name: str
+
+    async def inspect(self, cam: CameraConfig, frame: np.ndarray) -> None: ...
+
+
 class Pipeline:
     """Captures for every camera; owned by the supervisor."""
 
@@ -68,9 +77,10 @@ class Pipeline:
         # Raises FeatureClosed while a feature's gate is not open (set by the runtime from
         # the privacy registers; nothing is gated until then).
         self.gate: Callable[[str], None] = lambda feature: None
-        # Watchlist cameras: the raw frame is shown to this before redaction (memory only;
-        # set by the runtime when the face features are configured).
-        self.inspect: Callable[[str, np.ndarray], Awaitable[None]] | None = None
+        # The face features (watchlist, de-duplicated counting): each is shown every raw
+        # frame before redaction (memory only; each decides from the camera's config whether
+        # it looks). Set by the runtime when the face features are configured.
+        self.inspectors: list[Inspector] = []
 
     def allowed(self, cam: Camera) -> None:
         """Refuse to look through a camera whose purpose needs an open feature gate: a
@@ -92,13 +102,13 @@ class Pipeline:
             cam.close()
 
     async def redact(self, cam: Camera, pixels: np.ndarray) -> Redacted:
-        if self.inspect is not None and cam.cfg.watchlist:
+        for inspector in self.inspectors:
             try:
-                await self.inspect(cam.cfg.name, pixels)
+                await inspector.inspect(cam.cfg, pixels)
             # A missing face model or extra, a broken key: named in health; the picture is
             # redacted and stored regardless.
             except (VeilcamError, RuntimeError, ValueError, OSError) as exc:
-                self.health.set(f"watchlist:{cam.cfg.name}", "error", f"not looking: {exc}")
+                self.health.set(f"{inspector.name}:{cam.cfg.name}", "error", f"not looking: {exc}")
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(REDACT_TIMEOUT):

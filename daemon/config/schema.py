@@ -242,7 +242,9 @@ class CountingConfig(_Strict, frozen=True):
     # crossing from the left to the right is coming in (drawn left to right across a
     # door at the top of the picture, walking down the picture is coming in).
     line: tuple[Point, Point]
-    mode: Literal["anonymous"] = "anonymous"
+    # dedup: also how many of the day's faces were new and how many came back, from
+    # binary templates under a key that dies at midnight (its own gate; [faces] extra).
+    mode: Literal["anonymous", "dedup"] = "anonymous"
     # Where staff badge in (a polygon): a person seen there is not counted at all.
     staff_zone: list[Point] = []
     # A crossing counts once the feet are this far (share of the picture's height) past

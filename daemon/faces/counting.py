@@ -100,17 +100,35 @@ class LineCounter:
 def add_job(
     db: Database, camera: str, bucket: float, counts: dict[str, int], expires: float
 ) -> None:
+    """Add to a camera's 15 minutes: crossings (``entered``, ``exited``, ``staff``) and, in
+    dedup mode, faces new today (``unique``) and back again (``repeat``)."""
     db.conn.execute(
-        "INSERT INTO visitor_counts (camera, bucket, entered, exited, staff, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (camera, bucket) DO UPDATE SET"
-        " entered = entered + excluded.entered, exited = exited + excluded.exited,"
-        " staff = staff + excluded.staff",
-        (camera, bucket, counts["entered"], counts["exited"], counts["staff"], expires),
+        "INSERT INTO visitor_counts (camera, bucket, entered, exited, staff, unique_visitors,"
+        " repeat_visitors, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (camera, bucket) DO UPDATE SET entered = entered + excluded.entered,"
+        " exited = exited + excluded.exited, staff = staff + excluded.staff,"
+        " unique_visitors = CASE WHEN excluded.unique_visitors IS NULL THEN unique_visitors"
+        " ELSE coalesce(unique_visitors, 0) + excluded.unique_visitors END,"
+        " repeat_visitors = CASE WHEN excluded.repeat_visitors IS NULL THEN repeat_visitors"
+        " ELSE coalesce(repeat_visitors, 0) + excluded.repeat_visitors END",
+        (
+            camera,
+            bucket,
+            counts.get("entered", 0),
+            counts.get("exited", 0),
+            counts.get("staff", 0),
+            counts.get("unique"),
+            counts.get("repeat"),
+            expires,
+        ),
     )
 
 
 def counts_job(db: Database, camera: str | None, since: float) -> list[dict[str, Any]]:
-    sql = "SELECT camera, bucket, entered, exited, staff FROM visitor_counts WHERE bucket >= ?"
+    sql = (
+        "SELECT camera, bucket, entered, exited, staff, unique_visitors, repeat_visitors"
+        " FROM visitor_counts WHERE bucket >= ?"
+    )
     args: list[Any] = [since]
     if camera is not None:
         sql += " AND camera = ?"
@@ -141,13 +159,17 @@ class Counting:
                 frame: RedactedFrame = await sub.get()
                 counts = counter.step(frame.at, frame.people, frame.pixels.shape[:2])
                 if any(counts.values()):
-                    bucket = frame.at - frame.at % BUCKET
-                    slot = self.pending.setdefault((name, bucket), dict.fromkeys(counts, 0))
-                    for k, v in counts.items():
-                        slot[k] += v
-                    await self.flush()
+                    await self.add(name, frame.at, counts)
         finally:
             sub.close()
+
+    async def add(self, camera: str, at: float, counts: dict[str, int]) -> None:
+        """Counts from elsewhere (the dedup faces) into the same 15 minutes."""
+        bucket = at - at % BUCKET
+        slot = self.pending.setdefault((camera, bucket), {})
+        for k, v in counts.items():
+            slot[k] = slot.get(k, 0) + v
+        await self.flush()
 
     async def flush(self) -> None:
         for (camera, bucket), counts in list(self.pending.items()):

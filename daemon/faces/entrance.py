@@ -24,7 +24,7 @@ from PIL import Image
 from veilcam.alerts.episodes import Episodes, Source, Transition
 from veilcam.alerts.recorder import Recorder
 from veilcam.clock import Clock
-from veilcam.config import NotifyConfig
+from veilcam.config import CameraConfig, NotifyConfig
 from veilcam.errors import FeatureClosed, StoreError
 from veilcam.faces.service import Match, Watchlist
 from veilcam.health import Health
@@ -65,7 +65,9 @@ def evidence_crop(frame: np.ndarray, box: tuple[float, ...]) -> tuple[bytes, int
 
 
 class Entrance:
-    """Wired into the capture pipeline as its ``inspect`` hook for watchlist cameras."""
+    """One of the capture pipeline's inspectors: looks at watchlist cameras' frames."""
+
+    name = "watchlist"
 
     def __init__(
         self,
@@ -95,7 +97,7 @@ class Entrance:
 
     def _look(self, camera: str, frame: np.ndarray) -> list[Sighting]:
         """The frame's matches; everything else is dropped here, unwritten."""
-        features = self.watchlist._models()
+        features = self.watchlist.models()
         vision = self.watchlist._vision
         threshold = features.embedder.threshold
         out = []
@@ -111,8 +113,11 @@ class Entrance:
             out.append(Sighting(camera, match, jpeg, w, h))
         return out
 
-    async def inspect(self, camera: str, frame: np.ndarray) -> None:
+    async def inspect(self, cam: CameraConfig, frame: np.ndarray) -> None:
         """Look at one raw frame (memory only); raise and store what matched."""
+        if not cam.watchlist:
+            return
+        camera = cam.name
         if "watchlist" not in self.watchlist.privacy.open_gates:
             self.health.set(f"watchlist:{camera}", "warning", "not looking: the gate is closed")
             return

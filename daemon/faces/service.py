@@ -82,7 +82,7 @@ class Watchlist:
     def keys_dir(self) -> Path:
         return self.store.data_dir / "keys"
 
-    def _models(self) -> Any:
+    def models(self) -> Any:
         """The detector and the embedder, loaded on first use (after the gate said yes)."""
         if self._features is None:
             from veilcam.vision.embed import DlibEmbedder, FaceFeatures
@@ -123,7 +123,7 @@ class Watchlist:
     # -- registration -------------------------------------------------------------------
 
     def _template(self, photos: list[bytes]) -> tuple[np.ndarray, str]:
-        features = self._models()
+        features = self.models()
         found = []
         for i, data in enumerate(photos, 1):
             if len(data) > MAX_PHOTO_BYTES:

@@ -34,6 +34,7 @@ from veilcam.events import Hub
 from veilcam.faces.counting import Counting
 from veilcam.faces.entrance import Entrance
 from veilcam.faces.service import REMINDERS, Watchlist
+from veilcam.faces.visits import Visits
 from veilcam.health import Health
 from veilcam.privacy import gates
 from veilcam.privacy.deadlines import Deadlines
@@ -267,9 +268,6 @@ async def running(
                 stream = Stream(pipeline.cameras[cam.name], cam.stream, pipeline, clock)
                 app.streams[cam.name] = stream
                 start(f"stream:{cam.name}", stream.run)
-        if any(c.counting is not None for c in config.cameras):
-            app.counting = Counting(store, clock, health, app.streams)
-            start("counting", app.counting.run)
         app.research = research = Research(store, config, clock, privacy)
         await research.refresh()
         start("research", research.run)
@@ -310,8 +308,15 @@ async def running(
                 outbox.wake if outbox is not None else None,
             )
             entrance.recorder.transitions = app.alarm_changes
-            pipeline.inspect = entrance.inspect
+            pipeline.inspectors.append(entrance)
             stack.callback(entrance.close)
+        if any(c.counting is not None for c in config.cameras):
+            app.counting = Counting(store, clock, health, app.streams)
+            start("counting", app.counting.run)
+            if any(c.counting is not None and c.counting.mode == "dedup" for c in config.cameras):
+                visits = Visits(watchlist, app.counting, clock, health)
+                pipeline.inspectors.append(visits)
+                stack.callback(visits.close)
         if config.uploads is not None:
             app.uploader = Uploader(store, clock, health, config.uploads, privacy, config.site)
             start("uploads", app.uploader.run)

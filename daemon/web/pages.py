@@ -43,6 +43,9 @@ async def _visitors_today(app: Any, now: float) -> list[dict[str, Any]]:
                 "entered": sum(r["entered"] for r in mine),
                 "exited": sum(r["exited"] for r in mine),
                 "staff": sum(r["staff"] for r in mine),
+                "unique": sum(r["unique_visitors"] or 0 for r in mine),
+                "repeat": sum(r["repeat_visitors"] or 0 for r in mine),
+                "dedup": any(r["unique_visitors"] is not None for r in mine),
             }
         )
     return out

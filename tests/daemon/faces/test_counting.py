@@ -130,12 +130,25 @@ async def test_the_daemon_counts_the_replayed_shopper(data_dir: Path, tmp_path: 
     got = rows()
     assert "came in past door" in page and "no face is looked at" in page
     assert counts["bucket_seconds"] == BUCKET and counts["counts"]
-    assert set(counts["counts"][0]) == {"camera", "bucket", "entered", "exited", "staff"}
+    first = counts["counts"][0]
+    assert set(first) == {
+        "camera",
+        "bucket",
+        "entered",
+        "exited",
+        "staff",
+        "unique_visitors",
+        "repeat_visitors",
+    }
+    assert first["unique_visitors"] is None, "anonymous mode: no de-duplication at all"
     assert bad.status == 400
     assert {r[0] for r in got} == {"door"} and all(float(r[1]) % BUCKET == 0 for r in got)  # type: ignore[arg-type]
     entered, exited = sum(r[2] for r in got), sum(r[3] for r in got)  # type: ignore[misc]
     assert entered >= 1 and exited >= 1 and abs(entered - exited) <= 1
     with sqlite3.connect(data_dir / "veilcam.db") as conn:
         columns = [r[1] for r in conn.execute("PRAGMA table_info(visitor_counts)")]
-    assert columns == ["camera", "bucket", "entered", "exited", "staff", "expires_at"]
+    assert columns == [
+        "camera", "bucket", "entered", "exited", "staff", "expires_at", "unique_visitors",
+        "repeat_visitors",
+    ]  # fmt: skip
     assert app.counting is not None and not app.counting.pending

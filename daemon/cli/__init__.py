@@ -460,8 +460,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--scenario",
         default="normal-day",
-        choices=[*scenario_names, "research"],
-        help="a sensor-board scenario, or research: a study recording a shopper at a shelf",
+        choices=[*scenario_names, "research", "watchlist"],
+        help="a sensor-board scenario; research: a study recording a shopper at a shelf;"
+        " watchlist: the floor camera at the entrance, a registered shopper matched (needs"
+        " the [faces] extra)",
     )
     sp.add_argument("--email-to", metavar="ADDRESS", help="mail alarms to this address")
     sp.add_argument(

@@ -37,6 +37,7 @@ door_close_settle = "{door_settle}"
 name = "floor-1"
 purpose = "floor"
 source = {{ kind = "replay", path = "{floor}" }}
+watchlist = {watchlist}
 [cameras.triggers]
 doors = []
 door_open_delay = "off"
@@ -119,6 +120,7 @@ def write_config(
     email_to: str | None = None,
     smtp: str = "127.0.0.1:25",
     research: Path | None = None,
+    watchlist: bool = False,
 ) -> Path:
     """The demo's config; with simulated time running ``speed`` times faster, everything
     that should keep its real-time pace (camera frames, health writes, sign-in sessions)
@@ -141,6 +143,7 @@ def write_config(
         door_settle="3s" if speed <= DOOR_PICTURES_UP_TO else "off",
         session_max=_within(12 * 3600 * speed, "web.session_max"),
         defrost=json.dumps(defrost or []),
+        watchlist="true" if watchlist else "false",
     )
     if email_to is not None:
         # Alarm email to a mail server on this machine; retries keep a real-time pace, quick

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import io
 import logging
 import secrets
 from pathlib import Path
+
+from PIL import Image
 
 from veilcam.accounts import Accounts
 from veilcam.clock import ScaledClock
 from veilcam.config import Config, load
 from veilcam.demo import fridge
 from veilcam.demo import research as research_scene
-from veilcam.demo.config import write_config
+from veilcam.demo.config import assets, write_config
 from veilcam.privacy import gates, requests
 from veilcam.privacy.scope import Scope, media_job
 from veilcam.runtime.context import App
@@ -107,6 +110,53 @@ async def _research_study(app: App) -> None:
     print("veilcam demo: research study 'bread shelf' recording on aisle-2", flush=True)
 
 
+def _faces_installed() -> None:
+    """The watchlist scenario needs the face features: say how to get them, or fetch the
+    pinned models (about 100 MB, once)."""
+    try:
+        import dlib  # noqa: F401
+    except ImportError:
+        raise SystemExit(
+            "veilcam demo: the watchlist scenario needs the face features:"
+            " .venv/bin/pip install -e '.[faces]'"
+        ) from None
+    from veilcam.vision import models
+
+    models.fetch(extras=("faces",))
+
+
+async def _watchlist_entry(app: App) -> None:
+    """The watchlist scenario: the DPO proposes the watchlist, the demo's admin approves;
+    the DPO registers a shopper from a photo of an earlier incident (the demo's smaller
+    picture of her), the admin approves the entry; the floor camera at the entrance then
+    sees her and a match waits for review under Privacy > Watchlist."""
+    privacy, w = app.privacy, app.watchlist
+    if privacy is None or w is None or "watchlist" in privacy.open_gates:
+        return
+    gate = await privacy.propose(
+        privacy.act("dpo"),
+        feature="watchlist",
+        legal_basis="legitimate interest after repeated thefts (GDPR Art. 6(1)(f)), DPIA done",
+        purpose="recognise people banned after an incident at the entrance, for staff review",
+        dpia_ref="DPIA-2026-11 (entrance watchlist)",
+        signage="notice at the entrance naming the watchlist, printed from /privacy",
+    )
+    await privacy.decide_gate(privacy.act("admin"), gate, True)
+    with Image.open(assets() / "floor" / "aisle-2-shopper.jpg") as im:
+        crop = im.convert("RGB").crop((700, 300, 1060, 660))
+        out = io.BytesIO()
+        crop.save(out, "JPEG", quality=92)
+    entry = await w.register(
+        privacy.act("dpo"), [out.getvalue()], reference="INC-2026-117", category="theft"
+    )
+    await w.decide(privacy.act("admin"), entry, True)
+    print(
+        "veilcam demo: watchlist entry #1 registered and approved; floor-1 watches the"
+        " entrance: see Privacy > Watchlist",
+        flush=True,
+    )
+
+
 async def _privacy_examples(app: App) -> None:
     """Two shoppers' requests about the floor camera's last minutes, as a store would have
     them: one asking for a copy (access), one letter asking for erasure that came in six
@@ -174,7 +224,13 @@ async def run_demo(
         scene = data_dir / "research-scene"
         research_scene.write(scene)
         scenario = "normal-day"  # the sensor board's day goes on as usual
-    config: Config = load(write_config(data_dir, port, speed, defrost, email_to, smtp, scene))
+    watchlist = scenario == "watchlist"
+    if watchlist:
+        _faces_installed()
+        scenario = "normal-day"
+    config: Config = load(
+        write_config(data_dir, port, speed, defrost, email_to, smtp, scene, watchlist)
+    )
     assert config.sensors is not None
     sim_log = (data_dir / "sim.log").open("a")
     sim = BoardSimulator(
@@ -207,6 +263,8 @@ async def run_demo(
                 await _second_admin_proposal(app)
                 if scene is not None:
                     await _research_study(app)
+                if watchlist:
+                    await _watchlist_entry(app)
                 board = asyncio.create_task(sim.run())
                 examples = asyncio.create_task(_privacy_examples(app))
                 with contextlib.suppress(TimeoutError):

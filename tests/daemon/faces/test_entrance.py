@@ -107,3 +107,45 @@ async def test_a_registered_face_is_raised_and_a_stranger_leaves_nothing(
         if r.name.startswith(("veilcam.faces", "veilcam.alerts"))
     ]
     assert told and all(f"entry {entry}" in m for m in told), told
+
+
+@pytest.mark.slow  # the whole demo with the face models
+async def test_the_watchlist_demo_raises_a_match_for_review(
+    tmp_path: Path, face_models: Path
+) -> None:
+    """`veilcam demo --scenario watchlist`: the DPO and the admin open the gate and approve
+    an entry from a picture of the shopper; the entrance camera raises her match."""
+    import asyncio
+    import contextlib
+
+    from veilcam.demo.run import run_demo
+
+    task = asyncio.create_task(
+        run_demo(tmp_path, port=0, duration=120, seed=1, faults="", speed=1.0, scenario="watchlist")
+    )
+
+    def alarms() -> list[tuple[object, ...]]:
+        db = tmp_path / "veilcam.db"
+        if not db.exists():
+            return []
+        with sqlite3.connect(db) as conn:
+            try:
+                return conn.execute(
+                    "SELECT subject, message FROM alarms WHERE source = 'watchlist'"
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return []
+
+    async def matched() -> bool:
+        if task.done():  # the demo stopped: say why at once
+            task.result()
+        return bool(alarms())
+
+    try:
+        await until(matched, 90)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, SystemExit):
+            await task
+    ((subject, message),) = alarms()
+    assert subject == "entry 1" and "INC-2026-117" in str(message)

@@ -423,6 +423,24 @@ class WebConfig(_Strict, frozen=True):
             )
 
 
+class SharingConfig(_Strict, frozen=True):
+    """Shared use of watchlist entries within a named group of sites (off unless set): the
+    items the notice must name, and the group's key."""
+
+    # 32 bytes the group's sites share (made once: head -c 32 /dev/urandom), 0600.
+    chain_key_file: str
+    group: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # who shares
+    purpose: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    responsible: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]  # who answers
+    data: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] = (
+        "face templates (no photos), incident reference and category, expiry date"
+    )
+
+
+class WatchlistConfig(_Strict, frozen=True):
+    sharing: SharingConfig | None = None
+
+
 class Config(_Strict, frozen=True):
     site: Name = "store"
     data_dir: str = "/var/lib/veilcam"
@@ -437,6 +455,7 @@ class Config(_Strict, frozen=True):
     stock: StockConfig = StockConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     uploads: UploadsConfig | None = None
+    watchlist: WatchlistConfig = WatchlistConfig()
 
     def camera(self, name: str) -> CameraConfig:
         for cam in self.cameras:

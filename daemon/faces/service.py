@@ -24,9 +24,10 @@ from PIL import Image, UnidentifiedImageError
 from veilcam.alerts.episodes import Episodes, Source, Transition
 from veilcam.alerts.recorder import Recorder
 from veilcam.clock import Clock
+from veilcam.config import SharingConfig
 from veilcam.durations import DAY
 from veilcam.errors import PrivacyRefused
-from veilcam.faces import keys, watchlist
+from veilcam.faces import keys, sharing, watchlist
 from veilcam.faces.keys import SiteKey
 from veilcam.privacy import gates
 from veilcam.privacy.scope import Act
@@ -206,6 +207,37 @@ class Watchlist:
         self.require()
         await self._operator(act, "watchlist.view.refused")
         return list(await self.store.db.write(watchlist.list_job, act))
+
+    # -- shared use within a group --------------------------------------------------------
+
+    async def export_shared(self, act: Act, cfg: SharingConfig | None, site: str) -> bytes:
+        """The active entries under the group's key, with their disclosure record."""
+        self.require()
+        if cfg is None:
+            raise PrivacyRefused("shared use is off: no [watchlist.sharing] in the config")
+        await self._operator(act, "watchlist.export.refused")
+        group = sharing.group_key(cfg, self.dim)
+        job = functools.partial(
+            sharing.export_job, site=await self.key(), group=group, cfg=cfg, site_name=site
+        )
+        return bytes(await self.store.db.write(job, act))
+
+    async def import_shared(
+        self, act: Act, cfg: SharingConfig | None, data: bytes
+    ) -> tuple[list[int], list[str]]:
+        """Another site's shared entries, each proposed here (the other operator decides)."""
+        self.require()
+        if cfg is None:
+            raise PrivacyRefused("shared use is off: no [watchlist.sharing] in the config")
+        await self._operator(act, "watchlist.import.refused")
+        group = sharing.group_key(cfg, self.dim)
+        entries = sharing.read(data, group)
+        model = (await asyncio.to_thread(self.models)).embedder.model_id
+        job = functools.partial(
+            sharing.import_job, site=await self.key(), group=group, entries=entries, model_id=model
+        )
+        added, refused = await self.store.db.write(job, act)
+        return list(added), list(refused)
 
     # -- matching -----------------------------------------------------------------------
 

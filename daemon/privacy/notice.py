@@ -141,6 +141,18 @@ def build(
             text["study_line"].format(name=name, until=until, cameras=", ".join(cams))
         )
 
+    share = config.watchlist.sharing
+    shared = None
+    if share is not None and "watchlist" in gated:
+        shared = Section(
+            text["shared"],
+            [
+                text["shared_who"].format(group=share.group),
+                text["shared_purpose"].format(purpose=share.purpose),
+                text["shared_data"].format(data=share.data),
+                text["shared_responsible"].format(responsible=share.responsible),
+            ],
+        )
     contact = config.privacy.contact or controller
     sections = [
         Section(text["who"], [text["who_text"].format(controller=controller)]),
@@ -150,6 +162,7 @@ def build(
         keep,
         Section(text["rights"], [text["rights_text"].format(days=config.privacy.request_days)]),
         decisions,
+        *([shared] if shared is not None else []),
     ]
     return Notice(
         lang=lang,

@@ -122,6 +122,8 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/clips/{clip_id:[0-9a-f]{32}}.mp4", research.clip_mp4, READERS),
     ("GET", "/watchlist", watchlist.watchlist_page, ADMIN),
     ("POST", "/watchlist", watchlist.watchlist_register, ADMIN),
+    ("POST", "/watchlist/share", watchlist.watchlist_share, ADMIN),
+    ("POST", "/watchlist/import", watchlist.watchlist_import, ADMIN),
     (
         "POST",
         "/watchlist/{entry_id:[0-9]{1,9}}/{action:approve|refuse|remove}",

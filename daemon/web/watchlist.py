@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from veilcam.errors import FeatureClosed, PrivacyRefused
+from veilcam.errors import ConfigError, FeatureClosed, PrivacyRefused
 from veilcam.faces import watchlist as jobs
 from veilcam.faces.service import MAX_PHOTO_BYTES, MAX_PHOTOS, Watchlist
 from veilcam.web.common import app_of, audit_request, render
@@ -21,6 +21,7 @@ from veilcam.web.pages import MEDIA_ID
 from veilcam.web.privacy import act_of
 
 FIELD_BYTES = 2000  # reference, category, days
+SHARE_BYTES = 32 * 2**20
 
 
 def watchlist_of(request: web.Request) -> Watchlist:
@@ -69,6 +70,7 @@ async def watchlist_page(request: web.Request, **extra: Any) -> web.Response:
         me=act.actor,
         operator=operator,
         max_photos=MAX_PHOTOS,
+        sharing=app_of(request).config.watchlist.sharing,
         **extra,
     )
     page.set_status(extra.get("status", status))
@@ -136,6 +138,50 @@ async def watchlist_update(request: web.Request) -> web.Response:
         return await watchlist_page(request, error=str(exc), status=400)
     done = {"approve": "approved: it is matched from now", "refuse": "refused", "remove": "removed"}
     return await watchlist_page(request, message=f"entry #{entry} {done[action]}")
+
+
+async def watchlist_share(request: web.Request) -> web.Response:
+    """The active entries for the group's other sites, under the group's key: a disclosure,
+    recorded with it."""
+    w, act, app = watchlist_of(request), act_of(request), app_of(request)
+    try:
+        body = await w.export_shared(act, app.config.watchlist.sharing, app.config.site)
+    except (PrivacyRefused, ConfigError) as exc:
+        return await watchlist_page(request, error=str(exc), status=400)
+    name = f"veilcam-watchlist-{app.config.site}.json"
+    return web.Response(
+        body=body,
+        content_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def watchlist_import(request: web.Request) -> web.Response:
+    """Entries another site of the group shared: each proposed here."""
+    w, act, app = watchlist_of(request), act_of(request), app_of(request)
+    try:
+        reader = await request.multipart()
+        data = b""
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                buf = bytearray()
+                while chunk := await part.read_chunk(1 << 16):
+                    buf += chunk
+                    if len(buf) > SHARE_BYTES:
+                        raise PrivacyRefused("the share file is over 32 MB")
+                data = bytes(buf)
+            else:
+                await part.release()
+        added, refused = await w.import_shared(act, app.config.watchlist.sharing, data)
+    except (PrivacyRefused, ConfigError) as exc:
+        return await watchlist_page(request, error=str(exc), status=400)
+    msg = f"{len(added)} shared entry(ies) proposed: the other administrator decides"
+    if refused:
+        msg += f"; refused: {'; '.join(refused[:5])}"
+    return await watchlist_page(request, message=msg)
 
 
 async def evidence_jpeg(request: web.Request) -> web.Response:

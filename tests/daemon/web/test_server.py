@@ -35,6 +35,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/gates"): (302, 403, 403, 403, 403),
     ("GET", "/watchlist"): (302, 200, 403, 403, 403),
     ("POST", "/watchlist"): (302, 403, 403, 403, 403),
+    ("POST", "/watchlist/share"): (302, 403, 403, 403, 403),
+    ("POST", "/watchlist/import"): (302, 403, 403, 403, 403),
     ("POST", "/watchlist/{entry_id}/{action}"): (302, 403, 403, 403, 403),
     ("GET", "/watchlist/evidence/{evidence_id}.jpg"): (302, 403, 403, 403, 403),
     ("POST", "/gates/{gate_id}/{action}"): (302, 403, 403, 403, 403),

@@ -58,6 +58,13 @@ class SiteKey:
         )[0]
         return out
 
+    def seal_bytes(self, aad: str, data: bytes) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + AESGCM(self.seal_key).encrypt(nonce, data, aad.encode())
+
+    def unseal_bytes(self, aad: str, blob: bytes) -> bytes:
+        return AESGCM(self.seal_key).decrypt(blob[:12], blob[12:], aad.encode())
+
     def seal(self, entry_id: int, stored: np.ndarray) -> bytes:
         nonce = secrets.token_bytes(12)
         aad = f"watchlist:{entry_id}".encode()

@@ -156,8 +156,10 @@ class Watchlist:
         reference: str,
         category: str,
         days: int = watchlist.DEFAULT_DAYS,
+        keep_photos: bool = False,
     ) -> int:
-        """A proposed entry from one to five photos of the person; only the template stays."""
+        """A proposed entry from one to five photos of the person; only the template stays,
+        and the photos too (sealed, for review) when the administrator chooses."""
         self.require()
         await self._operator(act, "watchlist.register.refused")
         if not 1 <= len(photos) <= MAX_PHOTOS:
@@ -172,9 +174,18 @@ class Watchlist:
             reference=reference,
             category=category,
             days=days,
+            kept=list(photos) if keep_photos else None,
         )
         del template
         return int(await self.store.db.write(job, act))
+
+    async def photo(self, act: Act, entry_id: int, n: int) -> bytes | None:
+        """A kept registration photo, for an operator (audited)."""
+        self.require()
+        await self._operator(act, "watchlist.photo.refused")
+        job = functools.partial(watchlist.photo_job, key=await self.key(), entry_id=entry_id, n=n)
+        out = await self.store.db.write(job, act)
+        return None if out is None else bytes(out)
 
     async def _operator(self, act: Act, refused: str) -> None:
         """Refuse (and audit the refusal) an account that may not operate the list."""

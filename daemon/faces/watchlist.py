@@ -68,8 +68,10 @@ def register_job(
     reference: str,
     category: str,
     days: int = DEFAULT_DAYS,
+    kept: list[bytes] | None = None,
 ) -> int:
-    """A proposed entry (not matched until the other administrator approves it)."""
+    """A proposed entry (not matched until the other administrator approves it); ``kept``:
+    the registration photos, when the administrator chose to keep them for review."""
     gate_id = check_operator(db, act)
     if category not in CATEGORIES:
         raise PrivacyRefused(f"category must be one of {', '.join(CATEGORIES)}, not {category!r}")
@@ -94,8 +96,32 @@ def register_job(
     entry_id = int(row[0])
     sealed = key.seal(entry_id, key.transform(template))
     db.conn.execute("UPDATE watchlist SET template = ? WHERE id = ?", (sealed, entry_id))
-    act.audit(db, "watchlist.register", f"watchlist:{entry_id}", f"{category}; {reference}")
+    for n, photo in enumerate(kept or [], 1):
+        db.conn.execute(
+            "INSERT INTO watchlist_photos (entry_id, n, sealed) VALUES (?, ?, ?)",
+            (entry_id, n, key.seal_bytes(photo_aad(entry_id, n), photo)),
+        )
+    kept_note = f"; {len(kept)} photo(s) kept" if kept else ""
+    act.audit(
+        db, "watchlist.register", f"watchlist:{entry_id}", f"{category}; {reference}{kept_note}"
+    )
     return entry_id
+
+
+def photo_aad(entry_id: int, n: int) -> str:
+    return f"watchlist-photo:{entry_id}:{n}"
+
+
+def photo_job(db: Database, act: Act, key: SiteKey, entry_id: int, n: int) -> bytes | None:
+    """A kept registration photo for an operator; every look audited."""
+    check_operator(db, act)
+    row = db.conn.execute(
+        "SELECT sealed FROM watchlist_photos WHERE entry_id = ? AND n = ?", (entry_id, n)
+    ).fetchone()
+    if row is None:
+        return None
+    act.audit(db, "watchlist.photo.view", f"watchlist:{entry_id}", f"photo {n}")
+    return key.unseal_bytes(photo_aad(entry_id, n), bytes(row[0]))
 
 
 def _entry(db: Database, entry_id: int) -> dict[str, Any]:
@@ -178,7 +204,9 @@ def list_job(db: Database, act: Act) -> list[dict[str, Any]]:
         dict(r)
         for r in db.conn.execute(
             "SELECT id, reference, category, model_id, photos, proposed_by, proposed_at,"
-            " approved_by, approved_at, state, reason, expires_at FROM watchlist"
+            " approved_by, approved_at, state, reason, expires_at,"
+            " (SELECT count(*) FROM watchlist_photos p WHERE p.entry_id = w.id) AS kept"
+            " FROM watchlist w"
             " WHERE state != 'removed' ORDER BY id DESC"
         )
     ]
@@ -209,5 +237,13 @@ def rekey_job(db: Database, old: SiteKey, new: SiteKey) -> int:
         db.conn.execute(
             "UPDATE watchlist SET template = ?, key_id = ? WHERE id = ?",
             (new.seal(r[0], new.transform(template)), new.key_id, r[0]),
+        )
+    for pid, entry_id, n, sealed in db.conn.execute(
+        "SELECT id, entry_id, n, sealed FROM watchlist_photos"
+    ).fetchall():
+        photo = old.unseal_bytes(photo_aad(entry_id, n), bytes(sealed))
+        db.conn.execute(
+            "UPDATE watchlist_photos SET sealed = ? WHERE id = ?",
+            (new.seal_bytes(photo_aad(entry_id, n), photo), pid),
         )
     return len(rows)

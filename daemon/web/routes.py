@@ -132,6 +132,12 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ),
     (
         "GET",
+        "/watchlist/{entry_id:[0-9]{1,9}}/photos/{n:[1-5]}.jpg",
+        watchlist.photo_jpeg,
+        ADMIN,
+    ),
+    (
+        "GET",
         "/watchlist/evidence/{evidence_id:[0-9a-f]{32}}.jpg",
         watchlist.evidence_jpeg,
         ADMIN,
@@ -220,6 +226,9 @@ VIEWS = {  # personal data shown on the appliance's own pages, not handed over
     "audited as clip.view, never cached",
     "/pictures/{media_id}.jpg": "a redacted picture drawn inline for a signed-in reader; "
     "audited as picture.view, never cached",
+    "/watchlist/{entry_id}/photos/{n}.jpg": "a registration photo its administrator chose to "
+    "keep, sealed, for the two administrators operating the list; audited as "
+    "watchlist.photo.view, never cached, deleted with the entry",
     "/watchlist/evidence/{evidence_id}.jpg": "a watchlist match's face crop, drawn inline for "
     "one of the two administrators operating the list, to review; audited as evidence.view, "
     "never cached, gone after 72 hours unless a legal hold",

@@ -94,7 +94,7 @@ async def _read_upload(request: web.Request) -> tuple[list[bytes], dict[str, str
                 if len(data) > MAX_PHOTO_BYTES:
                     raise PrivacyRefused(f"photo {len(photos) + 1} is over 15 MB")
             photos.append(bytes(data))
-        elif part.name in ("reference", "category", "days"):
+        elif part.name in ("reference", "category", "days", "keep"):
             raw = await part.read(decode=True)
             if len(raw) > FIELD_BYTES:
                 raise PrivacyRefused(f"{part.name} is too long")
@@ -115,6 +115,7 @@ async def watchlist_register(request: web.Request) -> web.Response:
             reference=fields.get("reference", ""),
             category=fields.get("category", ""),
             days=days,
+            keep_photos=fields.get("keep") == "yes",
         )
     except (PrivacyRefused, ValueError) as exc:
         await audit_request(request, "watchlist.register.refused", None, str(exc)[:200])
@@ -182,6 +183,19 @@ async def watchlist_import(request: web.Request) -> web.Response:
     if refused:
         msg += f"; refused: {'; '.join(refused[:5])}"
     return await watchlist_page(request, message=msg)
+
+
+async def photo_jpeg(request: web.Request) -> web.Response:
+    """A registration photo kept for review, for an operator; every look audited."""
+    w, act = watchlist_of(request), act_of(request)
+    entry, n = int(request.match_info["entry_id"]), int(request.match_info["n"])
+    try:
+        data = await w.photo(act, entry, n)
+    except PrivacyRefused as exc:
+        raise web.HTTPForbidden(text=str(exc)) from None
+    if data is None:
+        raise web.HTTPNotFound(text=f"entry {entry} keeps no photo {n}")
+    return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 async def evidence_jpeg(request: web.Request) -> web.Response:

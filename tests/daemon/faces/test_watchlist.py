@@ -228,3 +228,27 @@ async def test_an_entry_is_recalled_before_it_expires_and_deleted_after(
     ]
     assert rows(data_dir, "SELECT closed_at IS NOT NULL FROM alarms") == [(1,)]
     assert w._ids.size == 0
+
+
+async def test_kept_photos_only_when_chosen_sealed_and_gone_with_the_entry(
+    site: tuple[Watchlist, Privacy], data_dir: Path, assets: Path
+) -> None:
+    w, privacy = site
+    await open_gate(privacy)
+    astronaut = np.asarray(Image.open(assets / "astronaut.png").convert("RGB"))
+    photo = jpeg(astronaut)
+    plain = await w.register(privacy.act("ada"), [photo], reference="INC-10", category="theft")
+    kept = await w.register(
+        privacy.act("ada"), [photo], reference="INC-11", category="theft", keep_photos=True
+    )
+    assert await w.photo(privacy.act("ben"), plain, 1) is None
+    assert await w.photo(privacy.act("ben"), kept, 1) == photo
+    with pytest.raises(PrivacyRefused, match="maria may not"):
+        await w.photo(privacy.act("maria"), kept, 1)
+    assert not files_holding(data_dir, [photo[200:264]]), "sealed at rest"
+    await w.rekey(privacy.act("ben"))  # the photo moves to the new key with the template
+    assert await w.photo(privacy.act("ada"), kept, 1) == photo
+    await w.remove(privacy.act("ben"), kept, "the incident was resolved")
+    assert rows(data_dir, "SELECT count(*) FROM watchlist_photos") == [(0,)]
+    actions = [r[0] for r in rows(data_dir, "SELECT action FROM audit_log")]
+    assert actions.count("watchlist.photo.view") == 2 and "watchlist.photo.refused" in actions

@@ -121,9 +121,24 @@ async def seed(app: App) -> dict[str, str]:
     evidence_id = await app.store.add_picture(
         Picture("fridge-1", "evidence", "watchlist:1", jpeg(), 64, 48)
     )
+    # ... and an entry whose registration photo its administrator kept for review.
+    from veilcam.faces import watchlist as entries
+
+    assert app.watchlist is not None
+    key = await app.watchlist.key()
+    template = np.full(128, 128**-0.5, np.float32)
+    ada = Act(USERS["admin"], now, now + 1e6, now + 1e6)
+    await app.store.db.write(
+        lambda db: entries.register_job(
+            db, ada, template=template, model_id="dlib_resnet_v1", key=key, photos=1,
+            reference="INC-1", category="theft", kept=[jpeg()],
+        )
+    )  # fmt: skip
     return {
         "media_id": media_id,
         "evidence_id": evidence_id,
+        "entry_id": "1",
+        "n": "1",
         "clip_id": clip_id,
         "request_id": str(req),
         "camera": "fridge-1",

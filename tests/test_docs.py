@@ -34,6 +34,7 @@ STRUCTS = [
     config.CountingConfig,
     config.WatchlistConfig,
     config.SharingConfig,
+    config.EmbedderConfig,
     config.ReplaySourceConfig,
     config.V4L2SourceConfig,
     config.AVSourceConfig,

@@ -437,8 +437,25 @@ class SharingConfig(_Strict, frozen=True):
     )
 
 
+class EmbedderConfig(_Strict, frozen=True):
+    """An operator-supplied face embedding model (TFLite or ONNX) instead of dlib's: named by
+    path and SHA-256 (refused if the file differs), with how to feed it and its calibrated
+    threshold. Templates carry ``model_id``; those of different models are never compared."""
+
+    model_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+    path: str
+    sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
+    size: Annotated[int, msgspec.Meta(ge=32, le=512)]  # the square chip's side, pixels
+    threshold: Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)]  # cosine: same person at or above
+    mean: float = 127.5  # the model sees (pixel - mean) / std
+    std: Annotated[float, msgspec.Meta(gt=0.0)] = 128.0
+    padding: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.25  # round dlib's mean face
+    rgb: bool = True  # false: the model wants BGR
+
+
 class WatchlistConfig(_Strict, frozen=True):
     sharing: SharingConfig | None = None
+    embedder: EmbedderConfig | None = None  # default: dlib's ResNet ([faces] extra)
 
 
 class Config(_Strict, frozen=True):

@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from veilcam.alerts.episodes import Episodes, Source, Transition
 from veilcam.alerts.recorder import Recorder
 from veilcam.clock import Clock
-from veilcam.config import SharingConfig
+from veilcam.config import EmbedderConfig, SharingConfig
 from veilcam.durations import DAY
 from veilcam.errors import PrivacyRefused
 from veilcam.faces import keys, sharing, watchlist
@@ -63,9 +63,12 @@ class Watchlist:
         privacy: Privacy,
         cache: Path | None = None,
         vision: Any = None,
+        embedder: EmbedderConfig | None = None,
     ) -> None:
-        """``vision``: the redactor's detector, shared (its models are loaded already)."""
+        """``vision``: the redactor's detector, shared (its models are loaded already);
+        ``embedder``: an operator's model instead of dlib's."""
         self.store, self.clock, self.privacy, self.cache = store, clock, privacy, cache
+        self.embedder_cfg = embedder
         self._features: Any = None
         self._vision: Any = vision
         self._key: SiteKey | None = None
@@ -86,18 +89,39 @@ class Watchlist:
     def models(self) -> Any:
         """The detector and the embedder, loaded on first use (after the gate said yes)."""
         if self._features is None:
-            from veilcam.vision.embed import DlibEmbedder, FaceFeatures
+            from veilcam.vision.embed import DlibEmbedder, FaceFeatures, ModelEmbedder, ModelSpec
             from veilcam.vision.pipeline import Vision
             from veilcam.vision.runtime import BoardProfile
 
             profile = BoardProfile.load("generic")
             if self._vision is None:
                 self._vision = Vision(profile, self.cache)
-            self._features = FaceFeatures(DlibEmbedder(self.cache), profile, self.cache)
+            e = self.embedder_cfg
+            embedder: Any = (
+                DlibEmbedder(self.cache)
+                if e is None
+                else ModelEmbedder(
+                    ModelSpec(
+                        e.model_id,
+                        e.path,
+                        e.sha256,
+                        e.size,
+                        e.mean,
+                        e.std,
+                        e.threshold,
+                        e.padding,
+                        e.rgb,
+                    ),  # fmt: skip
+                    profile,
+                )
+            )
+            self._features = FaceFeatures(embedder, profile, self.cache)
         return self._features
 
     async def key(self) -> SiteKey:
         if self._key is None:
+            if self.embedder_cfg is not None and self._features is None:
+                await asyncio.to_thread(self.models)  # the transform's size is the model's
             self._key = await self._load_key()
         return self._key
 

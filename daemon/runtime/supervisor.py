@@ -284,7 +284,9 @@ async def running(
                 app.recorders[cam.name] = recorder
                 start(f"clips:{cam.name}", recorder.run)
         shared = redactor.vision if isinstance(redactor, VisionRedactor) else None
-        app.watchlist = watchlist = Watchlist(store, clock, privacy, vision=shared)
+        app.watchlist = watchlist = Watchlist(
+            store, clock, privacy, vision=shared, embedder=config.watchlist.embedder
+        )
         watchlist.reminders = Recorder(
             REMINDERS,
             store,

@@ -123,6 +123,7 @@ ROUTES: list[tuple[str, str, Handler, frozenset[str] | None]] = [
     ("GET", "/watchlist", watchlist.watchlist_page, ADMIN),
     ("POST", "/watchlist", watchlist.watchlist_register, ADMIN),
     ("POST", "/watchlist/share", watchlist.watchlist_share, ADMIN),
+    ("POST", "/watchlist/rekey", watchlist.watchlist_rekey, ADMIN),
     ("POST", "/watchlist/import", watchlist.watchlist_import, ADMIN),
     (
         "POST",

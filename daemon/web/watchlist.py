@@ -185,6 +185,17 @@ async def watchlist_import(request: web.Request) -> web.Response:
     return await watchlist_page(request, message=msg)
 
 
+async def watchlist_rekey(request: web.Request) -> web.Response:
+    """A new site key: every kept template (and kept photo) moves to it; the old one is
+    destroyed, so copies of the old database or key stop matching."""
+    w, act = watchlist_of(request), act_of(request)
+    try:
+        moved = await w.rekey(act)
+    except PrivacyRefused as exc:
+        return await watchlist_page(request, error=str(exc), status=400)
+    return await watchlist_page(request, message=f"site key renewed: {moved} template(s) moved")
+
+
 async def photo_jpeg(request: web.Request) -> web.Response:
     """A registration photo kept for review, for an operator; every look audited."""
     w, act = watchlist_of(request), act_of(request)

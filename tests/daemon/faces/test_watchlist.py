@@ -252,3 +252,25 @@ async def test_kept_photos_only_when_chosen_sealed_and_gone_with_the_entry(
     assert rows(data_dir, "SELECT count(*) FROM watchlist_photos") == [(0,)]
     actions = [r[0] for r in rows(data_dir, "SELECT action FROM audit_log")]
     assert actions.count("watchlist.photo.view") == 2 and "watchlist.photo.refused" in actions
+
+
+async def test_an_operator_model_makes_its_own_templates(
+    site: tuple[Watchlist, Privacy], tmp_path: Path, assets: Path
+) -> None:
+    from tests.daemon.vision.test_embed import standin_onnx
+    from veilcam.config import EmbedderConfig
+
+    w, privacy = site
+    model = tmp_path / "sface.onnx"
+    digest = standin_onnx(model)
+    w.embedder_cfg = EmbedderConfig(
+        model_id="sface-standin", path=str(model), sha256=digest, size=112, threshold=0.9
+    )
+    await open_gate(privacy)
+    astronaut = np.asarray(Image.open(assets / "astronaut.png").convert("RGB"))
+    entry = await w.register(privacy.act("ada"), [jpeg(astronaut)], reference="I", category="other")
+    await w.decide(privacy.act("ben"), entry, True)
+    (row,) = await w.entries(privacy.act("ada"))
+    assert row["model_id"] == "sface-standin" and w._features.embedder.dim == 64
+    template = w._features.describe(astronaut, w._vision.faces(astronaut)[0]).template
+    assert template.shape == (64,) and w.match(template, 0.9) is not None

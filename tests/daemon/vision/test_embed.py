@@ -97,26 +97,30 @@ def test_a_tiny_face_is_refused_as_too_small(
     assert d.quality.reason == "too small: the face is 10 px wide"
 
 
-def test_an_operator_model_is_refused_unless_its_hash_matches(tmp_path: Path) -> None:
+def standin_onnx(path: Path, size: int = 112, dim: int = 64) -> str:
+    """A stand-in embedding model: a fixed projection of the chip; its SHA-256."""
     onnx = pytest.importorskip("onnx", reason="builds the stand-in model")
     pytest.importorskip("onnxruntime", reason="runs ONNX embedders")
     from onnx import TensorProto, helper, numpy_helper
 
-    # A stand-in "embedder": a fixed projection of the 112x112 chip to 64 numbers.
-    weight = np.random.default_rng(1).standard_normal((3 * 112 * 112, 64)).astype(np.float32)
+    weight = np.random.default_rng(1).standard_normal((3 * size * size, dim)).astype(np.float32)
     graph = helper.make_graph(
         [
             helper.make_node("Flatten", ["x"], ["flat"]),
             helper.make_node("MatMul", ["flat", "w"], ["y"]),
         ],
         "embed",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 112, 112])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, dim])],
         [numpy_helper.from_array(weight, "w")],
     )
-    path = tmp_path / "sface.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
-    good = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_an_operator_model_is_refused_unless_its_hash_matches(tmp_path: Path) -> None:
+    path = tmp_path / "sface.onnx"
+    good = standin_onnx(path)
     with pytest.raises(ModelError, match="sface: .* has SHA-256 .* pins 000000"):
         ModelEmbedder(ModelSpec("sface", str(path), "0" * 64, 112))
     with pytest.raises(ModelError, match="cannot read"):

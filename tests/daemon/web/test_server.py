@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/watchlist"): (302, 200, 403, 403, 403),
     ("POST", "/watchlist"): (302, 403, 403, 403, 403),
     ("POST", "/watchlist/share"): (302, 403, 403, 403, 403),
+    ("POST", "/watchlist/rekey"): (302, 403, 403, 403, 403),
     ("POST", "/watchlist/import"): (302, 403, 403, 403, 403),
     ("POST", "/watchlist/{entry_id}/{action}"): (302, 403, 403, 403, 403),
     ("GET", "/watchlist/evidence/{evidence_id}.jpg"): (302, 403, 403, 403, 403),

@@ -85,6 +85,10 @@ async def test_two_administrators_register_and_approve_in_the_ui(
     assert r.status == 200 and "entry #1 approved" in await r.text()
     assert token and app.watchlist is not None and app.watchlist._ids.tolist() == [1]
     assert (await manager.get("/watchlist")).status == 403
+    page = await (await ben.get("/watchlist")).text()
+    r = await ben.post("/watchlist/rekey", data={"csrf": csrf_of(page)})
+    assert r.status == 200 and "site key renewed: 1 template(s) moved" in await r.text()
+    assert app.watchlist._ids.tolist() == [1]
 
     # Managers and auditors never reach a match's evidence, nor see it among the pictures.
     from veilcam.store import Picture

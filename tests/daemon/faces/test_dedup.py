@@ -13,7 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.daemon.faces.test_watchlist import files_holding, site  # noqa: F401 - fixture
+from tests.daemon.faces.test_watchlist import (  # noqa: F401 - site is a fixture
+    files_holding,
+    open_gate,
+    site,
+)
 from veilcam.config import loads
 from veilcam.faces import dedup as dd
 from veilcam.faces.counting import Counting
@@ -111,15 +115,7 @@ async def test_nothing_is_looked_at_while_the_gate_is_closed(
     assert w._features is None and not visits.days, "no face model loaded, no day begun"
     assert "counting_dedup gate is closed" in health.get("counting:door").message  # type: ignore[union-attr]
 
-    gate = await privacy.propose(
-        privacy.act("ada"),
-        feature="counting_dedup",
-        legal_basis="consent at the entrance",
-        purpose="unique visitors per day",
-        dpia_ref="DPIA-2026-12",
-        signage="at the entrance",
-    )
-    await privacy.decide_gate(privacy.act("ben"), gate, True)
+    gate = await open_gate(privacy, "counting_dedup")
     for _ in range(dd.CENTRE_FACES):
         await visits.inspect(cam, frame)
     with sqlite3.connect(data_dir / "veilcam.db") as conn:

@@ -50,16 +50,18 @@ async def site(data_dir: Path, face_models: Path) -> AsyncIterator[tuple[Watchli
         yield Watchlist(store, clock, privacy, face_models), privacy
 
 
-async def open_gate(privacy: Privacy) -> None:
+async def open_gate(privacy: Privacy, feature: str = "watchlist") -> int:
+    """``feature``'s gate proposed by ada and approved by ben; its id."""
     gate = await privacy.propose(
         privacy.act("ada"),
-        feature="watchlist",
+        feature=feature,
         legal_basis="legitimate interest after repeated thefts",
         purpose="recognise people banned after an incident, for staff to review",
         dpia_ref="DPIA-2026-11",
         signage="at the entrance, printed from /privacy",
     )
     await privacy.decide_gate(privacy.act("ben"), gate, True)
+    return gate
 
 
 def files_holding(folder: Path, needles: list[bytes]) -> list[Path]:

@@ -93,7 +93,8 @@ class Watchlist:
             from veilcam.vision.pipeline import Vision
             from veilcam.vision.runtime import BoardProfile
 
-            profile = BoardProfile.load("generic")
+            # The board's profile, as the redactor's detector (when shared) was loaded with.
+            profile = self._vision.profile if self._vision is not None else BoardProfile.load()
             if self._vision is None:
                 self._vision = Vision(profile, self.cache)
             e = self.embedder_cfg

@@ -33,26 +33,33 @@ class Visits:
         watchlist; its list is not consulted)."""
         self.faces, self.counting, self.clock, self.health = faces, counting, clock, health
         self.days: dict[str, Dedup] = {}
+        self._zones: dict[tuple[str, tuple[int, ...]], np.ndarray | None] = {}
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visits")
 
     def _day(self) -> str:
         return dt.datetime.fromtimestamp(self.clock.now()).date().isoformat()
 
-    def forget(self, camera: str) -> None:
-        """Destroy the camera's day: key, centre and templates."""
+    def forget(self, camera: str) -> dict[str, int]:
+        """Destroy the camera's day: key, centre and templates. Returns the counts of the
+        faces still waiting for the day's centre, decided first."""
         old = self.days.pop(camera, None)
-        if old is not None:
-            old.destroy()
+        if old is None:
+            return {}
+        old.destroy()
+        return old.take()
 
     def _look(self, cam: CameraConfig, frame: np.ndarray, dedup: Dedup, at: float) -> None:
         features = self.faces.models()
         vision = self.faces._vision
         assert cam.counting is not None
-        zone = (
-            polygon_mask(frame.shape[:2], tuple(cam.counting.staff_zone))
-            if cam.counting.staff_zone
-            else None
-        )
+        shape = frame.shape[:2]
+        if (cam.name, shape) not in self._zones:  # drawn once per camera and picture size
+            self._zones[(cam.name, shape)] = (
+                polygon_mask(shape, tuple(cam.counting.staff_zone))
+                if cam.counting.staff_zone
+                else None
+            )
+        zone = self._zones[(cam.name, shape)]
         for face in vision.faces(frame, min_face_px=20)[:MAX_FACES]:
             described = features.describe(frame, face)
             if described.template is None:
@@ -68,7 +75,7 @@ class Visits:
         if cam.counting is None or cam.counting.mode != "dedup":
             return
         if "counting_dedup" not in self.faces.privacy.open_gates:
-            self.forget(cam.name)
+            await self._last(cam.name, self.forget(cam.name))
             self.health.set(
                 f"counting:{cam.name}",
                 "warning",
@@ -78,7 +85,9 @@ class Visits:
         day = self._day()
         dedup = self.days.get(cam.name)
         if dedup is None or dedup.day != day:
-            self.forget(cam.name)  # midnight: the day's key dies, and days cannot be linked
+            # Midnight: the day's key dies, and days cannot be linked; the faces that were
+            # still waiting for its centre are counted first.
+            await self._last(cam.name, self.forget(cam.name))
             dedup = self.days[cam.name] = Dedup(day)
         at = self.clock.now()
         loop = asyncio.get_running_loop()
@@ -87,6 +96,10 @@ class Visits:
         if any(counts.values()):
             await self.counting.add(cam.name, at, counts)
         self.health.set(f"counting:{cam.name}", "ok", "counting, de-duplicated within the day")
+
+    async def _last(self, camera: str, counts: dict[str, int]) -> None:
+        if any(counts.values()):
+            await self.counting.add(camera, self.clock.now(), counts)
 
     def close(self) -> None:
         for camera in list(self.days):

@@ -132,3 +132,15 @@ async def test_nothing_is_looked_at_while_the_gate_is_closed(
     await privacy.close_gate(privacy.act("ada"), gate, "the trial is over")
     await visits.inspect(cam, frame)
     assert not visits.days and not any(day.key.secret), "closing the gate destroys the day"
+
+
+def test_faces_waiting_for_the_centre_are_counted_when_the_day_ends(
+    faces: dict[str, list[np.ndarray]],
+) -> None:
+    d = Dedup("2026-12-06")
+    for t in (faces["astronaut"][0], faces["astronaut"][1], faces["camera"][0]):
+        d.see(t, 0.0, False)
+    assert d.key.centre is None and d.take() == {"unique": 0, "repeat": 0}
+    d.destroy()  # a quiet day: three faces, the centre never set before midnight
+    assert d.take() == {"unique": 2, "repeat": 0}
+    assert not any(d.key.secret) and not d.pending

@@ -32,6 +32,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from veilcam.errors import ModelError
 from veilcam.redaction.files import read_picture
 from veilcam.redaction.imaging import encode_jpeg
 from veilcam.redaction.paint import apply
@@ -103,6 +104,41 @@ def stream_fps(fn: Callable[[np.ndarray], bytes], pics: list[np.ndarray], worker
     return len(pics) / (time.perf_counter() - t0)
 
 
+def onnx_rows(litert: Vision, still: list[np.ndarray]) -> list[dict[str, object]]:
+    """The Jetson profile's face detector (CenterFace on ONNX Runtime: TensorRT or CUDA
+    where present, else the CPU provider) beside the LiteRT path (BlazeFace) on the same
+    1080p stills: face detection alone, and the whole floor redaction."""
+    try:
+        onnx = Vision(BoardProfile.load("jetson"))
+    except ModelError as exc:  # onnxruntime or the centerface model missing
+        print(f"ONNX path skipped: {exc}", file=sys.stderr)
+        return []
+    where = onnx.face_runs_on
+
+    def faces(v: Vision) -> Callable[[np.ndarray], bytes]:
+        return lambda pixels: bytes(len(v.faces(pixels)))
+
+    floor = Policy(purpose="floor")
+    return [
+        {
+            "measure": f"face detection, 1920x1080 still: ONNX path ({where})",
+            "profile": "jetson",
+            "ours_ms": round(still_ms(faces(onnx), still), 1),
+            "target_ms": STILL_MS,
+            "anchor": f"LiteRT path (BlazeFace, {litert.face_runs_on})",
+            "anchor_ms": round(still_ms(faces(litert), still), 1),
+        },
+        {
+            "measure": f"floor: 1920x1080 still, redaction with the ONNX face path ({where})",
+            "profile": "jetson",
+            "ours_ms": round(still_ms(ours(onnx, floor), still), 1),
+            "target_ms": STILL_MS,
+            "anchor": "the same with the LiteRT path",
+            "anchor_ms": round(still_ms(ours(litert, floor), still), 1),
+        },
+    ]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -149,6 +185,7 @@ def main() -> int:
                 "anchor_fps": anchor_fps,
             }
         )
+    rows += onnx_rows(one, still)
     for r in rows:
         r["frames"] = str(folder)
         print(json.dumps(r) if args.json else r)

@@ -106,7 +106,11 @@ def load_redactor(config: Config, health: Health) -> Redactor:
         health.set("models", "error", f"{exc}; every picture is stored blank")
         log.error("%s; every picture will be stored blank", exc)
         return FailClosedRedactor(str(exc))
-    health.set("models", "ok", f"face, person and hand models on {vision.segmenter.runs_on}")
+    runs = f"faces on {vision.face_runs_on}, people and hands on {vision.segmenter.runs_on}"
+    if vision.notes:  # the profile's accelerator is missing: working, on the CPU
+        health.set("models", "warning", f"{runs}; {'; '.join(vision.notes)}")
+    else:
+        health.set("models", "ok", runs)
     return VisionRedactor(vision)
 
 

@@ -33,10 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
+from veilcam.errors import ModelError
 from veilcam.vision import people, ssd
 from veilcam.vision.changes import changed
 from veilcam.vision.detect import Region, SSDDetector, squares
 from veilcam.vision.heads import POSE_PRESENT, Heads, Pose
+from veilcam.vision.onnxface import CenterFaceDetector
 from veilcam.vision.runtime import BoardProfile, TFLiteModel
 from veilcam.vision.subjects import PURPOSES, SUBJECTS
 from veilcam.vision.verify import Verifier
@@ -122,9 +124,9 @@ class Vision:
 
     def __init__(self, profile: BoardProfile, cache: Path | None = None, workers: int = 1) -> None:
         self.profile = profile
-        self.face = SSDDetector(
-            TFLiteModel("face_full", profile, cache, workers), ssd.FACE_FULL, "face"
-        )
+        # What runs on something other than the profile asked for, for the health page.
+        self.notes: list[str] = []
+        self.face: SSDDetector | CenterFaceDetector = self._face_detector(profile, cache, workers)
         self.palm = SSDDetector(
             TFLiteModel("palm_lite", profile, cache, workers),
             ssd.PALM,
@@ -141,6 +143,34 @@ class Vision:
             profile.threads,
             profile.name,
         )
+
+    def _face_detector(
+        self, profile: BoardProfile, cache: Path | None, workers: int
+    ) -> SSDDetector | CenterFaceDetector:
+        """The profile's face detector: CenterFace on ONNX Runtime (the accelerator's
+        provider where there is one), or BlazeFace on the profile's .tflite runtime; BlazeFace
+        on the CPU, logged and noted, when ONNX Runtime is not installed at all."""
+        if profile.face_runtime == "onnxruntime":
+            try:
+                cf = CenterFaceDetector(cache, profile.face_providers, profile.threads)
+            except ModelError as exc:
+                if "not installed" not in str(exc):
+                    raise
+                self.notes.append(f"{exc}; BlazeFace on the CPU instead")
+                log.warning("%s; BlazeFace on the CPU instead", exc)
+            else:
+                if cf.note:
+                    self.notes.append(cf.note)
+                return cf
+        model = TFLiteModel("face_full", profile, cache, workers)
+        if profile.delegate == "edgetpu" and "Edge TPU" not in model.runs_on:
+            self.notes.append("Edge TPU delegate not loaded: the models run on the CPU")
+        return SSDDetector(model, ssd.FACE_FULL, "face")
+
+    @property
+    def face_runs_on(self) -> str:
+        face = self.face
+        return face.runs_on if isinstance(face, CenterFaceDetector) else face.model.runs_on
 
     def person_probability(
         self, frame: np.ndarray, tiles: list[tuple[int, int, int]]

@@ -35,6 +35,11 @@ class BoardProfile:
     runtime: str = "litert"  # litert | tflite-runtime
     delegate: str = "xnnpack"  # xnnpack | edgetpu
     threads: int = 1
+    # The face detector: BlazeFace (``face_full``) on the runtime above, or an ONNX model
+    # (``centerface``) on ONNX Runtime with the first of ``face_providers`` it offers.
+    face_model: str = "face_full"
+    face_runtime: str = "litert"
+    face_providers: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, name_or_path: str = "generic") -> BoardProfile:
@@ -51,14 +56,25 @@ class BoardProfile:
             except FileNotFoundError:
                 raise ModelError(f"no board profile named {name_or_path!r}") from None
         raw = tomllib.loads(text)
+        face = raw.get("face_detector", {})
         prof = cls(
             name=raw["name"],
             runtime=raw.get("runtime", "litert"),
             delegate=raw.get("delegate", "xnnpack"),
             threads=int(raw.get("threads", 1)),
+            face_model=face.get("model", "face_full"),
+            face_runtime=face.get("runtime", raw.get("runtime", "litert")),
+            face_providers=tuple(face.get("providers", ())),
         )
         if prof.runtime not in ("litert", "tflite-runtime"):
             raise ModelError(f"board profile {prof.name}: unknown runtime {prof.runtime!r}")
+        faces = {("face_full", "litert"), ("face_full", "tflite-runtime")}
+        if (prof.face_model, prof.face_runtime) not in faces | {("centerface", "onnxruntime")}:
+            raise ModelError(
+                f"board profile {prof.name}: face detector {prof.face_model!r} on"
+                f" {prof.face_runtime!r} is not one veilcam runs (face_full on litert or"
+                " tflite-runtime, centerface on onnxruntime)"
+            )
         if not 1 <= prof.threads <= 16:
             raise ModelError(f"board profile {prof.name}: threads must be 1..16")
         return prof

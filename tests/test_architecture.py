@@ -33,6 +33,7 @@ LAYERS: list[set[str]] = [
     {"alerts"},
     {"coldchain", "stock", "accounts", "tokens", "privacy", "renewal"},
     {"research", "faces"},  # studies and the face features run under the privacy gates
+    {"field"},  # the technician's checks and console operations
     {"runtime"},
     {"web"},
     {"demo"},  # what a person runs

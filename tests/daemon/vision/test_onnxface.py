@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from veilcam.vision import ssd
+from veilcam.vision import models, ssd
 from veilcam.vision.onnxface import CPU, choose_provider
 from veilcam.vision.pipeline import Policy, Vision
 from veilcam.vision.runtime import BoardProfile
@@ -33,6 +33,7 @@ def pictures(assets: Path) -> list[tuple[str, np.ndarray]]:
 
 @pytest.fixture(scope="module")
 def onnx_vision(model_cache: Path) -> Vision:
+    models.fetch(model_cache, ["centerface"])  # optional: fetched by the boards that run it
     return Vision(BoardProfile.load("jetson"), model_cache)
 
 
@@ -82,7 +83,7 @@ def test_provider_choice() -> None:
 
 
 def test_without_onnxruntime_blazeface_runs_with_a_note(
-    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+    model_cache: Path, onnx_vision: Vision, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
     v = Vision(BoardProfile.load("jetson"), model_cache)

@@ -35,7 +35,7 @@ LAYERS: list[set[str]] = [
     {"research", "faces"},  # studies and the face features run under the privacy gates
     {"field"},  # the technician's checks and console operations
     {"runtime"},
-    {"web"},
+    {"web", "console"},  # the people's interfaces: browser and serial line
     {"demo"},  # what a person runs
     {"cli"},
     {"__main__"},

@@ -239,6 +239,7 @@ NOT_EXPORTS = {
     "models": "model files",
     "redact": "redacts files the operator gives it; reads nothing the appliance stores",
     "doctor": "checks the machine: devices, groups, models, disk, clock; prints problems",
+    "console": "the technician's shell: health, readings and figures; never a picture",
     "sim-sensors": "a simulated sensor board",
     "users": "account names and roles",
     "tokens": "token names, roles and expiry (a new token is shown once to its maker)",

@@ -48,6 +48,30 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if can_run(findings) else 1
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    import os
+
+    from veilcam import console
+    from veilcam.field.console_ops import new_recovery_code
+
+    if args.new_recovery_code:
+        from veilcam.cli.common import data_dir_of
+
+        print(new_recovery_code(data_dir_of(args)))
+        return 0
+    console.run(
+        Path(args.config),
+        Path(args.data_dir) if args.data_dir else None,
+        args.port,
+        term=args.term or os.environ.get("TERM", "vt100"),
+        baud=args.baud,
+        root=Path(args.root),
+        log_file=Path(args.log_file) if args.log_file else None,
+        idle=args.idle,
+    )
+    return 0
+
+
 def add_parser(data_cmd: DataCommand) -> None:
     sp = data_cmd(
         "doctor",
@@ -60,3 +84,27 @@ def add_parser(data_cmd: DataCommand) -> None:
     )
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_doctor)
+
+    sp = data_cmd(
+        "console", "the technician's serial console: sign in, then a line shell (type help)"
+    )
+    sp.add_argument("--port", metavar="DEVICE", help="serial device (default: this terminal)")
+    sp.add_argument("--baud", type=int, default=115200, help="(default %(default)s)")
+    sp.add_argument(
+        "--term", help="terminal type; dumb: plain lines, no editing (default: $TERM or vt100)"
+    )
+    sp.add_argument(
+        "--log-file", metavar="FILE", help="the daemon's log, where there is no journal"
+    )
+    sp.add_argument(
+        "--idle", type=float, default=900.0, help="seconds before an idle console signs out"
+    )
+    sp.add_argument(
+        "--root", default="/", help="the board image it looks after (default /: this machine)"
+    )
+    sp.add_argument(
+        "--new-recovery-code",
+        action="store_true",
+        help="print a new one-time recovery code for the device label, and exit",
+    )
+    sp.set_defaults(func=cmd_console)

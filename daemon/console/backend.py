@@ -14,7 +14,7 @@ from veilcam.clock import SystemClock
 from veilcam.config import RetentionConfig
 from veilcam.control.client import call
 from veilcam.control.server import socket_path
-from veilcam.errors import ControlError, StoreError
+from veilcam.errors import ControlError, LoginRefused, StoreError
 from veilcam.field.console_ops import ConsoleOps
 from veilcam.store import Store
 from veilcam.store.database import db_path
@@ -70,7 +70,8 @@ class Backend:
                 )
             except ControlError as exc:
                 if "no veilcam daemon is running" not in str(exc):
-                    raise
+                    # Refused by the daemon: the same delay as any refusal follows.
+                    raise LoginRefused(str(exc)) from None
             else:
                 self.session, self.actor = got["session"], got["actor"]
                 return {"actor": got["actor"], "role": got["role"]}

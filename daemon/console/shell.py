@@ -19,6 +19,7 @@ from veilcam.console import commands, system
 from veilcam.console.session import Session
 from veilcam.console.terminal import Idle
 from veilcam.errors import LoginRefused, VeilcamError
+from veilcam.field.console_ops import EXPIRED
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,10 @@ class Console(Session):
                 return False
             try:
                 got = await self.backend.login(user, password, self.port)
-            except LoginRefused:
+            except LoginRefused as exc:
+                if str(exc) == EXPIRED:  # the password was right: no delay, and say why
+                    self.say(EXPIRED)
+                    continue
                 fails += 1
                 delay = min(FAIL_DELAY_MAX, self.fail_delay * 2 ** (fails - 1))
                 if fails >= FAILS_BEFORE_PAUSE:

@@ -18,6 +18,7 @@ from veilcam.config import Config, load
 from veilcam.demo import fridge
 from veilcam.demo import research as research_scene
 from veilcam.demo.config import assets, write_config
+from veilcam.demo.console import DemoConsole
 from veilcam.privacy import gates, requests
 from veilcam.privacy.scope import Scope, media_job
 from veilcam.runtime.context import App
@@ -53,6 +54,14 @@ def calibrate_fridge(data_dir: Path) -> None:
     if refs.load(fridge.CAMERA) is None:
         refs.save(fridge.CAMERA, fridge.stocked())
         refs.save(empty_name(fridge.CAMERA), fridge.empty())
+
+
+async def _technician(app: App) -> str:
+    """The installer's account for the demo's serial console (a technician's password is
+    theirs: nothing to change at the first sign-in)."""
+    password = secrets.token_urlsafe(12)
+    await Accounts(app.store).add("tech", "technician", password, actor="demo")
+    return password
 
 
 async def _stock_catalogue(app: App) -> None:
@@ -228,9 +237,13 @@ async def run_demo(
     if watchlist:
         _faces_installed()
         scenario = "normal-day"
-    config: Config = load(
-        write_config(data_dir, port, speed, defrost, email_to, smtp, scene, watchlist)
-    )
+    config_path = write_config(data_dir, port, speed, defrost, email_to, smtp, scene, watchlist)
+    config: Config = load(config_path)
+    # The daemon's log, also to a file: what the console's `logs` shows without a journal.
+    log_file = logging.FileHandler(data_dir / "daemon.log")
+    log_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(log_file)
+    console: DemoConsole | None = None
     assert config.sensors is not None
     sim_log = (data_dir / "sim.log").open("a")
     sim = BoardSimulator(
@@ -259,6 +272,13 @@ async def run_demo(
                         flush=True,
                     )
                     await _first_admin(app)
+                console = DemoConsole(data_dir, config_path, data_dir / "daemon.log")
+                print(
+                    f"veilcam demo: technician console on {console.link} (picocom -q"
+                    f" {console.link}, or screen): sign in as tech with the password"
+                    f" {await _technician(app)}",
+                    flush=True,
+                )
                 await _stock_catalogue(app)
                 await _second_admin_proposal(app)
                 if scene is not None:
@@ -275,5 +295,9 @@ async def run_demo(
                 await asyncio.gather(board, examples, return_exceptions=True)
                 await asyncio.sleep(0.5)  # let the reader take what the board already sent
     finally:
+        if console is not None:
+            console.close()
+        logging.getLogger().removeHandler(log_file)
+        log_file.close()
         sim.close()
         sim_log.close()

@@ -31,6 +31,7 @@ from veilcam.store.reaper import Reaper
 RECOVERY_FILE = "console-recovery"
 RECOVERY_USER = "recovery"
 CONSOLE_ROLES = ("technician", "admin")
+EXPIRED = "password correct but to be changed: sign in to the web UI once first"
 # Groups of five from an alphabet without look-alikes (0/O, 1/l/I): read off a label.
 _ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 
@@ -93,6 +94,9 @@ class ConsoleOps:
         if user.role not in CONSOLE_ROLES:
             await self.record(actor, "console.login.failed", detail=f"role {user.role}")
             raise LoginRefused(f"role {user.role}")
+        if user.must_change:  # the console cannot change it: the web UI's sign-in does
+            await self.record(actor, "console.login.failed", detail="password must be changed")
+            raise LoginRefused(EXPIRED)
         await self.record(actor, "console.login", detail=port)
         return {"actor": actor, "role": user.role}
 

@@ -198,7 +198,17 @@ def targets(r: dict[str, list[dict[str, Any]]]) -> list[Target]:
         )
     out += redaction_targets(r)
     for row in r.get("vision", []):
-        if "ours_ms" in row:
+        if "profile" in row:  # another board's path on this CPU: reported beside ours
+            out.append(
+                Target(
+                    row["measure"],
+                    f"{row['ours_ms']:.0f} ms",
+                    f"{row['anchor']}: {row['anchor_ms']:.0f} ms",
+                    "reported (a GPU's figure on a Jetson)",
+                    None,
+                )
+            )
+        elif "ours_ms" in row:
             out.append(
                 Target(
                     row["measure"],

@@ -71,7 +71,7 @@ class Backend:
             except ControlError as exc:
                 if "no veilcam daemon is running" not in str(exc):
                     # Refused by the daemon: the same delay as any refusal follows.
-                    raise LoginRefused(str(exc)) from None
+                    raise LoginRefused(str(exc), str(exc)) from None
             else:
                 self.session, self.actor = got["session"], got["actor"]
                 return {"actor": got["actor"], "role": got["role"]}

@@ -88,7 +88,7 @@ class Console(Session):
             try:
                 got = await self.backend.login(user, password, self.port)
             except LoginRefused as exc:
-                if str(exc) == EXPIRED:  # the password was right: no delay, and say why
+                if exc.reason == EXPIRED:  # the password was right: no delay, and say why
                     self.say(EXPIRED)
                     continue
                 fails += 1

@@ -96,7 +96,7 @@ class ConsoleOps:
             raise LoginRefused(f"role {user.role}")
         if user.must_change:  # the console cannot change it: the web UI's sign-in does
             await self.record(actor, "console.login.failed", detail="password must be changed")
-            raise LoginRefused(EXPIRED)
+            raise LoginRefused(EXPIRED, EXPIRED)  # the password was right: say why
         await self.record(actor, "console.login", detail=port)
         return {"actor": actor, "role": user.role}
 

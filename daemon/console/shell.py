@@ -2,8 +2,8 @@
 
 Sign-in takes a technician or administrator account (the web UI's) or the one-time recovery
 code on the device label (user name ``recovery``). A failed sign-in costs a doubling delay
-(1, 2, 4 ... up to 30 seconds) before the next prompt, and the fifth in a row ends the
-connection for a minute; each is audited. Every command is audited as ``console:<user>``
+(1, 2, 4 ... up to 30 seconds) before the next prompt, from the fifth in a row a minute
+each; each is audited. Every command is audited as ``console:<user>``
 before it runs; an idle console signs out after ``idle`` seconds.
 """
 

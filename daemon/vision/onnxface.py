@@ -65,6 +65,7 @@ class CenterFaceDetector:
         size: int = SIZE,
     ) -> None:
         try:
+            import onnx  # noqa: F401  (opens the graph's dimensions; the [onnx] extra)
             import onnxruntime as ort
         except ImportError as exc:
             raise ModelError(

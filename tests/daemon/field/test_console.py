@@ -241,9 +241,14 @@ def test_every_command_beside_the_running_daemon(running: Path, tmp_path: Path) 
         out = s.command("db check", "db check: ok")
         out = s.command("config check", "veilcam.toml: ok")
         out = s.command("config show", "fridge-1")
-        out = s.command(
-            "logs 5",
-        )
+        out = s.command("logs 5", "INFO")
+        assert len([ln for ln in out.splitlines() if " INFO " in ln]) <= 5
+        s.child.sendline("logs 1 --follow 4")
+        time.sleep(1.5)  # following by now: a line written next comes through
+        with log.open("a") as f:  # the daemon appends to it meanwhile too
+            f.write("2026-12-06 12:00:00 INFO test: a line written while following\n")
+        s.child.expect("a line written while following")
+        s.child.expect("@veilcam> ")
         out = s.command("time", "synchronised: (yes|no)")
         out = s.command("time set '2020-01-01 00:00'", "not a date this board can be at")
         out = s.command("net", "lo ")

@@ -4,13 +4,10 @@ The inference half (runtime, delegate, threads, face detector) is ``vision.runti
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 from veilcam.errors import ConfigError
-from veilcam.vision.runtime import BoardProfile
+from veilcam.vision.runtime import BoardProfile, profile_table
 
 CHECKS = (
     "config",
@@ -44,25 +41,13 @@ class FieldProfile:
 
     @classmethod
     def load(cls, name_or_path: str = "generic") -> FieldProfile:
-        p = Path(name_or_path)
-        if p.suffix == ".toml":
-            text = p.read_text()
-        else:
-            try:
-                text = (
-                    resources.files("veilcam.board")
-                    .joinpath("profiles", f"{name_or_path}.toml")
-                    .read_text()
-                )
-            except FileNotFoundError:
-                raise ConfigError(f"no board profile named {name_or_path!r}") from None
-        raw = tomllib.loads(text)
+        raw = profile_table(name_or_path)
         devices, thermal = raw.get("devices", {}), raw.get("thermal", {})
         checks = tuple(raw.get("doctor", {}).get("checks", CHECKS))
         if unknown := sorted(set(checks) - set(CHECKS)):
             raise ConfigError(f"board profile {raw.get('name')}: unknown checks {unknown}")
         prof = cls(
-            inference=BoardProfile.load(name_or_path),
+            inference=BoardProfile.from_table(raw),
             description=raw.get("description", ""),
             cameras=devices.get("cameras", "/dev/video*"),
             serial=devices.get("serial", "/dev/ttyVC0"),

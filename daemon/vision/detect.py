@@ -61,41 +61,17 @@ def _square_input(
     return embed.warp_affine(src, m, (size, size)), scale
 
 
-class SSDDetector:
-    """A MediaPipe SSD model (BlazeFace, palm) run over square tiles at several scales."""
+class TiledDetector:
+    """A detector run over square tiles: each subclass finds boxes in one tile
+    (``detect_tile``); gathering them over tiles and passes and merging them is shared."""
 
-    def __init__(
-        self,
-        model: TFLiteModel,
-        spec: ssd.SSDSpec,
-        kind: str,
-        *,
-        value_range: tuple[float, float] = (-1.0, 1.0),
-        min_score: float | None = None,
-    ) -> None:
-        if (model.height, model.width) != (spec.size, spec.size):
-            raise ValueError(
-                f"model {model.name} takes {model.width}x{model.height}, not {spec.size}"
-            )
-        self.model, self.spec, self.kind = model, spec, kind
-        self.min_score = spec.min_score if min_score is None else min_score
-        self._anchors = spec.anchors()
-        lo, hi = value_range
-        self._scale, self._offset = (hi - lo) / 255.0, lo
+    kind: str
+    iou: float
 
     def detect_tile(
-        self, frame: np.ndarray, x0: int, y0: int, side: int, min_score: float | None = None
+        self, frame: np.ndarray, x0: int, y0: int, side: int, min_score: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Boxes (frame pixels) and scores found in one square tile, before suppression."""
-        img, scale = _square_input(frame, x0, y0, side, self.spec.size)
-        raw_boxes, raw_scores = self.model.run(img.astype(np.float32) * self._scale + self._offset)
-        spec = self.spec
-        floor = self.min_score if min_score is None else min_score
-        if floor != spec.min_score:
-            spec = replace(spec, min_score=floor)
-        boxes, _, scores = ssd.decode(raw_boxes, raw_scores, spec, self._anchors)
-        boxes = boxes * (spec.size / scale) + np.array([x0, y0, x0, y0], np.float32)
-        return boxes, scores
+        raise NotImplementedError
 
     def raw(
         self, frame: np.ndarray, tiles: Iterable[tuple[int, int, int]], min_score: float
@@ -112,7 +88,7 @@ class SSDDetector:
         """Raw boxes merged by weighted non-maximum suppression, clipped to the frame."""
         if not len(boxes):
             return []
-        boxes, scores = ssd.weighted_nms(boxes, scores, self.spec.iou)
+        boxes, scores = ssd.weighted_nms(boxes, scores, self.iou)
         h, w = frame.shape[:2]
         boxes = np.clip(boxes, 0, [w, h, w, h])
         return [
@@ -131,3 +107,40 @@ class SSDDetector:
         return self.regions(
             frame, np.concatenate([b for b, _ in raws]), np.concatenate([s for _, s in raws])
         )
+
+
+class SSDDetector(TiledDetector):
+    """A MediaPipe SSD model (BlazeFace, palm) run over square tiles at several scales."""
+
+    def __init__(
+        self,
+        model: TFLiteModel,
+        spec: ssd.SSDSpec,
+        kind: str,
+        *,
+        value_range: tuple[float, float] = (-1.0, 1.0),
+        min_score: float | None = None,
+    ) -> None:
+        if (model.height, model.width) != (spec.size, spec.size):
+            raise ValueError(
+                f"model {model.name} takes {model.width}x{model.height}, not {spec.size}"
+            )
+        self.model, self.spec, self.kind, self.iou = model, spec, kind, spec.iou
+        self.min_score = spec.min_score if min_score is None else min_score
+        self._anchors = spec.anchors()
+        lo, hi = value_range
+        self._scale, self._offset = (hi - lo) / 255.0, lo
+
+    def detect_tile(
+        self, frame: np.ndarray, x0: int, y0: int, side: int, min_score: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (frame pixels) and scores found in one square tile, before suppression."""
+        img, scale = _square_input(frame, x0, y0, side, self.spec.size)
+        raw_boxes, raw_scores = self.model.run(img.astype(np.float32) * self._scale + self._offset)
+        spec = self.spec
+        floor = self.min_score if min_score is None else min_score
+        if floor != spec.min_score:
+            spec = replace(spec, min_score=floor)
+        boxes, _, scores = ssd.decode(raw_boxes, raw_scores, spec, self._anchors)
+        boxes = boxes * (spec.size / scale) + np.array([x0, y0, x0, y0], np.float32)
+        return boxes, scores

@@ -21,7 +21,7 @@ import numpy as np
 
 from veilcam.errors import ModelError
 from veilcam.vision import models, ssd
-from veilcam.vision.detect import Region, _square_input
+from veilcam.vision.detect import TiledDetector, _square_input
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,12 @@ def choose_provider(wanted: Iterable[str], available: Iterable[str]) -> str:
     return next((p for p in wanted if p in have), CPU)
 
 
-class CenterFaceDetector:
+class CenterFaceDetector(TiledDetector):
     """CenterFace over square tiles; thread-safe (one ONNX Runtime session serves every
     thread: ``InferenceSession.run`` may be called concurrently)."""
 
     kind = "face"
+    iou = IOU
 
     def __init__(
         self,
@@ -119,38 +120,6 @@ class CenterFaceDetector:
         keep = _nms(boxes, scores, IOU)
         boxes = boxes[keep] / scale + np.array([x0, y0, x0, y0], np.float32)
         return boxes.astype(np.float32), scores[keep]
-
-    def raw(
-        self, frame: np.ndarray, tiles: Iterable[tuple[int, int, int]], min_score: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        found_b, found_s = [np.zeros((0, 4), np.float32)], [np.zeros(0, np.float32)]
-        for x0, y0, side in tiles:
-            b, s = self.detect_tile(frame, x0, y0, side, min_score)
-            found_b.append(b)
-            found_s.append(s)
-        return np.concatenate(found_b), np.concatenate(found_s)
-
-    def regions(self, frame: np.ndarray, boxes: np.ndarray, scores: np.ndarray) -> list[Region]:
-        if not len(boxes):
-            return []
-        boxes, scores = ssd.weighted_nms(boxes, scores, IOU)
-        h, w = frame.shape[:2]
-        boxes = np.clip(boxes, 0, [w, h, w, h])
-        return [
-            Region("face", (float(b[0]), float(b[1]), float(b[2]), float(b[3])), float(s))
-            for b, s in zip(boxes, scores, strict=True)
-            if b[2] > b[0] and b[3] > b[1]
-        ]
-
-    def detect(
-        self, frame: np.ndarray, passes: Iterable[tuple[list[tuple[int, int, int]], float]]
-    ) -> list[Region]:
-        raws = [self.raw(frame, tiles, min_score) for tiles, min_score in passes]
-        if not raws:
-            return []
-        return self.regions(
-            frame, np.concatenate([b for b, _ in raws]), np.concatenate([s for _, s in raws])
-        )
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:

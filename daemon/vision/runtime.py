@@ -29,6 +29,24 @@ log = logging.getLogger(__name__)
 SPARE_IDLE = 30.0
 
 
+def profile_table(name_or_path: str) -> dict[str, Any]:
+    """A board profile's TOML: one of ``board/profiles`` by name, or a ``.toml`` file. Its
+    inference half is read here; its field half (devices, limits) by ``veilcam.field``."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml":
+        text = p.read_text()
+    else:
+        try:
+            text = (
+                resources.files("veilcam.board")
+                .joinpath("profiles", f"{name_or_path}.toml")
+                .read_text()
+            )
+        except FileNotFoundError:
+            raise ModelError(f"no board profile named {name_or_path!r}") from None
+    return tomllib.loads(text)
+
+
 @dataclass(frozen=True, slots=True)
 class BoardProfile:
     name: str
@@ -43,19 +61,10 @@ class BoardProfile:
 
     @classmethod
     def load(cls, name_or_path: str = "generic") -> BoardProfile:
-        p = Path(name_or_path)
-        if p.suffix == ".toml":
-            text = p.read_text()
-        else:
-            try:
-                text = (
-                    resources.files("veilcam.board")
-                    .joinpath("profiles", f"{name_or_path}.toml")
-                    .read_text()
-                )
-            except FileNotFoundError:
-                raise ModelError(f"no board profile named {name_or_path!r}") from None
-        raw = tomllib.loads(text)
+        return cls.from_table(profile_table(name_or_path))
+
+    @classmethod
+    def from_table(cls, raw: dict[str, Any]) -> BoardProfile:
         face = raw.get("face_detector", {})
         prof = cls(
             name=raw["name"],

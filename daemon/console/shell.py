@@ -19,7 +19,7 @@ from veilcam.console import commands, system
 from veilcam.console.session import Session
 from veilcam.console.terminal import Idle
 from veilcam.errors import LoginRefused, VeilcamError
-from veilcam.field.console_ops import EXPIRED
+from veilcam.field.console_ops import EXPIRED, SESSION_GONE
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,9 @@ class Console(Session):
             await fn(self, args)
         except VeilcamError as exc:
             self.say(f"{name}: {exc}")
+            if SESSION_GONE in str(exc):  # the daemon restarted, or the session ran out
+                self.actor = self.role = ""
+                self.say("signed out: sign in again")
         except (OSError, ValueError) as exc:
             self.say(f"{name}: {exc}")
 

@@ -32,6 +32,7 @@ RECOVERY_FILE = "console-recovery"
 RECOVERY_USER = "recovery"
 CONSOLE_ROLES = ("technician", "admin")
 EXPIRED = "password correct but to be changed: sign in to the web UI once first"
+SESSION_GONE = "console session unknown or expired"
 # Groups of five from an alphabet without look-alikes (0/O, 1/l/I): read off a label.
 _ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from veilcam.capture.calibration import calibrate as take_reference
 from veilcam.capture.testshot import camera_test
 from veilcam.errors import ControlError
-from veilcam.field.console_ops import ConsoleOps
+from veilcam.field.console_ops import SESSION_GONE, ConsoleOps
 from veilcam.redaction.redactor import VisionRedactor
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def console_handlers(app: App) -> dict[str, Handler]:
                 del sessions[token]
         got = sessions.get(_text(request, "session"))
         if got is None:
-            raise ControlError("console session unknown or expired: sign in again")
+            raise ControlError(f"{SESSION_GONE}: sign in again")
         return got[0]
 
     def camera_of(request: dict[str, Any]) -> str:

@@ -476,3 +476,33 @@ def test_idle_console_signs_out(store_only: Path) -> None:
     finally:
         s.close()
     assert ("console:tech", "console.logout") in [(a, act) for a, act, _, _ in audit(store_only)]
+
+
+def test_daemon_restart_signs_the_console_out(tmp_path: Path) -> None:
+    """Sessions live in the daemon's memory: after its restart the next command says so and
+    the console asks for a sign-in again, instead of failing every command."""
+    cfg = write_config(tmp_path)
+    add_user(cfg, TECH, "technician", TECH_PW)
+    data = tmp_path / "data"
+    daemon = veilcam("run", "--config", str(cfg), stderr=subprocess.DEVNULL)
+    s = Session(cfg)
+    try:
+        wait_for_socket(data, daemon)
+        s.login(TECH, TECH_PW)
+        s.child.expect("through the daemon")
+        s.child.expect("@veilcam> ")
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=30)
+        daemon = veilcam("run", "--config", str(cfg), stderr=subprocess.DEVNULL)
+        wait_for_socket(data, daemon)
+        s.child.sendline("help")
+        s.child.expect("console session unknown or expired")
+        s.child.expect("signed out: sign in again")
+        s.login(TECH, TECH_PW)
+        s.child.expect("through the daemon")
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        pytest.fail(s.transcript)
+    finally:
+        s.close()
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=30)

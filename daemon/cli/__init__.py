@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from veilcam import __version__
-from veilcam.cli import field, keys, privacy, research, tls, tools
+from veilcam.cli import audit, field, keys, privacy, research, tls, tools
 from veilcam.cli.accounts import cmd_tokens, cmd_users
 from veilcam.cli.common import data_dir_of as _data_dir
 from veilcam.config import Config, load, with_data_dir
@@ -244,6 +244,7 @@ NOT_EXPORTS = {
     "users": "account names and roles",
     "tokens": "token names, roles and expiry (a new token is shown once to its maker)",
     "keys": "key ids and progress; never a key",
+    "audit": "the newest audit entry's id and hash; the check's findings",
     "tls": "the certificate's fingerprint and dates; the private key never leaves",
     "privacy requests": "the register's rows; no pictures",
     "privacy disclosures": "the register's rows; no pictures",
@@ -318,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_users)
 
     keys.add_parser(data_cmd)
+    audit.add_parser(data_cmd)
     tls.add_parser(data_cmd)
     privacy.add_parser(sub, DEFAULT_CONFIG)
     research.add_parser(sub, DEFAULT_CONFIG)

@@ -17,6 +17,7 @@ from typing import Any
 
 import veilcam_native
 from veilcam import __version__
+from veilcam.alerts.anchor import AuditAnchor
 from veilcam.alerts.outbox import Outbox
 from veilcam.alerts.recorder import Recorder
 from veilcam.capture.camera import Camera
@@ -214,6 +215,9 @@ async def running(
         )
         deadlines.recorder.transitions = app.alarm_changes
         start("privacy", deadlines.run)
+        if notify.email is not None:  # the audit log's head, off the box once a day
+            anchor = AuditAnchor(store, config.site, outbox.wake if outbox else None)
+            start("audit_anchor", anchor.run)
         if fridges:
             references = (
                 redactor.store

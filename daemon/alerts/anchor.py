@@ -1,6 +1,10 @@
 """The audit log's head, e-mailed once a day to the store's contact through the notification
 outbox: a copy off the box that `veilcam audit verify --against` checks the log against, so
-deleting the newest entries or rebuilding the whole log shows (``store.anchor``)."""
+deleting the newest entries or rebuilding the whole log shows (``store.anchor``).
+
+The first head goes out a day after the appliance first runs, not at start-up: the first
+message a store's contact gets from a new box should be about the box's job (an alarm), and
+a head of a day-old log says more than the head of an empty one."""
 
 from __future__ import annotations
 
@@ -24,14 +28,18 @@ def _mailed_at(db: Database) -> float | None:
     return float(row[0]) if row else None
 
 
-def _enqueue(db: Database, notice: Notice, now: float, expires: float) -> None:
-    enqueue_job(db, None, [notice], now, expires)
+def _mark(db: Database, now: float) -> None:
     db.conn.execute(
         "INSERT INTO settings (key, value, changed_at, changed_by) VALUES (?, ?, ?, 'system')"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
         " changed_at = excluded.changed_at",
         (SETTING, repr(now), now),
     )
+
+
+def _enqueue(db: Database, notice: Notice, now: float, expires: float) -> None:
+    enqueue_job(db, None, [notice], now, expires)
+    _mark(db, now)
 
 
 class AuditAnchor:
@@ -42,7 +50,10 @@ class AuditAnchor:
         """The head into the outbox if a day has passed since the last; whether it was."""
         now = self.store.clock.now()
         last = await self.store.db.read(_mailed_at)
-        if last is not None and now - last < DAY:
+        if last is None:  # the first run: the clock starts, the first head goes out a day on
+            await self.store.db.write(_mark, now)
+            return False
+        if now - last < DAY:
             return False
         head = await self.store.db.read(head_job)
         if head is None:

@@ -23,11 +23,13 @@ install: $(STAMP)
 
 # System packages the tests drive: Debian's Chromium for the browser tests (Playwright uses it
 # as it is; nothing is downloaded by Playwright itself), and systemd's offline tools
-# (systemd-analyze, -sysusers, -tmpfiles) for the unit and install.sh tests. Needs root or sudo.
+# (systemd-analyze, -sysusers, -tmpfiles) for the unit and install.sh tests, and Debian's
+# Mosquitto, the broker the fleet tests start on loopback. Needs root or sudo.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	[ -z "$$missing" ] || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \

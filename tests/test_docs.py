@@ -48,6 +48,7 @@ STRUCTS = [
     config.PrivacyConfig,
     config.ClipConfig,
     config.UploadsConfig,
+    config.MqttConfig,
     config.ReplayDepthConfig,
     config.V4L2DepthConfig,
 ]

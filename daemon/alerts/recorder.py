@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from veilcam.alerts.episodes import Source, Transition
+from veilcam.alerts.mqttbox import Mirror
 from veilcam.alerts.outbox import Notice, notices_for
 from veilcam.alerts.records import opened_at_job, record_job
 from veilcam.errors import StoreError
@@ -41,6 +42,8 @@ class Recorder:
         self.notify, self.site, self.wake, self.retention = notify, site, wake, retention
         self.health_key = health_key
         self.transitions: Hub[Transition] | None = None  # the live view's feed, when wired
+        self.mirror: Mirror | None = None  # to the chain's MQTT broker, when wired
+        self.mqtt_wake: asyncio.Event | None = None
         self._unrecorded: list[tuple[Transition, float, list[Notice]]] = []
         self._failing = False
 
@@ -84,7 +87,7 @@ class Recorder:
         while self._unrecorded:
             tr, expires, notices = self._unrecorded[0]
             try:
-                await self.store.db.write(record_job, tr, expires, notices)
+                await self.store.db.write(record_job, tr, expires, notices, self.mirror)
             except StoreError as exc:
                 if not self._failing:
                     log.error("%s alert changes not stored, trying again: %s", tr.source, exc)
@@ -98,6 +101,8 @@ class Recorder:
             self._unrecorded.pop(0)
             if notices and self.wake is not None:
                 self.wake.set()
+            if self.mirror is not None and self.mqtt_wake is not None:
+                self.mqtt_wake.set()
         if self._failing:
             self._failing = False
             self.health.set(key, "ok", "every alarm change stored")

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from veilcam.alerts import mqttbox
 from veilcam.alerts.episodes import Transition
+from veilcam.alerts.mqttbox import Mirror
 from veilcam.alerts.outbox import Notice, enqueue_job
 from veilcam.errors import AccountError
 from veilcam.store import audit
@@ -18,12 +20,20 @@ if TYPE_CHECKING:
 
 
 def record_job(
-    db: Database, tr: Transition, expires_at: float, notices: list[Notice] | None = None
+    db: Database,
+    tr: Transition,
+    expires_at: float,
+    notices: list[Notice] | None = None,
+    mirror: Mirror | None = None,
 ) -> int:
-    """Write one transition and the notices about it, together; returns the alarm's id."""
+    """Write one transition, the notices about it and its MQTT message, together; returns
+    the alarm's id."""
     alarm_id = _record(db, tr, expires_at)
     if notices:
         enqueue_job(db, alarm_id or None, notices, tr.at, expires_at)
+    if mirror is not None:
+        message = mirror.alarm(tr, alarm_id or None)
+        mqttbox.enqueue_job(db, mirror.base, [message], tr.at, expires_at, mirror.limit)
     return alarm_id
 
 
@@ -98,7 +108,9 @@ def list_job(
     return [dict(r) for r in db.conn.execute(sql, (*args, limit))]
 
 
-def ack_job(db: Database, alarm_id: int, by: str, comment: str, now: float) -> None:
+def ack_job(
+    db: Database, alarm_id: int, by: str, comment: str, now: float, mirror: Mirror | None = None
+) -> None:
     cur = db.conn.execute(
         "UPDATE alarms SET acked_at = ?, acked_by = ?, ack_comment = ? WHERE id = ?"
         " AND acked_at IS NULL",
@@ -106,14 +118,26 @@ def ack_job(db: Database, alarm_id: int, by: str, comment: str, now: float) -> N
     )
     if cur.rowcount == 0:
         raise AccountError(f"no unacknowledged alarm {alarm_id}")
+    if mirror is not None:
+        row = db.conn.execute(
+            "SELECT source, subject, rule, expires_at FROM alarms WHERE id = ?", (alarm_id,)
+        ).fetchone()
+        message = mirror.ack(row[0], row[1], row[2], alarm_id, now)
+        mqttbox.enqueue_job(db, mirror.base, [message], now, row[3], mirror.limit)
 
 
 async def acknowledge(
-    store: Store, alarm_id: int, by: str, comment: str, ip: str | None = None
+    store: Store,
+    alarm_id: int,
+    by: str,
+    comment: str,
+    ip: str | None = None,
+    mirror: Mirror | None = None,
 ) -> None:
-    """Acknowledge one alert; it needs a comment saying what was done, and is audited."""
+    """Acknowledge one alert; it needs a comment saying what was done, and is audited (and
+    published to the chain's broker through ``mirror``, when there is one)."""
     comment = comment.strip()
     if not comment:
         raise AccountError("acknowledging an alarm needs a comment: what was done about it")
-    await store.db.write(ack_job, alarm_id, by, comment[:500], store.clock.now())
+    await store.db.write(ack_job, alarm_id, by, comment[:500], store.clock.now(), mirror)
     await store.audit(audit.Entry(by, "alarm.ack", str(alarm_id), comment[:200], ip=ip))

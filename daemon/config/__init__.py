@@ -15,6 +15,7 @@ from veilcam.config.schema import (
     DepthConfig,
     EmailConfig,
     EmbedderConfig,
+    MqttConfig,
     Name,
     NotifyConfig,
     PrivacyConfig,
@@ -41,6 +42,7 @@ from veilcam.config.schema import (
 )
 
 __all__ = [
+    "MqttConfig",
     "AVSourceConfig",
     "CEILINGS",
     "CabinetConfig",

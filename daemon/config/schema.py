@@ -12,17 +12,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from veilcam.config.fleet import MqttConfig
+from veilcam.config.types import KEEP, LOOPBACK, Name, TimeOfDay, _Strict
 from veilcam.durations import Duration, DurationOrOff, Range
 from veilcam.errors import ConfigError
 
-# Retention: at least an hour; the caps of veilcam.retention are the upper limits.
-KEEP = Range("1h", "36500d")
-Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
-TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-
-
-class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
-    pass
+__all__ = ["KEEP", "LOOPBACK", "MqttConfig", "Name", "TimeOfDay"]
 
 
 class RetentionConfig(_Strict, frozen=True):
@@ -111,9 +106,6 @@ class CabinetConfig(_Strict, frozen=True):
         alarm = self.alarm_above if self.alarm_above is not None else base_alarm
         if (why := check_limits(self.profile, warn, alarm)) is not None:
             raise ValueError(f"cabinet {self.name}: {why}")
-
-
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class EmailConfig(_Strict, frozen=True):
@@ -473,6 +465,7 @@ class Config(_Strict, frozen=True):
     privacy: PrivacyConfig = PrivacyConfig()
     uploads: UploadsConfig | None = None
     watchlist: WatchlistConfig = WatchlistConfig()
+    mqtt: MqttConfig | None = None  # fleet telemetry to the chain's broker (docs/fleet.md)
 
     def camera(self, name: str) -> CameraConfig:
         for cam in self.cameras:

@@ -39,6 +39,7 @@ EXPIRING_TABLES = (
     "research_poses",
     "visitor_counts",
     "uploads",
+    "mqtt_outbox",
 )
 # The retention class each table's deletions count under, in the retention report.
 COUNTED = {

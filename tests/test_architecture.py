@@ -33,7 +33,7 @@ LAYERS: list[set[str]] = [
     {"alerts"},
     {"coldchain", "stock", "accounts", "tokens", "privacy", "renewal"},
     {"research", "faces"},  # studies and the face features run under the privacy gates
-    {"field"},  # the technician's checks and console operations
+    {"field", "fleet"},  # the technician's checks and console; the chain's broker
     {"runtime"},
     {"web", "console"},  # the people's interfaces: browser and serial line
     {"demo"},  # what a person runs

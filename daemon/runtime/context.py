@@ -10,6 +10,7 @@ from typing import Any
 import veilcam_native
 from veilcam import __version__
 from veilcam.alerts.episodes import Transition
+from veilcam.alerts.mqttbox import Mirror
 from veilcam.alerts.outbox import Outbox
 from veilcam.capture.clips import ClipRecorder
 from veilcam.capture.pipeline import Pipeline
@@ -22,6 +23,7 @@ from veilcam.events import Hub
 from veilcam.faces.counting import Counting
 from veilcam.faces.entrance import Entrance
 from veilcam.faces.service import Watchlist
+from veilcam.fleet.publisher import Publisher
 from veilcam.health import Health
 from veilcam.privacy.service import Privacy
 from veilcam.research.service import Research
@@ -56,6 +58,8 @@ class App:
     entrance: Entrance | None = None
     counting: Counting | None = None
     uploader: Uploader | None = None
+    mirror: Mirror | None = None  # alarm changes to the chain's MQTT broker
+    publisher: Publisher | None = None
     recorders: dict[str, ClipRecorder] = field(default_factory=dict)
     streams: dict[str, Stream] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)

@@ -36,6 +36,8 @@ from veilcam.faces.counting import Counting
 from veilcam.faces.entrance import Entrance
 from veilcam.faces.service import REMINDERS, Watchlist
 from veilcam.faces.visits import Visits
+from veilcam.fleet.publisher import Publisher
+from veilcam.fleet.telemetry import Telemetry
 from veilcam.health import Health
 from veilcam.privacy import gates
 from veilcam.privacy.deadlines import Deadlines
@@ -204,6 +206,18 @@ async def running(
             outbox = Outbox(notify, config.site, store, clock, health)
             app.outbox = outbox
             start("outbox", outbox.run)
+        if config.mqtt is not None:  # the chain's broker: telemetry and alarm changes
+            app.publisher = Publisher(config.mqtt, config.site, store, clock, health)
+            app.mirror = app.publisher.mirror
+            start("mqtt", app.publisher.run)
+
+        def wire(recorder: Recorder) -> None:
+            """The live view's feed, and the broker's for alarms that name no person
+            (cold chain, stock, privacy deadlines; never the watchlist's)."""
+            recorder.transitions = app.alarm_changes
+            if app.publisher is not None:
+                recorder.mirror, recorder.mqtt_wake = app.mirror, app.publisher.wake
+
         app.privacy = privacy = Privacy(store, config, clock)
         await privacy.refresh()  # the open feature gates, before any camera starts
         pipeline.gate = lambda feature: gates.check(privacy.open_gates, feature)
@@ -213,7 +227,7 @@ async def running(
             mail=outbox is not None,
             outbox_wake=outbox.wake if outbox is not None else None,
         )
-        deadlines.recorder.transitions = app.alarm_changes
+        wire(deadlines.recorder)
         start("privacy", deadlines.run)
         if notify.email is not None:  # the audit log's head, off the box once a day
             anchor = AuditAnchor(store, config.site, outbox.wake if outbox else None)
@@ -233,7 +247,7 @@ async def running(
                 outbox_wake=outbox.wake if outbox is not None else None,
                 notify=outbox is not None,
             )
-            stock.recorder.transitions = app.alarm_changes
+            wire(stock.recorder)
             pipeline.stored.append(lambda _camera, _media: stock.wake.set())
             app.stock = stock
             start("stock", stock.run)
@@ -250,7 +264,7 @@ async def running(
                 site=config.site,
                 wake=outbox.wake if outbox is not None else None,
             )
-            alarms.recorder.transitions = app.alarm_changes
+            wire(alarms.recorder)
             app.alarms = alarms
             start("alarms", alarms.run)
         if config.sensors is not None:
@@ -327,6 +341,8 @@ async def running(
                 visits = Visits(watchlist, app.counting, clock, health)
                 pipeline.inspectors.append(visits)
                 stack.callback(visits.close)
+        if app.publisher is not None:
+            start("telemetry", Telemetry(app.publisher, health, app.alarms).run)
         if config.uploads is not None:
             app.uploader = Uploader(store, clock, health, config.uploads, privacy, config.site)
             start("uploads", app.uploader.run)

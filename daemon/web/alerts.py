@@ -49,16 +49,20 @@ async def alerts_page(request: web.Request, **extra: Any) -> web.Response:
 async def alarm_ack(request: web.Request) -> web.StreamResponse:
     """Acknowledge an alarm: the comment says what was done; audited."""
     form = await request.post()
+    app = app_of(request)
     try:
         await acknowledge(
-            app_of(request).store,
+            app.store,
             int(request.match_info["alarm_id"]),
             request[ACTOR],
             str(form.get("comment", "")),
             client_ip(request),
+            app.mirror,
         )
     except AccountError as exc:
         page = await alerts_page(request, error=str(exc))
         page.set_status(400)
         return page
+    if app.publisher is not None:
+        app.publisher.wake.set()
     raise web.HTTPFound("/alerts")

@@ -1,0 +1,79 @@
+"""What the box tells the chain on its own, every ``[mqtt] interval``: health, each
+cabinet's temperature and door, and (every hour, retained) the audit log's head.
+
+Nothing here is about a person: parts' states, degrees, open or closed, a hash. Alarm
+changes go with the alarm, in its transaction (``Recorder.mirror``), not from here.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from veilcam.alerts.mqttbox import Message, payload
+from veilcam.durations import HOUR
+from veilcam.store.anchor import head_job
+
+if TYPE_CHECKING:
+    from veilcam.coldchain.service import AlarmService
+    from veilcam.fleet.publisher import Publisher
+    from veilcam.health import Health
+
+log = logging.getLogger(__name__)
+
+
+class Telemetry:
+    def __init__(
+        self, publisher: Publisher, health: Health, alarms: AlarmService | None = None
+    ) -> None:
+        self.publisher, self.health, self.alarms = publisher, health, alarms
+        self.clock = publisher.clock
+        self.head_at: float | None = None  # when the audit head last went out
+
+    def snapshot(self) -> list[Message]:
+        now = self.clock.now()
+        parts = {
+            name: {"state": s["state"], "message": s["message"]}
+            for name, s in self.health.snapshot().items()
+        }
+        doc: dict[str, Any] = {"at": now, "overall": self.health.overall(), "parts": parts}
+        out = [Message("telemetry", "health", payload(doc), retain=True)]
+        if self.alarms is None:
+            return out
+        for name, cab in self.alarms.cabinets.items():
+            if cab.last_value is not None and cab.last_reading is not None:
+                doc = {"value": round(cab.last_value, 2), "unit": "°C", "at": cab.last_reading}
+                out.append(Message("telemetry", f"cabinet/{name}/temperature", payload(doc), True))
+            if self.alarms.configs[name].door is not None:
+                since = cab.door_open_since
+                doc = {
+                    "state": "open" if since is not None else "closed",
+                    "since": since if since is not None else cab.door_closed_at,
+                    "at": now,
+                }
+                out.append(Message("telemetry", f"cabinet/{name}/door", payload(doc), True))
+        return out
+
+    async def audit_head(self) -> list[Message]:
+        """The audit head, if an hour has passed since the last went out."""
+        now = self.clock.now()
+        if self.head_at is not None and now - self.head_at < HOUR:
+            return []
+        head = await self.publisher.store.db.read(head_job)
+        if head is None:
+            return []
+        self.head_at = now
+        line = head.line(self.publisher.site).encode()
+        return [Message("audit", "audit/head", line, retain=True)]
+
+    async def once(self) -> None:
+        dropped = await self.publisher.enqueue(self.snapshot())
+        if heads := await self.audit_head():
+            await self.publisher.enqueue(heads, retention="audit_log")
+        if dropped:
+            log.warning("MQTT broker away: %d old telemetry message(s) dropped", dropped)
+
+    async def run(self) -> None:
+        while True:
+            await self.once()
+            await self.clock.sleep(float(self.publisher.cfg.interval))

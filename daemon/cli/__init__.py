@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 from typing import IO, Any
 
@@ -204,6 +205,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _loopback_mqtt(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "mqtt" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise argparse.ArgumentTypeError(f"{url!r}: the demo publishes to mqtt://127.0.0.1:PORT")
+    return url
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from veilcam.demo.run import run_demo
 
@@ -218,6 +226,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             scenario=args.scenario,
             email_to=args.email_to,
             smtp=args.smtp,
+            mqtt=args.mqtt,
         )
     )
     return 0
@@ -388,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--email-to", metavar="ADDRESS", help="mail alarms to this address")
     sp.add_argument(
         "--smtp", default="127.0.0.1:25", metavar="HOST:PORT", help="a mail server on loopback"
+    )
+    sp.add_argument(
+        "--mqtt",
+        type=_loopback_mqtt,
+        metavar="URL",
+        help="publish to an MQTT broker on this machine: mqtt://[USER:PASSWORD@]127.0.0.1:PORT",
     )
     sp.set_defaults(func=cmd_demo)
     return p

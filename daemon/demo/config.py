@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import typing
+import urllib.parse
 from importlib import resources
 from pathlib import Path
 
 from veilcam.config.schema import (
+    MqttConfig,
     NotifyConfig,
     StorageConfig,
     StreamConfig,
@@ -101,6 +103,7 @@ def _within(seconds: float, key: str) -> int:
         "web": WebConfig,
         "notify": NotifyConfig,
         "stream": StreamConfig,
+        "mqtt": MqttConfig,
     }[section]
     hint = typing.get_type_hints(struct, include_extras=True)[name]
     [rng] = [m for m in hint.__metadata__ if isinstance(m, Range)]
@@ -121,6 +124,7 @@ def write_config(
     smtp: str = "127.0.0.1:25",
     research: Path | None = None,
     watchlist: bool = False,
+    mqtt: str | None = None,
 ) -> Path:
     """The demo's config; with simulated time running ``speed`` times faster, everything
     that should keep its real-time pace (camera frames, health writes, sign-in sessions)
@@ -159,6 +163,8 @@ def write_config(
     text += DOOR_CONFIG.format(scene=data_dir / "door-replay", fps=f"{2 / speed:.6g}")
     if research is not None:
         text += RESEARCH_CONFIG.format(scene=research)
+    if mqtt is not None:
+        text += _mqtt_config(data_dir, mqtt, speed)
     path.write_text(text)
     return path
 
@@ -200,3 +206,27 @@ host = {host}
 port = {port}
 security = "none"
 """
+
+
+def _mqtt_config(data_dir: Path, url: str, speed: float) -> str:
+    """``[mqtt]`` for a broker on this machine, ``mqtt://[USER:PASSWORD@]127.0.0.1:PORT``:
+    the password goes to a file beside the config, as a real installation keeps it. The
+    telemetry keeps a real-time pace (every 5 s), however fast the demo runs."""
+    parts = urllib.parse.urlsplit(url)
+    lines = [
+        "",
+        "[mqtt]",
+        f"url = {json.dumps(f'{parts.scheme}://{parts.hostname}:{parts.port or 1883}')}",
+        'device = "demo-box"',
+        'keepalive = "5s"',  # the broker says "offline" ~8 s after the demo is killed
+        f'interval = "{_within(5 * speed, "mqtt.interval")}s"',
+        f'retry_min = "{_within(1 * speed, "mqtt.retry_min")}s"',
+        f'retry_max = "{_within(10 * speed, "mqtt.retry_max")}s"',
+    ]
+    if parts.username:
+        secret = data_dir / "mqtt-password"
+        secret.write_text(urllib.parse.unquote(parts.password or ""))
+        secret.chmod(0o600)
+        lines += [f"username = {json.dumps(urllib.parse.unquote(parts.username))}"]
+        lines += [f"password_file = {json.dumps(str(secret))}"]
+    return "\n".join(lines) + "\n"

@@ -220,6 +220,7 @@ async def run_demo(
     scenario: str = "normal-day",
     email_to: str | None = None,
     smtp: str = "127.0.0.1:25",
+    mqtt: str | None = None,
 ) -> None:
     defrost = None
     if scenario == "defrost-cycles":  # the board defrosts every 6 h from now: tell the rules
@@ -237,7 +238,9 @@ async def run_demo(
     if watchlist:
         _faces_installed()
         scenario = "normal-day"
-    config_path = write_config(data_dir, port, speed, defrost, email_to, smtp, scene, watchlist)
+    config_path = write_config(
+        data_dir, port, speed, defrost, email_to, smtp, scene, watchlist, mqtt
+    )
     config: Config = load(config_path)
     # The daemon's log, also to a file: what the console's `logs` shows without a journal.
     log_file = logging.FileHandler(data_dir / "daemon.log")

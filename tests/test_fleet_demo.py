@@ -1,0 +1,132 @@
+"""The demo store with people in its pictures, publishing to a real Mosquitto: head office,
+subscribed to everything, gets health, temperatures, doors and the warm night's alarm, and
+never a picture or anything biometric; killed with SIGKILL, the box is reported offline by
+the broker's last will."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import IO
+
+from tests.daemon.fleet.test_publisher import subscribed
+from tests.support.aio import until
+from tests.support.daemon import free_port
+from tests.support.mqtt import PASSWORD, USER, broker
+
+BASE = "veilcam/demo-store/demo-box"
+# How pictures begin, raw and in base64: JPEG, PNG, WebP/RIFF, GIF, the vault's own files.
+IMAGE_MAGIC = [b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"GIF8", b"VCM"]
+BIOMETRIC = ("embedding", "template", "landmark", "descriptor", "face", "keypoint", "pose")
+
+
+@contextlib.asynccontextmanager
+async def _log(path: Path) -> AsyncIterator[IO[bytes]]:
+    with path.open("wb") as f:
+        yield f
+
+
+def _biometric(doc: object, path: str = "") -> Iterator[str]:
+    """Where ``doc`` holds something biometric: a key that names it, or a vector of numbers
+    (an embedding, a template, landmarks) rather than a reading."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if any(word in str(key).lower() for word in BIOMETRIC):
+                yield f"{path}/{key}"
+            yield from _biometric(value, f"{path}/{key}")
+    elif isinstance(doc, list):
+        if len(doc) > 8 and all(isinstance(v, int | float | list) for v in doc):
+            yield f"{path}: a vector of {len(doc)}"
+        for i, value in enumerate(doc):
+            yield from _biometric(value, f"{path}/{i}")
+
+
+def _looks_like_image(data: bytes) -> bool:
+    if any(m in data for m in IMAGE_MAGIC):
+        return True
+    return any(base64.b64encode(m)[:4] in data for m in IMAGE_MAGIC)
+
+
+async def test_head_office_sees_the_store_and_never_a_person(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    with broker(tmp_path / "broker") as b:
+        async with subscribed(b, "#") as got, _log(tmp_path / "demo.err") as errors:
+            demo = subprocess.Popen(  # noqa: ASYNC220 (stopped with a signal, never awaited)
+                [
+                    sys.executable,
+                    "-m",
+                    "veilcam",
+                    "demo",
+                    "--data-dir",
+                    str(data),
+                    "--port",
+                    str(free_port()),
+                    "--scenario",
+                    "warm-night",
+                    "--speed",
+                    "600",
+                    "--duration",
+                    "200",
+                    "--seed",
+                    "3",
+                    "--mqtt",
+                    f"mqtt://{USER}:{PASSWORD}@127.0.0.1:{b.port}",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+            )
+            try:
+
+                def topics() -> set[str]:
+                    return {m.topic.value for m in got}
+
+                async def alarm_and_pictures() -> bool:
+                    assert demo.poll() is None, (tmp_path / "demo.err").read_text()[-3000:]
+                    warm = f"{BASE}/alarm/coldchain/dairy/temperature" in topics()
+                    pictures = list((data / "media").glob("*/*.vcm"))
+                    return warm and len(pictures) >= 3
+
+                await until(alarm_and_pictures, 120)
+                started = time.monotonic()
+                demo.send_signal(signal.SIGKILL)
+                demo.wait(10)
+
+                async def offline() -> bool:
+                    last = [m.payload for m in got if m.topic.value == f"{BASE}/availability"]
+                    return bool(last) and last[-1] == b"offline"
+
+                await until(offline, 30)
+                assert time.monotonic() - started < 20  # 1.5 keepalives of 5 s, and some
+            finally:
+                if demo.poll() is None:
+                    demo.kill()
+                demo.wait(10)
+        await asyncio.sleep(0)
+    seen = topics()
+    assert f"{BASE}/health" in seen
+    assert any(t.endswith("/temperature") for t in seen)
+    assert any(t.endswith("/door") for t in seen)
+    availability = [m.payload for m in got if m.topic.value == f"{BASE}/availability"]
+    assert availability[0] == b"online" and availability[-1] == b"offline"
+    for m in got:
+        body = bytes(m.payload)  # type: ignore[arg-type]
+        assert len(body) < 16_384, (m.topic.value, len(body))
+        assert not _looks_like_image(body), m.topic.value
+        if m.topic.value.endswith("/availability"):
+            continue
+        biometric = list(_biometric(json.loads(body)))
+        assert not biometric, (m.topic.value, biometric)
+    alarm = next(
+        json.loads(m.payload)  # type: ignore[arg-type]
+        for m in got
+        if m.topic.value == f"{BASE}/alarm/coldchain/dairy/temperature"
+    )
+    assert alarm["change"] == "open" and alarm["value"] > 8.0

@@ -25,7 +25,12 @@ from tests.support.mqtt import PASSWORD, USER, broker
 BASE = "veilcam/demo-store/demo-box"
 # How pictures begin, raw and in base64: JPEG, PNG, WebP/RIFF, GIF, the vault's own files.
 IMAGE_MAGIC = [b"\xff\xd8\xff", b"\x89PNG", b"RIFF", b"GIF8", b"VCM"]
-BIOMETRIC = ("embedding", "template", "landmark", "descriptor", "face", "keypoint", "pose")
+# Words of a key that would name biometric data (a key's words: "face_template" is two).
+# "template" alone is biometric; Home Assistant's "value_template" is a Jinja template.
+BIOMETRIC = {
+    "embedding", "embeddings", "landmark", "landmarks", "descriptor", "face", "faces",
+    "keypoint", "keypoints", "pose", "poses", "biometric", "iris", "fingerprint",
+}  # fmt: skip
 
 
 @contextlib.asynccontextmanager
@@ -39,7 +44,8 @@ def _biometric(doc: object, path: str = "") -> Iterator[str]:
     (an embedding, a template, landmarks) rather than a reading."""
     if isinstance(doc, dict):
         for key, value in doc.items():
-            if any(word in str(key).lower() for word in BIOMETRIC):
+            words = set(str(key).lower().replace("-", "_").split("_"))
+            if words & BIOMETRIC or str(key).lower() in ("template", "templates"):
                 yield f"{path}/{key}"
             yield from _biometric(value, f"{path}/{key}")
     elif isinstance(doc, list):

@@ -33,6 +33,9 @@ class MqttConfig(_Strict, frozen=True):
     # Messages kept while the broker is away; past it the oldest telemetry is dropped
     # (and counted). Alarms and audit heads are never dropped.
     queue_limit: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 100_000
+    # Home Assistant's MQTT discovery: the box as a device with its cabinets and cameras.
+    discovery: bool = True
+    discovery_prefix: Topic = "homeassistant"
     retry_min: Annotated[Duration, Range("1s", "1h")] = Duration("5s")
     retry_max: Annotated[Duration, Range("1s", "1h")] = Duration("5m")
 

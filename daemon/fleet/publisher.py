@@ -78,13 +78,15 @@ class Publisher:
         self.connected = False
         self.sent = 0  # messages the broker acknowledged in this run
 
-    async def enqueue(self, messages: list[Message], retention: str = "sensor_records") -> int:
-        """Queue messages under this device's base topic; returns how many telemetry
-        messages were dropped to stay within the limit."""
+    async def enqueue(
+        self, messages: list[Message], retention: str = "sensor_records", base: str | None = None
+    ) -> int:
+        """Queue messages under this device's base topic (or ``base``); returns how many
+        telemetry messages were dropped to stay within the limit."""
         now = self.clock.now()
         expires = self.store.expires(retention, now)
         dropped = await self.store.db.write(
-            mqttbox.enqueue_job, self.base, messages, now, expires, self.cfg.queue_limit
+            mqttbox.enqueue_job, base or self.base, messages, now, expires, self.cfg.queue_limit
         )
         self.wake.set()
         return int(dropped)

@@ -1,21 +1,25 @@
 """What the box tells the chain on its own, every ``[mqtt] interval``: health, each
 cabinet's temperature and door, and (every hour, retained) the audit log's head.
 
-Nothing here is about a person: parts' states, degrees, open or closed, a hash. Alarm
+Nothing here is about a person: parts' states, degrees, open or closed, a hash. At start
+it also announces the box to Home Assistant (``discovery``). Alarm
 changes go with the alarm, in its transaction (``Recorder.mirror``), not from here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
 from veilcam.alerts.mqttbox import Message, payload
 from veilcam.durations import HOUR
+from veilcam.fleet import discovery
 from veilcam.store.anchor import head_job
 
 if TYPE_CHECKING:
     from veilcam.coldchain.service import AlarmService
+    from veilcam.config import Config
     from veilcam.fleet.publisher import Publisher
     from veilcam.health import Health
 
@@ -24,9 +28,14 @@ log = logging.getLogger(__name__)
 
 class Telemetry:
     def __init__(
-        self, publisher: Publisher, health: Health, alarms: AlarmService | None = None
+        self,
+        publisher: Publisher,
+        health: Health,
+        alarms: AlarmService | None = None,
+        config: Config | None = None,
     ) -> None:
         self.publisher, self.health, self.alarms = publisher, health, alarms
+        self.config = config  # for Home Assistant's discovery, when it is on
         self.clock = publisher.clock
         self.head_at: float | None = None  # when the audit head last went out
 
@@ -52,7 +61,24 @@ class Telemetry:
                     "at": now,
                 }
                 out.append(Message("telemetry", f"cabinet/{name}/door", payload(doc), True))
+            rules = sorted(cab.episodes)
+            levels = {ep.level for ep in cab.episodes.values()}
+            level = "alarm" if "alarm" in levels else ("warning" if levels else None)
+            doc = {"state": "on" if rules else "off", "rules": rules, "level": level, "at": now}
+            out.append(Message("telemetry", f"cabinet/{name}/alarm", payload(doc), True))
         return out
+
+    async def announce(self) -> None:
+        """Home Assistant's discovery message, with what was removed since the last."""
+        cfg = self.config
+        if cfg is None or cfg.mqtt is None or not cfg.mqtt.discovery:
+            return
+        db = self.publisher.store.db
+        previous = await db.read(discovery.previous_job)
+        serial = await asyncio.to_thread(discovery.serial_number)
+        message, announced = discovery.message(cfg, self.publisher.base, previous, serial)
+        await self.publisher.enqueue([message], base=cfg.mqtt.discovery_prefix)
+        await db.write(discovery.remember_job, announced, self.clock.now())
 
     async def audit_head(self) -> list[Message]:
         """The audit head, if an hour has passed since the last went out."""
@@ -74,6 +100,7 @@ class Telemetry:
             log.warning("MQTT broker away: %d old telemetry message(s) dropped", dropped)
 
     async def run(self) -> None:
+        await self.announce()
         while True:
             await self.once()
             await self.clock.sleep(float(self.publisher.cfg.interval))

@@ -342,7 +342,7 @@ async def running(
                 pipeline.inspectors.append(visits)
                 stack.callback(visits.close)
         if app.publisher is not None:
-            start("telemetry", Telemetry(app.publisher, health, app.alarms).run)
+            start("telemetry", Telemetry(app.publisher, health, app.alarms, config).run)
         if config.uploads is not None:
             app.uploader = Uploader(store, clock, health, config.uploads, privacy, config.site)
             start("uploads", app.uploader.run)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from veilcam.alerts import mqttbox
-from veilcam.alerts.episodes import Transition
+from veilcam.alerts.episodes import Episode, Transition
 from veilcam.alerts.records import acknowledge, record_job
 from veilcam.clock import FakeClock
 from veilcam.coldchain.limits import limits_for
@@ -26,8 +26,8 @@ class Cabinets:
 
     def __init__(self, clock: FakeClock) -> None:
         cfgs = [
-            CabinetConfig(name="dairy", probe="1", door="1", profile="chilled"),
-            CabinetConfig(name="ice", probe="2", profile="frozen"),
+            CabinetConfig(name="dairy", probe="1", door="1", profile="chiller"),
+            CabinetConfig(name="ice", probe="2", profile="freezer"),
         ]
         self.configs = {c.name: c for c in cfgs}
         self.cabinets = {c.name: Cabinet(c.name, limits_for(c), clock.now()) for c in cfgs}
@@ -49,6 +49,7 @@ async def test_health_cabinets_and_an_hourly_audit_head(
     dairy = cabinets.cabinets["dairy"]
     dairy.last_value, dairy.last_reading = 4.237, clock.now()
     dairy.door_open_since = clock.now() - 30
+    dairy.episodes["door_open"] = Episode("warning", clock.now() - 10)
     health.set("camera:fridge-1", "ok", "grabbing")
     await store.audit(audit.Entry("tester", "test.x"))
     telemetry = Telemetry(pub, health, cabinets)  # type: ignore[arg-type]
@@ -61,8 +62,18 @@ async def test_health_cabinets_and_an_hourly_audit_head(
         f"{BASE}/health",
         f"{BASE}/cabinet/dairy/temperature",
         f"{BASE}/cabinet/dairy/door",
+        f"{BASE}/cabinet/dairy/alarm",
+        f"{BASE}/cabinet/ice/alarm",
         f"{BASE}/audit/head",
     }  # the freezer has not read yet and has no door switch
+    assert got[f"{BASE}/cabinet/dairy/alarm"][1]["state"] == "on"
+    assert got[f"{BASE}/cabinet/dairy/alarm"][1]["rules"] == ["door_open"]
+    assert got[f"{BASE}/cabinet/ice/alarm"][1] == {
+        "state": "off",
+        "rules": [],
+        "level": None,
+        "at": clock.now(),
+    }
     assert got[f"{BASE}/cabinet/dairy/temperature"][1]["value"] == 4.24
     assert got[f"{BASE}/cabinet/dairy/door"][1]["state"] == "open"
     assert got[f"{BASE}/health"][1]["parts"]["camera:fridge-1"] == {

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from veilcam import __version__
-from veilcam.cli import audit, field, keys, privacy, research, tls, tools
+from veilcam.cli import audit, field, fleet, keys, privacy, research, tls, tools
 from veilcam.cli.accounts import cmd_tokens, cmd_users
 from veilcam.cli.common import data_dir_of as _data_dir
 from veilcam.config import Config, load, with_data_dir
@@ -254,6 +254,7 @@ NOT_EXPORTS = {
     "tokens": "token names, roles and expiry (a new token is shown once to its maker)",
     "keys": "key ids and progress; never a key",
     "audit": "the newest audit entry's id and hash; the check's findings",
+    "fleet": "head office's keys and signed commands; reads nothing the appliance stores",
     "tls": "the certificate's fingerprint and dates; the private key never leaves",
     "privacy requests": "the register's rows; no pictures",
     "privacy disclosures": "the register's rows; no pictures",
@@ -375,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_sim_sensors)
 
     tools.add_parser(sub)
+    fleet.add_parser(sub)
     field.add_parser(data_cmd)
 
     sp = sub.add_parser(

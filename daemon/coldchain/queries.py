@@ -16,3 +16,16 @@ def overrides_job(db: Database) -> dict[str, dict[str, float]]:
         if what in LIMIT_KEYS:
             out.setdefault(name, {})[what] = float(value)
     return out
+
+
+def put_limits_job(db: Database, name: str, warn: float, alarm: float, now: float, by: str) -> None:
+    """Keep a cabinet's limits across restarts, as the settings page does."""
+    db.conn.executemany(
+        "INSERT INTO settings (key, value, changed_at, changed_by) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+        " changed_at = excluded.changed_at, changed_by = excluded.changed_by",
+        [
+            (f"cabinet.{name}.warn_above", f"{warn:g}", now, by),
+            (f"cabinet.{name}.alarm_above", f"{alarm:g}", now, by),
+        ],
+    )

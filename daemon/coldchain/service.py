@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from veilcam.alerts.recorder import Recorder
 from veilcam.clock import synchronised
 from veilcam.coldchain.limits import Limits, limits_for
-from veilcam.coldchain.queries import overrides_job
+from veilcam.coldchain.queries import overrides_job, put_limits_job
 from veilcam.coldchain.rules import SOURCE, Board, Cabinet, Transition
 from veilcam.config import check_limits
 from veilcam.errors import ConfigError
+from veilcam.store import audit
 
 if TYPE_CHECKING:
     from veilcam.clock import Clock
@@ -84,6 +85,20 @@ class AlarmService:
         cab = self.cabinets[name]
         cab.limits = replace(cab.limits, warn_above=warn_above, alarm_above=alarm_above)
         log.info("cabinet %s limits now %.1f / %.1f °C", name, warn_above, alarm_above)
+
+    async def change_limits(
+        self, name: str, warn_above: float, alarm_above: float, actor: str
+    ) -> Limits:
+        """New limits, refused beyond the profile's ceiling, kept and audited; returns the
+        old ones."""
+        old = self.limits(name) if name in self.cabinets else None
+        self.set_limits(name, warn_above, alarm_above)
+        assert old is not None
+        now = self.clock.now()
+        await self.store.db.write(put_limits_job, name, warn_above, alarm_above, now, actor)
+        change = f"{old.warn_above:g}/{old.alarm_above:g} -> {warn_above:g}/{alarm_above:g}"
+        await self.store.audit(audit.Entry(actor, "setting.change", f"cabinet.{name}", change))
+        return old
 
     def limits(self, name: str) -> Limits:
         return self.cabinets[name].limits

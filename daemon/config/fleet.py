@@ -33,6 +33,9 @@ class MqttConfig(_Strict, frozen=True):
     # Messages kept while the broker is away; past it the oldest telemetry is dropped
     # (and counted). Alarms and audit heads are never dropped.
     queue_limit: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 100_000
+    # The site's Ed25519 public key (PEM, or 32 bytes in base64): commands from head office
+    # signed with its private key are run; without it, none are listened to.
+    command_key: str | None = None
     # Home Assistant's MQTT discovery: the box as a device with its cabinets and cameras.
     discovery: bool = True
     discovery_prefix: Topic = "homeassistant"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,6 +78,7 @@ class Publisher:
         self.wake = asyncio.Event()  # set when a message is queued, to send it at once
         self.connected = False
         self.sent = 0  # messages the broker acknowledged in this run
+        self.on_command: Callable[[bytes], Awaitable[None]] | None = None  # fleet.commands
 
     async def enqueue(
         self, messages: list[Message], retention: str = "sensor_records", base: str | None = None
@@ -174,8 +176,13 @@ class Publisher:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _listen(self, client: aiomqtt.Client) -> None:
-        async for _message in client.messages:
-            pass  # nothing is subscribed to yet
+        topic = f"{self.base}/command"
+        if self.on_command is not None:
+            await client.subscribe(topic, qos=1)
+        async for message in client.messages:
+            if self.on_command is not None and message.topic.matches(topic):
+                body = message.payload
+                await self.on_command(body if isinstance(body, bytes) else str(body).encode())
         raise aiomqtt.MqttError("the broker closed the link")
 
     async def _send(self, client: aiomqtt.Client) -> None:

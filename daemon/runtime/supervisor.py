@@ -36,6 +36,7 @@ from veilcam.faces.counting import Counting
 from veilcam.faces.entrance import Entrance
 from veilcam.faces.service import REMINDERS, Watchlist
 from veilcam.faces.visits import Visits
+from veilcam.fleet.commands import Commands, load_key
 from veilcam.fleet.publisher import Publisher
 from veilcam.fleet.telemetry import Telemetry
 from veilcam.health import Health
@@ -47,6 +48,7 @@ from veilcam.research.service import Research
 from veilcam.research.uploads import Uploader
 from veilcam.runtime.commands import control_handlers
 from veilcam.runtime.context import App
+from veilcam.runtime.fleet import fleet_handlers
 from veilcam.runtime.memory import trim
 from veilcam.runtime.sdnotify import Notifier
 from veilcam.sensors.ingest import SensorIngest
@@ -209,6 +211,10 @@ async def running(
         if config.mqtt is not None:  # the chain's broker: telemetry and alarm changes
             app.publisher = Publisher(config.mqtt, config.site, store, clock, health)
             app.mirror = app.publisher.mirror
+            if config.mqtt.command_key is not None:  # signed commands from head office
+                key = load_key(config.mqtt.command_key)
+                commands = Commands(app.publisher, key, fleet_handlers(app), config.mqtt.device)
+                app.publisher.on_command = commands.handle
             start("mqtt", app.publisher.run)
 
         def wire(recorder: Recorder) -> None:

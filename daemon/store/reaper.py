@@ -40,6 +40,7 @@ EXPIRING_TABLES = (
     "visitor_counts",
     "uploads",
     "mqtt_outbox",
+    "mqtt_nonces",
 )
 # The retention class each table's deletions count under, in the retention report.
 COUNTED = {

@@ -24,3 +24,11 @@ CREATE TABLE mqtt_dropped (
     dropped INTEGER NOT NULL DEFAULT 0,
     last_at REAL
 );
+-- commands from head office: each nonce once. Kept until the command's expiry (at most a
+-- day ahead), after which the expiry alone refuses it.
+CREATE TABLE mqtt_nonces (
+    nonce TEXT PRIMARY KEY,
+    seen_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX mqtt_nonces_expires ON mqtt_nonces (expires_at);

@@ -1,0 +1,110 @@
+"""``veilcam fleet keygen|sign``: head office's side of the box's command topic. ``keygen``
+makes the site's command key pair (the public half goes to each box as
+``[mqtt] command_key``); ``sign`` prints a signed command to publish on
+``<prefix>/<site>/<device>/command`` (e.g. with ``mosquitto_pub -s``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from veilcam.durations import parse_duration
+from veilcam.errors import ConfigError
+
+
+def _keygen(out: Path) -> int:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    out.mkdir(parents=True, exist_ok=True)
+    private, public = out / "command-key.pem", out / "command-key.pub"
+    if private.exists():
+        raise ConfigError(f"{private} exists: a site keeps its key (remove it to replace it)")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    print(f"private key (keep at head office): {private}")
+    print(f"public key (each box's [mqtt] command_key): {public}")
+    return 0
+
+
+def _arg(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--arg {text!r}: give KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value  # a bare word is a string
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from veilcam.fleet.commands import MAX_AHEAD, sign
+
+    try:
+        key = serialization.load_pem_private_key(Path(args.key).read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--key {args.key}: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"--key {args.key}: not an Ed25519 private key")
+    ttl = parse_duration(args.ttl)
+    if not 0 < ttl <= MAX_AHEAD:
+        raise ConfigError(f"--ttl {args.ttl}: between 1s and 1d")
+    fields = dict(_arg(a) for a in args.arg)
+    message = sign(key, args.site, args.device, args.name, fields, time.time() + ttl)
+    sys.stdout.write(message.decode() + "\n")
+    return 0
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    if args.action == "keygen":
+        return _keygen(Path(args.out))
+    return _sign(args)
+
+
+def add_parser(sub: Any) -> None:
+    sp = sub.add_parser(
+        "fleet",
+        help="head office: the site's command key pair; a signed command for a box",
+        description=__doc__,
+    )
+    sp.add_argument("action", choices=["keygen", "sign"])
+    sp.add_argument("name", nargs="?", help="sign: capture, ack, limits or status")
+    sp.add_argument("--out", default=".", metavar="DIR", help="keygen: where the pair goes")
+    sp.add_argument("--key", metavar="FILE", help="sign: the site's private command key")
+    sp.add_argument("--site", help="sign: the box's site")
+    sp.add_argument("--device", default="main", help="sign: the box's device name")
+    sp.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="sign: an argument (JSON or a word), e.g. camera=fridge-1 or alarm=12",
+    )
+    sp.add_argument("--ttl", default="5m", help="sign: how long the command stays valid")
+    sp.set_defaults(func=_checked)
+
+
+def _checked(args: argparse.Namespace) -> int:
+    if args.action == "sign" and not (args.name and args.key and args.site):
+        raise ConfigError("fleet sign: give NAME, --key FILE and --site SITE")
+    return cmd_fleet(args)

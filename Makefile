@@ -99,6 +99,7 @@ bench: models
 		$(BIN)/python bench/faces_bench.py --json > bench/results/faces.jsonl; \
 	else echo "../shared/eval/pairs not here: face verification not measured"; fi
 	$(BIN)/python bench/core.py --json > bench/results/core.jsonl
+	$(BIN)/python bench/fleet.py --json > bench/results/fleet.jsonl
 	$(BIN)/python bench/signin_load.py --json > bench/results/signin_load.jsonl
 	$(BIN)/python bench/chaos.py --json > bench/results/chaos.jsonl
 	$(BIN)/python bench/report.py bench/results --write

@@ -163,6 +163,16 @@ SECTIONS = {
             "sign_ins",
         ],
     ),
+    "fleet": (
+        "Fleet: the MQTT outbox",
+        "`bench/fleet.py`: Debian's Mosquitto on loopback; the publisher drains the SQLite "
+        "outbox with QoS 1 and 200 messages in flight, every message settled on its PUBACK; "
+        "the anchor is a plain aiomqtt publisher sending the same messages the same way "
+        "without the outbox, in the same run. A subscriber counts every message on both "
+        "sides. The first row's ratio is our rate over the anchor's, the second's our drain "
+        "time over the anchor's; queue_s is the time to queue the 100,000 messages.",
+        ["case", "ours", "unit", "anchor", "anchor_value", "ratio", "queue_s"],
+    ),
     "core": (
         "Appliance core",
         "`bench/core.py`: parsing, ingest into SQLite with the event loop's worst stall, and "

@@ -41,7 +41,8 @@ models: install
 	$(BIN)/veilcam models fetch
 
 run: models
-	$(BIN)/veilcam demo --data-dir .demo-data --port $(PORT) $(if $(SCENARIO),--scenario $(SCENARIO))
+	$(BIN)/veilcam demo --data-dir .demo-data --port $(PORT) --mqtt local \
+		$(if $(SCENARIO),--scenario $(SCENARIO))
 
 test: models
 	$(BIN)/python -m pytest

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -136,3 +137,39 @@ async def test_head_office_sees_the_store_and_never_a_person(tmp_path: Path) -> 
         if m.topic.value == f"{BASE}/alarm/coldchain/dairy/temperature"
     )
     assert alarm["change"] == "open" and alarm["value"] > 8.0
+
+
+def test_make_run_s_demo_brings_its_own_broker_and_the_desk_sees_it(tmp_path: Path) -> None:
+    """`veilcam demo --mqtt local` (what `make run` does): the demo starts Mosquitto, prints
+    the `veilcam fleet watch` command, and that command shows the box online."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "veilcam", "demo", "--data-dir", str(tmp_path / "demo"),
+         "--port", str(free_port()), "--mqtt", "local", "--duration", "120"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        line = ""
+        deadline = time.monotonic() + 90
+        while "veilcam fleet watch" not in line:
+            assert time.monotonic() < deadline and demo.poll() is None, "no fleet view printed"
+            line = demo.stdout.readline()
+        command = line.rsplit(": ", 1)[1].split()
+        assert command[:3] == ["veilcam", "fleet", "watch"]
+        for _ in range(20):  # the first telemetry is a moment away
+            out = subprocess.run(
+                [sys.executable, "-m", "veilcam", *command[1:], "--once", "2"],
+                capture_output=True, text=True, env={**os.environ, "COLUMNS": "160"}, timeout=60,
+            )  # fmt: skip
+            assert out.returncode == 0, out.stderr
+            if "demo-store" in out.stdout and "online" in out.stdout:
+                break
+        assert "demo-store" in out.stdout and "demo-box" in out.stdout and "online" in out.stdout
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.communicate()
+    assert not list((tmp_path / "demo" / "broker").glob("*.db"))  # the broker kept nothing

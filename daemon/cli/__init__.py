@@ -206,6 +206,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _loopback_mqtt(url: str) -> str:
+    if url == "local":  # the demo starts a Mosquitto of its own
+        return url
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "mqtt" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise argparse.ArgumentTypeError(f"{url!r}: the demo publishes to mqtt://127.0.0.1:PORT")
@@ -404,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--mqtt",
         type=_loopback_mqtt,
         metavar="URL",
-        help="publish to an MQTT broker on this machine: mqtt://[USER:PASSWORD@]127.0.0.1:PORT",
+        help="publish to an MQTT broker on this machine: mqtt://[USER:PASSWORD@]127.0.0.1:PORT,"
+        " or local: a Mosquitto the demo starts itself",
     )
     sp.set_defaults(func=cmd_demo)
     return p

@@ -1,11 +1,14 @@
-"""``veilcam fleet keygen|sign``: head office's side of the box's command topic. ``keygen``
+"""``veilcam fleet keygen|sign|watch``: head office's side of the boxes' broker. ``keygen``
 makes the site's command key pair (the public half goes to each box as
 ``[mqtt] command_key``); ``sign`` prints a signed command to publish on
-``<prefix>/<site>/<device>/command`` (e.g. with ``mosquitto_pub -s``)."""
+``<prefix>/<site>/<device>/command`` (e.g. with ``mosquitto_pub -s``); ``watch`` shows every
+box on a broker, live."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -75,9 +78,73 @@ def _sign(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _watch(args: argparse.Namespace) -> int:
+    import urllib.parse
+
+    import aiomqtt
+    from rich.console import Console
+    from rich.live import Live
+
+    from veilcam.fleet.watch import SUBSCRIPTIONS, FleetView, table
+
+    url = urllib.parse.urlsplit(args.broker)
+    if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
+        raise ConfigError(f"--broker {args.broker!r}: give mqtt://HOST:PORT or mqtts://HOST:PORT")
+    password = _password(args.password_file)
+    tls = aiomqtt.TLSParameters(ca_certs=args.ca) if url.scheme == "mqtts" else None
+    view = FleetView(args.prefix)
+    console = Console()
+    client = aiomqtt.Client(
+        url.hostname,
+        url.port or (8883 if tls else 1883),
+        username=args.username,
+        password=password,
+        tls_params=tls,
+    )
+    try:
+        async with client:
+            for topic in SUBSCRIPTIONS:
+                await client.subscribe(f"{args.prefix}/{topic}", qos=1)
+            if args.once is not None:  # collect, print once, exit: scripts and dumb terminals
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(args.once):
+                        async for m in client.messages:
+                            view.update(m.topic.value, _bytes(m.payload))
+                console.print(table(view))
+                return 0
+            with Live(table(view), console=console, refresh_per_second=2) as live:
+                async for m in client.messages:
+                    view.update(m.topic.value, _bytes(m.payload))
+                    live.update(table(view))
+    except aiomqtt.MqttError as exc:
+        raise ConfigError(f"broker {args.broker}: {exc}") from None
+    return 0
+
+
+def _password(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"--password-file {path}: {exc.strerror}") from None
+
+
+def _bytes(payload: Any) -> bytes:
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    return b"" if payload is None else str(payload).encode()
+
+
 def cmd_fleet(args: argparse.Namespace) -> int:
     if args.action == "keygen":
         return _keygen(Path(args.out))
+    if args.action == "watch":
+        if not args.broker:
+            raise ConfigError("fleet watch: give --broker URL")
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(_watch(args))
+        return 0
     return _sign(args)
 
 
@@ -87,7 +154,7 @@ def add_parser(sub: Any) -> None:
         help="head office: the site's command key pair; a signed command for a box",
         description=__doc__,
     )
-    sp.add_argument("action", choices=["keygen", "sign"])
+    sp.add_argument("action", choices=["keygen", "sign", "watch"])
     sp.add_argument("name", nargs="?", help="sign: capture, ack, limits or status")
     sp.add_argument("--out", default=".", metavar="DIR", help="keygen: where the pair goes")
     sp.add_argument("--key", metavar="FILE", help="sign: the site's private command key")
@@ -101,6 +168,17 @@ def add_parser(sub: Any) -> None:
         help="sign: an argument (JSON or a word), e.g. camera=fridge-1 or alarm=12",
     )
     sp.add_argument("--ttl", default="5m", help="sign: how long the command stays valid")
+    sp.add_argument("--broker", metavar="URL", help="watch: mqtt(s)://HOST:PORT")
+    sp.add_argument("--ca", metavar="FILE", help="watch: the broker's CA certificate")
+    sp.add_argument("--username", help="watch: the broker login")
+    sp.add_argument("--password-file", metavar="FILE", help="watch: its password")
+    sp.add_argument("--prefix", default="veilcam", help="watch: the boxes' topic prefix")
+    sp.add_argument(
+        "--once",
+        type=float,
+        metavar="SECONDS",
+        help="watch: listen this long, print the table once and exit",
+    )
     sp.set_defaults(func=_checked)
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import logging
 import secrets
+import urllib.parse
 from pathlib import Path
 
 from PIL import Image
@@ -17,6 +18,7 @@ from veilcam.clock import ScaledClock
 from veilcam.config import Config, load
 from veilcam.demo import fridge
 from veilcam.demo import research as research_scene
+from veilcam.demo.broker import local_broker
 from veilcam.demo.config import assets, write_config
 from veilcam.demo.console import DemoConsole
 from veilcam.privacy import gates, requests
@@ -222,6 +224,21 @@ async def run_demo(
     smtp: str = "127.0.0.1:25",
     mqtt: str | None = None,
 ) -> None:
+    if mqtt == "local":  # a broker of the demo's own, for the fleet view
+        with local_broker(data_dir / "broker") as url:
+            await run_demo(
+                data_dir,
+                port=port,
+                duration=duration,
+                seed=seed,
+                faults=faults,
+                speed=speed,
+                scenario=scenario,
+                email_to=email_to,
+                smtp=smtp,
+                mqtt=url,
+            )
+        return
     defrost = None
     if scenario == "defrost-cycles":  # the board defrosts every 6 h from now: tell the rules
         start = dt.datetime.now()
@@ -282,6 +299,13 @@ async def run_demo(
                     f" {await _technician(app)}",
                     flush=True,
                 )
+                if mqtt is not None:
+                    where = urllib.parse.urlsplit(mqtt)
+                    print(
+                        "veilcam demo: head office's view of the box: veilcam fleet watch"
+                        f" --broker mqtt://{where.hostname}:{where.port}",
+                        flush=True,
+                    )
                 await _stock_catalogue(app)
                 await _second_admin_proposal(app)
                 if scene is not None:

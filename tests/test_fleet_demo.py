@@ -97,9 +97,12 @@ async def test_head_office_sees_the_store_and_never_a_person(tmp_path: Path) -> 
 
                 async def alarm_and_pictures() -> bool:
                     assert demo.poll() is None, (tmp_path / "demo.err").read_text()[-3000:]
-                    warm = f"{BASE}/alarm/coldchain/dairy/temperature" in topics()
+                    seen = topics()
+                    warm = f"{BASE}/alarm/coldchain/dairy/temperature" in seen
+                    stock = f"{BASE}/stock/fridge-1/restock" in seen
+                    counted = f"{BASE}/visitors/aisle-door/today" in seen
                     pictures = list((data / "media").glob("*/*.vcm"))
-                    return warm and len(pictures) >= 3
+                    return warm and stock and counted and len(pictures) >= 3
 
                 await until(alarm_and_pictures, 120)
                 started = time.monotonic()

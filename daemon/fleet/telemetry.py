@@ -1,8 +1,9 @@
 """What the box tells the chain on its own, every ``[mqtt] interval``: health, each
 cabinet's temperature and door, and (every hour, retained) the audit log's head.
 
-Nothing here is about a person: parts' states, degrees, open or closed, a hash. At start
-it also announces the box to Home Assistant (``discovery``). Alarm
+Nothing here is about a person: parts' states, degrees, open or closed, a hash; and from
+``shop``, facings, counts and upload figures. At start it also announces the box to Home
+Assistant (``discovery``). Alarm
 changes go with the alarm, in its transaction (``Recorder.mirror``), not from here.
 """
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from veilcam.coldchain.service import AlarmService
     from veilcam.config import Config
     from veilcam.fleet.publisher import Publisher
+    from veilcam.fleet.shop import ShopFeed
     from veilcam.health import Health
 
 log = logging.getLogger(__name__)
@@ -33,9 +35,11 @@ class Telemetry:
         health: Health,
         alarms: AlarmService | None = None,
         config: Config | None = None,
+        shop: ShopFeed | None = None,
     ) -> None:
         self.publisher, self.health, self.alarms = publisher, health, alarms
         self.config = config  # for Home Assistant's discovery, when it is on
+        self.shop = shop  # stock, visitor counts, uploads: what changed
         self.clock = publisher.clock
         self.head_at: float | None = None  # when the audit head last went out
 
@@ -93,7 +97,10 @@ class Telemetry:
         return [Message("audit", "audit/head", line, retain=True)]
 
     async def once(self) -> None:
-        dropped = await self.publisher.enqueue(self.snapshot())
+        messages = self.snapshot()
+        if self.shop is not None:
+            messages += await self.shop.messages()
+        dropped = await self.publisher.enqueue(messages)
         if heads := await self.audit_head():
             await self.publisher.enqueue(heads, retention="audit_log")
         if dropped:

@@ -38,6 +38,7 @@ from veilcam.faces.service import REMINDERS, Watchlist
 from veilcam.faces.visits import Visits
 from veilcam.fleet.commands import Commands, load_key
 from veilcam.fleet.publisher import Publisher
+from veilcam.fleet.shop import ShopFeed
 from veilcam.fleet.telemetry import Telemetry
 from veilcam.health import Health
 from veilcam.privacy import gates
@@ -347,11 +348,13 @@ async def running(
                 visits = Visits(watchlist, app.counting, clock, health)
                 pipeline.inspectors.append(visits)
                 stack.callback(visits.close)
-        if app.publisher is not None:
-            start("telemetry", Telemetry(app.publisher, health, app.alarms, config).run)
         if config.uploads is not None:
             app.uploader = Uploader(store, clock, health, config.uploads, privacy, config.site)
             start("uploads", app.uploader.run)
+        if app.publisher is not None:  # after every service whose figures it publishes
+            shop = ShopFeed(config, store, clock, app.uploader)
+            telemetry = Telemetry(app.publisher, health, app.alarms, config, shop)
+            start("telemetry", telemetry.run)
         control = ControlServer(app.data_dir, control_handlers(app), store.audit)
         start("control", control.run)
         for name, make in extra:

@@ -36,6 +36,11 @@ class MqttConfig(_Strict, frozen=True):
     # The site's Ed25519 public key (PEM, or 32 bytes in base64): commands from head office
     # signed with its private key are run; without it, none are listened to.
     command_key: str | None = None
+    # Redacted stills of these cameras to the broker (off unless named), each under the
+    # standing disclosure record stills_disclosure (items "camera:<name>"), never while a
+    # shopper's restriction covers the picture.
+    stills: list[Name] = []
+    stills_disclosure: Annotated[int, msgspec.Meta(ge=1)] | None = None
     # Home Assistant's MQTT discovery: the box as a device with its cabinets and cameras.
     discovery: bool = True
     discovery_prefix: Topic = "homeassistant"
@@ -78,3 +83,8 @@ class MqttConfig(_Strict, frozen=True):
             raise ValueError("mqtt: a username needs a password_file")
         if self.retry_max < self.retry_min:
             raise ValueError("mqtt: retry_max must not be shorter than retry_min")
+        if self.stills and self.stills_disclosure is None:
+            raise ValueError(
+                "mqtt.stills: pictures leave only under a disclosure record: set"
+                " stills_disclosure to the record an administrator made for them"
+            )

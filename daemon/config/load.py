@@ -80,6 +80,12 @@ def _check(config: Config) -> None:
         raise ConfigError("stock.empty_warning_after: longer than stock.empty_alarm_after")
     if config.web is not None and config.web.session_idle > config.web.session_max:
         raise ConfigError("web.session_idle: longer than web.session_max")
+    if config.mqtt is not None:
+        stills = {c.name: c.purpose for c in config.cameras}
+        for name in config.mqtt.stills:
+            if stills.get(name) not in ("fridge", "floor"):
+                why = "no such camera" if name not in stills else "a research camera keeps clips"
+                raise ConfigError(f"mqtt.stills: {name!r}: {why}; only stills are published")
     seen: set[str] = set()
     for i, cam in enumerate(config.cameras):
         if cam.name in seen:

@@ -19,7 +19,9 @@ from sqlite_utils import Database
 from veilcam.errors import PrivacyRefused
 from veilcam.privacy.scope import Act, insert, required
 
-ITEM = re.compile(r"^(media:[0-9a-f]{32}|request:[0-9]{1,9})$")
+# A picture, a request's pictures, or (standing) a camera's redacted stills as they are
+# stored, for a recipient that gets them as they come (the chain's MQTT broker).
+ITEM = re.compile(r"^(media:[0-9a-f]{32}|request:[0-9]{1,9}|camera:[a-z0-9][a-z0-9_-]{0,31})$")
 MAX_ITEMS = 2000
 
 
@@ -42,7 +44,9 @@ def create_job(
         raise PrivacyRefused(f"a disclosure covers at most {MAX_ITEMS} items")
     bad = [i for i in items if not ITEM.match(i)]
     if bad:
-        raise PrivacyRefused(f"not a data item: {bad[0][:60]!r} (media:ID or request:N)")
+        raise PrivacyRefused(
+            f"not a data item: {bad[0][:60]!r} (media:ID, request:N or camera:NAME)"
+        )
     if request_id is not None:
         row = db.conn.execute(
             "SELECT kind, status FROM requests WHERE id = ?", (request_id,)

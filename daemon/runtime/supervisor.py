@@ -39,6 +39,7 @@ from veilcam.faces.visits import Visits
 from veilcam.fleet.commands import Commands, load_key
 from veilcam.fleet.publisher import Publisher
 from veilcam.fleet.shop import ShopFeed
+from veilcam.fleet.stills import StillsFeed
 from veilcam.fleet.telemetry import Telemetry
 from veilcam.health import Health
 from veilcam.privacy import gates
@@ -217,6 +218,12 @@ async def running(
                 commands = Commands(app.publisher, key, fleet_handlers(app), config.mqtt.device)
                 app.publisher.on_command = commands.handle
             start("mqtt", app.publisher.run)
+            if config.mqtt.stills and config.mqtt.stills_disclosure is not None:  # opt-in
+                stills = StillsFeed(
+                    app.publisher, config.mqtt.stills, config.mqtt.stills_disclosure, health
+                )
+                pipeline.stored.append(stills.stored)
+                start("mqtt_stills", stills.run)
 
         def wire(recorder: Recorder) -> None:
             """The live view's feed, and the broker's for alarms that name no person

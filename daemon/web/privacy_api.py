@@ -132,7 +132,9 @@ async def api_disclosures_add(request: web.Request) -> web.Response:
     req = body.get("request_id")
     try:
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise PrivacyRefused("items must be a list like ['media:ID', 'request:N']")
+            raise PrivacyRefused(
+                "items must be a list like ['media:ID', 'request:N', 'camera:NAME']"
+            )
         if req is not None and (not isinstance(req, int) or isinstance(req, bool)):
             raise PrivacyRefused("request_id must be a number")
         new = await privacy_of(request).disclose(

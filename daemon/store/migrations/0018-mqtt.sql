@@ -8,7 +8,7 @@ CREATE TABLE mqtt_outbox (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('telemetry', 'alarm', 'audit', 'state')),
     topic TEXT NOT NULL CHECK (length(topic) BETWEEN 1 AND 400),
-    payload BLOB NOT NULL CHECK (length(payload) <= 65536),
+    payload BLOB NOT NULL CHECK (length(payload) <= 4194304),
     retain INTEGER NOT NULL DEFAULT 0 CHECK (retain IN (0, 1)),
     created_at REAL NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,

@@ -46,6 +46,7 @@ class Recorder:
         self.mqtt_wake: asyncio.Event | None = None
         self._unrecorded: list[tuple[Transition, float, list[Notice]]] = []
         self._failing = False
+        self._writing = asyncio.Lock()  # one writer of the queue: callers may overlap
 
     @property
     def waiting(self) -> int:
@@ -83,6 +84,10 @@ class Recorder:
             self._unrecorded.append((tr, expires, await self._notices(tr, began)))
             if self.transitions is not None:
                 self.transitions.publish(tr)
+        async with self._writing:
+            await self._write()
+
+    async def _write(self) -> None:
         key = self.health_key
         while self._unrecorded:
             tr, expires, notices = self._unrecorded[0]

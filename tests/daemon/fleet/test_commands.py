@@ -4,8 +4,10 @@ one is refused, audited, and the refusal published."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -98,8 +100,6 @@ async def _send(b: Broker, message: bytes) -> None:
 
 
 def _audit(data_dir: Path) -> list[tuple[str, str, str, str]]:
-    import sqlite3
-
     conn = sqlite3.connect(f"file:{data_dir / 'veilcam.db'}?mode=ro", uri=True)
     try:
         return [
@@ -166,10 +166,81 @@ async def test_signed_commands_run_and_the_rest_are_refused(tmp_path: Path, data
     assert ("fleet.command.failed", "limits") in actions
     assert ("alarm.ack", "1") in actions and ("fleet.command", "capture") in actions
     async with running(config) as app:  # kept: a restart reads the limits back
-        assert app.alarms is not None
-        limits = app.alarms.limits("dairy")
-        assert (limits.warn_above, limits.alarm_above) == (4.0, 7.0)
+        alarms = app.alarms
+        assert alarms is not None
+
+        async def restored() -> bool:  # as the alarm service starts
+            lim = alarms.limits("dairy")
+            return (lim.warn_above, lim.alarm_above) == (4.0, 7.0)
+
+        await until(restored)
 
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_alarms_through_an_outage_and_a_daemon_restart_arrive_once(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """The whole daemon: the broker stops, alarms open, the daemon is stopped and started
+    again (more alarms), the broker comes back: head office's remembered session gets every
+    alarm, in order, once, and the outbox's record holds each once, sent once."""
+    b = Broker(tmp_path / "broker")
+    b.start()
+    try:
+        password = tmp_path / "pw"
+        password.write_text(PASSWORD)
+        config = config_for(
+            data_dir,
+            '[[cabinets]]\nname = "dairy"\nprobe = "1"\n'
+            f'[mqtt]\nurl = "{b.url}"\nusername = "{USER}"\npassword_file = "{password}"\n'
+            'retry_min = "1s"\nretry_max = "2s"\n',
+        )
+        async with subscribed(b, f"{BASE}/alarm/#", identifier="office-desk"):
+            pass  # the broker keeps this session's messages from now on
+        for run, rules in enumerate((["test_one", "test_two"], ["test_three"])):
+            async with running(config) as app:
+                assert app.publisher is not None and app.alarms is not None
+                if run == 0:
+                    await until(lambda: _async(app.publisher.connected), 20)  # type: ignore[union-attr]
+                    b.stop()
+                for rule in rules:
+                    tr = Transition("coldchain", "dairy", rule, "open", "alarm", time.time(), 9.0)
+                    await app.alarms.recorder.apply([tr])
+                if run == 1:
+                    b.start()
+
+                    async def drained() -> bool:
+                        rows = await app.store.db.read(
+                            lambda db: db.conn.execute(
+                                "SELECT count(*) FROM mqtt_outbox WHERE kind = 'alarm'"
+                                " AND sent_at IS NULL"
+                            ).fetchone()
+                        )
+                        return rows[0] == 0
+
+                    await until(drained, 30)
+        async with subscribed(b, f"{BASE}/alarm/#", identifier="office-desk") as got:
+
+            def dairy() -> list[dict[str, object]]:
+                docs = [json.loads(m.payload) for m in got if not m.retain]  # type: ignore[arg-type]
+                return [d for d in docs if d["subject"] == "dairy"]
+
+            async def three() -> bool:
+                return len(dairy()) >= 3
+
+            await until(three, 20)
+            await asyncio.sleep(0.5)  # a duplicate would be here by now
+    finally:
+        b.stop()
+    rules_seen = [d["rule"] for d in dairy()]
+    assert rules_seen == ["test_one", "test_two", "test_three"]
+    conn = sqlite3.connect(f"file:{data_dir / 'veilcam.db'}?mode=ro", uri=True)
+    rows = conn.execute(
+        "SELECT topic, attempts, sent_at IS NOT NULL FROM mqtt_outbox WHERE kind = 'alarm'"
+        " AND topic LIKE '%/dairy/%' ORDER BY id"
+    ).fetchall()
+    conn.close()
+    assert [r[0].rsplit("/", 1)[1] for r in rows] == rules_seen
+    assert all(r[1] == 1 and r[2] for r in rows)

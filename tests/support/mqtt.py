@@ -48,7 +48,8 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def _certificates(folder: Path) -> None:
-    """ca.pem, and server.pem/server.key for 127.0.0.1 signed by it."""
+    """ca.pem; server.pem/server.key for 127.0.0.1 and client.pem/client.key for the box
+    (its name, USER, as the common name), both signed by it."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "veilcam test CA")])
@@ -84,9 +85,22 @@ def _certificates(folder: Path) -> None:
         )
         .sign(ca_key, hashes.SHA256())
     )
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, USER)]))
+        .issuer_name(ca_name)
+        .public_key(client_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(ca_key, hashes.SHA256())
+    )
     (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (folder / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (folder / "server.key").write_bytes(_pem_key(key))
+    (folder / "client.pem").write_bytes(client.public_bytes(serialization.Encoding.PEM))
+    (folder / "client.key").write_bytes(_pem_key(client_key))
 
 
 class Broker:
@@ -96,7 +110,7 @@ class Broker:
         mosquitto()
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self.tls_port, self.port = free_port(), free_port()
+        self.tls_port, self.port, self.cert_port = free_port(), free_port(), free_port()
         self.ca = folder / "ca.pem"
         self.password_file = folder / "box-password"
         self.password_file.write_text(PASSWORD + "\n")
@@ -129,6 +143,13 @@ class Broker:
                     f"certfile {folder / 'server.pem'}",
                     f"keyfile {folder / 'server.key'}",
                     f"listener {self.port} 127.0.0.1",
+                    # a client certificate instead of a password: its common name is the user
+                    f"listener {self.cert_port} 127.0.0.1",
+                    f"cafile {self.ca}",
+                    f"certfile {folder / 'server.pem'}",
+                    f"keyfile {folder / 'server.key'}",
+                    "require_certificate true",
+                    "use_identity_as_username true",
                     "",
                 ]
             )
@@ -137,6 +158,10 @@ class Broker:
     @property
     def tls_url(self) -> str:
         return f"mqtts://127.0.0.1:{self.tls_port}"
+
+    @property
+    def cert_url(self) -> str:
+        return f"mqtts://127.0.0.1:{self.cert_port}"
 
     @property
     def url(self) -> str:
@@ -151,7 +176,7 @@ class Broker:
                 stderr=log,
             )
         deadline = time.monotonic() + 20
-        for port in (self.tls_port, self.port):
+        for port in (self.tls_port, self.port, self.cert_port):
             while True:
                 with (
                     contextlib.suppress(OSError),

@@ -140,6 +140,31 @@ async def test_a_wrong_password_is_refused_and_nothing_is_lost(
             assert (await store.db.read(mqttbox.summary_job))["waiting"] == 1
 
 
+async def test_a_client_certificate_instead_of_a_password(tmp_path: Path, data_dir: Path) -> None:
+    """A broker that wants a client certificate (its common name as the user, no password):
+    the box's cert_file and key_file let it in."""
+    with broker(tmp_path / "broker") as b:
+        async with Store(data_dir, RetentionConfig(), SystemClock()) as store:
+            health = Health(store.clock)
+            cert = config(
+                b,
+                url=b.cert_url,
+                username=None,
+                password_file=None,
+                cert_file=str(b.folder / "client.pem"),
+                key_file=str(b.folder / "client.key"),
+            )
+            pub = Publisher(cert, "shop-7", store, store.clock, health)
+            async with subscribed(b, f"{BASE}/seq/#") as got:
+                await pub.enqueue([Message("alarm", "seq/1", payload({"n": 1}))])
+                async with publishing(pub):
+
+                    async def arrived() -> bool:
+                        return numbers(got, f"{BASE}/seq/") == [1]
+
+                    await until(arrived)
+
+
 # paho-mqtt 2.1 does not close a socket whose TLS handshake failed (``_ssl_wrap_socket``);
 # Python closes it as the exception is dropped, with a ResourceWarning this test expects.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")

@@ -195,12 +195,12 @@ class Publisher:
     async def _health(self) -> None:
         s = await self.store.db.read(mqttbox.summary_job)
         dropped = f", {s['dropped']} telemetry dropped while away" if s["dropped"] else ""
+        where = f"{self.cfg.host}:{self.cfg.port}"
         if self.connected:
-            self.health.set("mqtt", "ok", f"connected; {s['waiting']} waiting{dropped}")
+            self.health.set("mqtt", "ok", f"connected to {where}; {s['waiting']} waiting{dropped}")
         else:
-            self.health.set(
-                "mqtt", "warning", f"broker unreachable; {s['waiting']} waiting{dropped}"
-            )
+            message = f"broker {where} unreachable; {s['waiting']} waiting{dropped}"
+            self.health.set("mqtt", "warning", message)
 
     async def run(self) -> None:
         delay = float(self.cfg.retry_min)

@@ -208,7 +208,9 @@ def _alert_email(db: Database) -> str | None:
     return row[0] if row and row[0] else None
 
 
-def _secret(path: str | None, what: str) -> str | None:
+def read_secret(path: str | None, what: str) -> str | None:
+    """A password or key kept in its own file (never in the config), stripped; ``what``
+    names the setting in the error."""
     if path is None:
         return None
     try:
@@ -227,8 +229,8 @@ class Outbox:
         self.retry_min, self.retry_max = cfg.retry_min, cfg.retry_max
         self.give_up_after = cfg.give_up_after
         email = cfg.email
-        self.password = _secret(email.password_file if email else None, "notify.email")
-        self.webhook_secret = _secret(
+        self.password = read_secret(email.password_file if email else None, "notify.email")
+        self.webhook_secret = read_secret(
             cfg.webhook.secret_file if cfg.webhook else None, "notify.webhook"
         )
         self.digest = email.digest if email is not None and is_on(email.digest) else None

@@ -85,12 +85,13 @@ async def _watch(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.live import Live
 
+    from veilcam.alerts.outbox import read_secret
     from veilcam.fleet.watch import SUBSCRIPTIONS, FleetView, table
 
     url = urllib.parse.urlsplit(args.broker)
     if url.scheme not in ("mqtt", "mqtts") or not url.hostname:
         raise ConfigError(f"--broker {args.broker!r}: give mqtt://HOST:PORT or mqtts://HOST:PORT")
-    password = _password(args.password_file)
+    password = read_secret(args.password_file, "--password-file")
     tls = aiomqtt.TLSParameters(ca_certs=args.ca) if url.scheme == "mqtts" else None
     view = FleetView(args.prefix)
     console = Console()
@@ -119,15 +120,6 @@ async def _watch(args: argparse.Namespace) -> int:
     except aiomqtt.MqttError as exc:
         raise ConfigError(f"broker {args.broker}: {exc}") from None
     return 0
-
-
-def _password(path: str | None) -> str | None:
-    if not path:
-        return None
-    try:
-        return Path(path).read_text().strip()
-    except OSError as exc:
-        raise ConfigError(f"--password-file {path}: {exc.strerror}") from None
 
 
 def _bytes(payload: Any) -> bytes:

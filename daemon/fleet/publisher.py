@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiomqtt
@@ -24,8 +23,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from veilcam.alerts import mqttbox
 from veilcam.alerts.mqttbox import Message, Mirror
+from veilcam.alerts.outbox import read_secret
 from veilcam.clock import sleep_or_wake
-from veilcam.errors import ConfigError
 
 if TYPE_CHECKING:
     from veilcam.clock import Clock
@@ -40,15 +39,6 @@ MAX_INFLIGHT = 100  # unacknowledged QoS 1 messages on the wire (paho queues the
 POLL = 5.0  # seconds between looks at the outbox when nothing wakes the publisher
 # CONNACK codes that mean "not this protocol version": 3.1.1's 1, MQTT 5's 0x84.
 WRONG_VERSION = {1, 0x84}
-
-
-def _secret(path: str | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return Path(path).read_text().strip()
-    except OSError as exc:
-        raise ConfigError(f"mqtt.password_file: cannot read {path}: {exc.strerror}") from None
 
 
 def _release(client: aiomqtt.Client) -> None:
@@ -72,7 +62,7 @@ class Publisher:
         self.cfg, self.site, self.store, self.clock, self.health = cfg, site, store, clock, health
         self.base = base_topic(cfg, site)
         self.mirror = Mirror(self.base, cfg.queue_limit)
-        self.password = _secret(cfg.password_file)
+        self.password = read_secret(cfg.password_file, "mqtt.password_file")
         self.client_id = cfg.client_id or f"veilcam-{site}-{cfg.device}"
         self.protocol = aiomqtt.ProtocolVersion.V5
         self.wake = asyncio.Event()  # set when a message is queued, to send it at once

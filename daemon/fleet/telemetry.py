@@ -1,10 +1,11 @@
 """What the box tells the chain on its own, every ``[mqtt] interval``: health, each
-cabinet's temperature and door, and (every hour, retained) the audit log's head.
+cabinet's temperature, door and open alarms, what the store's jobs changed (``shop``), and,
+every hour and retained, the audit log's head. At start it announces the box to Home
+Assistant (``discovery``).
 
-Nothing here is about a person: parts' states, degrees, open or closed, a hash; and from
-``shop``, facings, counts and upload figures. At start it also announces the box to Home
-Assistant (``discovery``). Alarm
-changes go with the alarm, in its transaction (``Recorder.mirror``), not from here.
+Nothing here is about a person: parts' states, degrees, open or closed, facings, counts,
+upload figures, a hash. Alarm changes go with the alarm, in its transaction
+(``Recorder.mirror``), not from here.
 """
 
 from __future__ import annotations

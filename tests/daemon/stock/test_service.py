@@ -118,6 +118,11 @@ async def test_stills_are_checked_and_an_empty_facing_alerts_by_mail(
     # fridge, which closes it (a run that forgot it would leave it open for ever).
     async with running(cfg, clock=clock) as app:
         await capture(app, clock, 6)
+
+        async def closed() -> bool:  # the close is written just after the check's row
+            rows = [a for a in await app.store.db.read(list_job) if a["source"] == "stock"]
+            return len(rows) == 1 and rows[0]["closed_at"] is not None
+
+        await until(closed)
         alerts = [a for a in await app.store.db.read(list_job) if a["source"] == "stock"]
-        assert len(alerts) == 1 and alerts[0]["closed_at"] is not None
         assert alerts[0]["message"].startswith("every facing restocked")

@@ -103,6 +103,10 @@ def _certificates(folder: Path) -> None:
     (folder / "client.key").write_bytes(_pem_key(client_key))
 
 
+class PortTaken(Exception):
+    """A port chosen for the broker was taken before it started."""
+
+
 class Broker:
     """One Mosquitto with a fixed pair of ports across stops and starts."""
 
@@ -124,6 +128,12 @@ class Broker:
                 ["mosquitto_passwd", *create, "-b", str(passwd), user, password], check=True
             )
         passwd.chmod(0o600)
+        self.passwd = passwd
+        self.started = False
+        self._configure()
+
+    def _configure(self) -> None:
+        folder, passwd = self.folder, self.passwd
         (folder / "mosquitto.conf").write_text(
             "\n".join(
                 [
@@ -168,6 +178,22 @@ class Broker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        """Start on this broker's ports; the first start takes new ones if another process
+        took one since they were chosen (a restart keeps them: clients know them)."""
+        for _ in range(5):
+            try:
+                self._start()
+            except PortTaken:
+                if self.started:
+                    raise
+                self.tls_port, self.port, self.cert_port = free_port(), free_port(), free_port()
+                self._configure()
+                continue
+            self.started = True
+            return
+        raise AssertionError("mosquitto found its ports taken five times")
+
+    def _start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -183,7 +209,12 @@ class Broker:
                     socket.create_connection(("127.0.0.1", port), 0.2),
                 ):
                     break
-                assert self.proc.poll() is None, self.log.read_text()[-2000:]
+                if self.proc.poll() is not None:
+                    log = self.log.read_text()[-2000:]
+                    if "Address already in use" in log:
+                        self.log.write_text("")
+                        raise PortTaken(log)
+                    raise AssertionError(log)
                 assert time.monotonic() < deadline, "mosquitto did not start"
                 time.sleep(0.05)
 

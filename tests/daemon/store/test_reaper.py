@@ -193,3 +193,33 @@ async def test_watermark_with_nothing_left_to_delete_is_an_error(
 
 async def reaped(reaper: Reaper, passes: int) -> bool:
     return reaper.runs >= passes
+
+
+async def test_every_table_with_an_expiry_is_reaped(store: Store) -> None:
+    """A table whose rows carry expires_at (the MQTT outbox and its nonces among them) is in
+    the reaper's list: a new table cannot keep rows past their limit by being forgotten."""
+    from veilcam.store.reaper import EXPIRING_TABLES
+
+    def expiring(db: Any) -> set[str]:
+        tables = [
+            r[0] for r in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        return {
+            t
+            for t in tables
+            if any(c[1] == "expires_at" for c in db.conn.execute(f"PRAGMA table_info({t})"))
+        }
+
+    apart = {
+        "media": "with its files, by the reaper's picture pass",
+        "requests": "the reaper's register pass, after the disclosures that name them",
+        "disclosures": "the reaper's register pass",
+        "legal_holds": "the reaper's register pass",
+        "breaches": "the reaper's register pass",
+        "watchlist": "faces.watchlist: an entry expires as a removal, its photos go with it",
+        "api_tokens": "a token's validity, checked at every use",
+    }
+    found = await store.db.read(expiring)
+    assert {"mqtt_outbox", "mqtt_nonces"} <= found
+    forgotten = found - set(EXPIRING_TABLES) - set(apart)
+    assert not forgotten, f"tables with expires_at the reaper does not know: {forgotten}"
